@@ -1,0 +1,216 @@
+"""One benchmark cell: (data, split, configuration, seed, options) -> a result record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.data import MovieLens
+from harness.errors import UserError
+from harness.evaluate import (
+    DEFAULT_KS,
+    embed,
+    metrics_from_ranks,
+    popularity_ranks,
+    popularity_scores,
+    retrieve_top_k,
+    true_candidate_ranks,
+)
+from harness.features import FeatureConfig, FittedFeatures, fit_features, get_config
+from harness.records import CellResult, environment, utc_now
+from harness.training import TrainedModel, TrainOptions, train
+from splits import Split, get_split, leakage_diagnostics
+
+POPULARITY = "popularity"
+
+
+@dataclass
+class PreparedCell:
+    """A cell's split, diagnostics and encoded features, ready to train.
+
+    Attributes:
+        name: "split/config/seed" for messages.
+        split: train/test row indices.
+        leakage: the split's diagnostics.
+        fitted: preprocessing fitted on ``options.fit_on`` rows.
+        train_features, test_features: encoded rows (``FittedFeatures.transform``).
+    """
+
+    data: MovieLens
+    split_name: str
+    config: FeatureConfig
+    seed: int
+    options: TrainOptions
+    name: str
+    split: Split
+    leakage: dict[str, float]
+    fitted: FittedFeatures
+    train_features: dict[str, np.ndarray]
+    test_features: dict[str, np.ndarray]
+
+
+def split_data(data: MovieLens, split_name: str, seed: int, test_fraction: float
+               ) -> tuple[Split, dict[str, float]]:
+    """Splits the table by registered name and diagnoses the split's leakage."""
+    ratings = data.ratings
+    split = get_split(split_name)(ratings["user_id"], ratings["timestamp"],
+                                  test_fraction=test_fraction, seed=seed)
+    leakage = leakage_diagnostics(split, ratings["user_id"], ratings["movie_id"],
+                                  ratings["timestamp"])
+    return split, leakage
+
+
+def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
+                 options: TrainOptions) -> PreparedCell:
+    """Splits, diagnoses and encodes; no TensorFlow training yet.
+
+    Raises:
+        UnknownNameError: unknown split or configuration (lists the valid names).
+        SplitError: the split leaves an empty side.
+    """
+    config = get_config(config_name)
+    split, leakage = split_data(data, split_name, seed, options.test_fraction)
+    fit_rows = split.train if options.fit_on == "train" else np.arange(data.num_ratings)
+    fitted = fit_features(config, data, fit_rows, options.fit_on)
+    return PreparedCell(
+        data=data, split_name=split_name, config=config, seed=seed, options=options,
+        name=f"{split_name}/{config_name}/seed{seed}", split=split, leakage=leakage,
+        fitted=fitted, train_features=fitted.transform(data, split.train),
+        test_features=fitted.transform(data, split.test),
+    )
+
+
+def fit_cell(cell: PreparedCell, strategy=None) -> TrainedModel:
+    """Trains the cell's model (the part the training benchmark times)."""
+    return train(cell.fitted, cell.train_features, cell.options, cell.seed, cell.name,
+                 strategy=strategy)
+
+
+def candidate_embeddings(cell: PreparedCell, trained: TrainedModel):
+    """[num_candidates, dim] embeddings of the whole catalogue."""
+    return embed(trained.model.candidate_tower, cell.fitted.candidate_features()["candidate"])
+
+
+def infer_top_k(cell: PreparedCell, trained: TrainedModel, k: int = 100) -> np.ndarray:
+    """The inference workload: exact top-k over the catalogue for every test query.
+
+    Returns:
+        [n_test, k] candidate rows.
+    """
+    queries = embed(trained.model.query_tower, cell.test_features,
+                    cell.options.eval_batch_size)
+    return retrieve_top_k(queries, candidate_embeddings(cell, trained), k,
+                          cell.options.eval_batch_size)
+
+
+def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS
+                  ) -> tuple[dict[str, float], dict[str, float]]:
+    """Exact metrics on the test and the training split.
+
+    Returns:
+        (metrics, timings): timings hold ``eval_seconds`` and ``queries_per_second`` of
+        the test evaluation (query embedding, scoring, ranking and every metric).
+    """
+    users = cell.data.ratings["user_id"]
+    metrics: dict[str, float] = {}
+    timings: dict[str, float] = {}
+    candidates = candidate_embeddings(cell, trained)
+    for prefix, features, rows in (("test", cell.test_features, cell.split.test),
+                                   ("train", cell.train_features, cell.split.train)):
+        start = time.perf_counter()
+        queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
+        ranks = true_candidate_ranks(queries, candidates, features["candidate"],
+                                     cell.options.eval_batch_size)
+        metrics.update(metrics_from_ranks(ranks, users[rows], prefix, ks))
+        if prefix == "test":
+            timings["eval_seconds"] = time.perf_counter() - start
+            timings["queries_per_second"] = len(rows) / timings["eval_seconds"]
+    return metrics, timings
+
+
+def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
+                split_name: str, env: dict | None) -> dict:
+    return {
+        "config": config, "split": split_name, "seed": seed, "fit_on": options.fit_on,
+        "epochs": options.epochs, "options": options.to_dict(),
+        "data_source": data.source, "data_sha256": data.sha256,
+        **(env or environment()), "utc_time": utc_now(),
+    }
+
+
+def _sizes(cell: PreparedCell) -> dict[str, float]:
+    fitted = cell.fitted
+    return {"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
+            "n_candidates": float(fitted.candidate_titles.size),
+            "n_users_vocabulary": float(fitted.vocabularies["user_id"].size)}
+
+
+def result_of(cell: PreparedCell, trained: TrainedModel, metrics: dict[str, float],
+              timings: dict[str, float], env: dict | None = None) -> CellResult:
+    """Assembles the record of a trained and evaluated cell."""
+    return CellResult(
+        split=cell.split_name, config=cell.config.name, seed=cell.seed, metrics=metrics,
+        timings={"train_seconds": trained.seconds,
+                 "examples_per_second": trained.examples_per_second, **timings},
+        sizes={**_sizes(cell), "epoch_losses": trained.losses},
+        leakage=cell.leakage,
+        provenance=_provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
+                               cell.split_name, env),
+    )
+
+
+def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
+             options: TrainOptions | None = None, env: dict | None = None,
+             strategy=None) -> CellResult:
+    """Runs one cell end to end: split, preprocess, train, evaluate, record.
+
+    Args:
+        data: the table.
+        split_name: a registered split.
+        config_name: a registered feature configuration, or "popularity" for the
+            non-learned baseline.
+        seed: sets initialisation, shuffling and, for seeded splits, the split.
+        options: hyperparameters (defaults: the tutorial's).
+        env: ``records.environment()``, to compute it once per run.
+        strategy: optional ``tf.distribute.Strategy`` for training.
+
+    Raises:
+        UnknownNameError, SplitError, UserError: bad input.
+        TrainingError: the loss became NaN or infinite.
+    """
+    options = options or TrainOptions()
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}")
+    if config_name == POPULARITY:
+        return run_popularity(data, split_name, seed, options, env)
+    cell = prepare_cell(data, split_name, config_name, seed, options)
+    trained = fit_cell(cell, strategy)
+    metrics, timings = evaluate_cell(cell, trained)
+    return result_of(cell, trained, metrics, timings, env)
+
+
+def run_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOptions,
+                   env: dict | None = None) -> CellResult:
+    """The most-interacted training items, scored by the same ranking rule."""
+    split, leakage = split_data(data, split_name, seed, options.test_fraction)
+    titles = np.unique(data.movies["movie_title"])
+    candidate = np.searchsorted(titles, data.ratings["movie_title"])
+    users = data.ratings["user_id"]
+    scores = popularity_scores(candidate[split.train], titles.size)
+    metrics, timings = {}, {}
+    for prefix, rows in (("test", split.test), ("train", split.train)):
+        start = time.perf_counter()
+        metrics.update(metrics_from_ranks(popularity_ranks(scores, candidate[rows]),
+                                          users[rows], prefix))
+        if prefix == "test":
+            timings["eval_seconds"] = time.perf_counter() - start
+            timings["queries_per_second"] = rows.size / timings["eval_seconds"]
+    return CellResult(
+        split=split_name, config=POPULARITY, seed=seed, model=POPULARITY, metrics=metrics,
+        timings=timings, leakage=leakage,
+        sizes={"n_train": float(split.train.size), "n_test": float(split.test.size),
+               "n_candidates": float(titles.size)},
+        provenance=_provenance(data, {"name": POPULARITY}, options, seed, split_name, env),
+    )

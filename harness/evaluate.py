@@ -1,0 +1,144 @@
+"""Exact retrieval evaluation over the whole catalogue.
+
+The rank of a query's true candidate is the number of candidates scoring strictly
+higher. That is the rule of ``tfrs.metrics.FactorizedTopK`` (``tf.math.in_top_k`` on
+the true score against the top scores: ties count in the true candidate's favour), and
+the true score is computed the same way, as ``sum(query * true_candidate)``, so the
+top-k accuracies here equal FactorizedTopK's. Every k comes from one rank per query:
+one matmul and one comparison per block of queries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.tfcompat import tf
+
+DEFAULT_KS = (1, 5, 10, 50, 100)
+
+
+def embed(tower, features: dict[str, np.ndarray] | np.ndarray, batch_size: int = 8192
+          ) -> tf.Tensor:
+    """Runs a tower over inputs in batches.
+
+    Returns:
+        [n, dim] float32 embeddings.
+    """
+    size = len(features["candidate"] if isinstance(features, dict) else features)
+    outputs = []
+    for start in range(0, size, batch_size):
+        if isinstance(features, dict):
+            batch = {name: values[start:start + batch_size]
+                     for name, values in features.items()}
+        else:
+            batch = features[start:start + batch_size]
+        outputs.append(tower(batch, training=False))
+    return tf.concat(outputs, axis=0)
+
+
+@tf.function(reduce_retracing=True)
+def _ranks_block(queries, candidates, true_candidates):
+    scores = tf.linalg.matmul(queries, candidates, transpose_b=True)
+    true_scores = tf.reduce_sum(queries * tf.gather(candidates, true_candidates), axis=1,
+                                keepdims=True)
+    return tf.reduce_sum(tf.cast(scores > true_scores, tf.int32), axis=1)
+
+
+def true_candidate_ranks(queries, candidates, true_candidates, block_size: int = 4096
+                         ) -> np.ndarray:
+    """0-based rank of each query's true candidate among all candidates.
+
+    Args:
+        queries: [num_queries, dim] float32 query embeddings.
+        candidates: [num_candidates, dim] float32 candidate embeddings.
+        true_candidates: [num_queries] int, row of each query's true candidate.
+        block_size: queries scored at once (bounds memory to block × candidates).
+
+    Returns:
+        [num_queries] int64 ranks; rank r means r candidates scored strictly higher.
+    """
+    queries = tf.convert_to_tensor(queries, tf.float32)
+    candidates = tf.convert_to_tensor(candidates, tf.float32)
+    true_candidates = tf.convert_to_tensor(true_candidates, tf.int64)
+    ranks = [
+        _ranks_block(queries[start:start + block_size], candidates,
+                     true_candidates[start:start + block_size])
+        for start in range(0, int(queries.shape[0]), block_size)
+    ]
+    return tf.concat(ranks, axis=0).numpy().astype(np.int64)
+
+
+def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
+                       ks=DEFAULT_KS) -> dict[str, float]:
+    """Retrieval metrics from true-candidate ranks.
+
+    Args:
+        ranks: [n] 0-based rank of each interaction's true candidate.
+        users: [n] user of each interaction (for user-averaged recall).
+        prefix: key prefix, e.g. "test" or "train".
+        ks: cut-offs.
+
+    Returns:
+        Flat dict, for each k: ``{prefix}/top_{k}_categorical_accuracy`` (fraction of
+        interactions whose candidate ranks in the top k: FactorizedTopK's metric),
+        ``{prefix}/recall_at_{k}`` (the same hit rate averaged per user first, then over
+        users: for a context-free query it is the set-based Recall@k),
+        ``{prefix}/ndcg_at_{k}`` (1 / log2(rank + 2) inside the top k, one relevant
+        item per interaction); and ``{prefix}/mrr`` (mean 1 / (rank + 1), untruncated).
+    """
+    ranks = np.asarray(ranks)
+    if ranks.size == 0:
+        raise ValueError(f"cannot compute {prefix} metrics of zero interactions")
+    _, user_index = np.unique(users, return_inverse=True)
+    per_user_count = np.bincount(user_index)
+    metrics = {}
+    for k in ks:
+        hit = ranks < k
+        metrics[f"{prefix}/top_{k}_categorical_accuracy"] = float(hit.mean())
+        per_user_hits = np.bincount(user_index, weights=hit.astype(np.float64))
+        metrics[f"{prefix}/recall_at_{k}"] = float(np.mean(per_user_hits / per_user_count))
+        metrics[f"{prefix}/ndcg_at_{k}"] = float(np.mean(np.where(
+            hit, 1.0 / np.log2(ranks + 2.0), 0.0)))
+    metrics[f"{prefix}/mrr"] = float(np.mean(1.0 / (ranks + 1.0)))
+    return metrics
+
+
+@tf.function(reduce_retracing=True)
+def _top_k_block(queries, candidates, k):
+    return tf.math.top_k(tf.linalg.matmul(queries, candidates, transpose_b=True), k=k).indices
+
+
+def retrieve_top_k(queries, candidates, k: int = 100, block_size: int = 4096) -> np.ndarray:
+    """Exact top-k candidates for each query (the inference workload).
+
+    Returns:
+        [num_queries, k] int32 candidate rows, best first.
+    """
+    queries = tf.convert_to_tensor(queries, tf.float32)
+    candidates = tf.convert_to_tensor(candidates, tf.float32)
+    k = min(k, int(candidates.shape[0]))
+    blocks = [_top_k_block(queries[start:start + block_size], candidates, k)
+              for start in range(0, int(queries.shape[0]), block_size)]
+    return tf.concat(blocks, axis=0).numpy()
+
+
+def popularity_scores(train_candidates: np.ndarray, num_candidates: int) -> np.ndarray:
+    """The non-learned reference: candidates scored by training interaction count.
+
+    Ties (equal counts) are broken by candidate row, lower first, so that the rank rule
+    "strictly higher" does not flatter items with tied popularity.
+
+    Returns:
+        [num_candidates] float64 scores, all distinct.
+    """
+    counts = np.bincount(train_candidates, minlength=num_candidates).astype(np.float64)
+    tie_break = (num_candidates - np.arange(num_candidates)) / (num_candidates + 1.0)
+    return counts + tie_break
+
+
+def popularity_ranks(scores: np.ndarray, true_candidates: np.ndarray) -> np.ndarray:
+    """[n] rank of each true candidate under one global ordering ``scores``."""
+    order = np.argsort(-scores, kind="stable")
+    rank_of = np.empty_like(order)
+    rank_of[order] = np.arange(order.size)
+    return rank_of[true_candidates].astype(np.int64)

@@ -1,0 +1,166 @@
+"""Typed result records, provenance and atomic JSON writes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the numeric stack, without importing TensorFlow."""
+    from importlib import metadata
+
+    result = {"python": platform.python_version()}
+    for key, dist in (("tensorflow", "tensorflow"), ("tf_keras", "tf-keras"),
+                      ("tensorflow_recommenders", "tensorflow-recommenders"),
+                      ("numpy", "numpy")):
+        try:
+            result[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            result[key] = "not installed"
+    return result
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} x{os.cpu_count()}"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()} x{os.cpu_count()}"
+
+
+def git_info(root: Path = REPO_ROOT) -> dict[str, object]:
+    """Commit and dirty flag of the checkout the harness runs from."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              text=True, timeout=10)
+    try:
+        commit = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.TimeoutExpired):
+        return {"commit": "unknown", "dirty": None}
+    if commit.returncode != 0:
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def environment() -> dict[str, object]:
+    """Everything about the machine and code a record needs, computed once per run."""
+    git = git_info()
+    return {"versions": versions(), "cpu": cpu_name(), "git_commit": git["commit"],
+            "git_dirty": git["dirty"], "command": " ".join(sys.argv)}
+
+
+@dataclass
+class CellResult:
+    """What one (split, configuration, seed) cell measured.
+
+    Attributes:
+        split, config, seed: the cell.
+        model: "two_tower" or "popularity".
+        status: "ok" or "failed" (then ``error`` says why and ``metrics`` may be empty).
+        metrics: flat split-prefixed metrics, e.g. ``test/top_100_categorical_accuracy``.
+        timings: seconds and throughputs (``train_seconds``, ``examples_per_second``,
+            ``eval_seconds``, ``queries_per_second``).
+        sizes: row and vocabulary counts.
+        leakage: the split's diagnostics (``splits.leakage_diagnostics``).
+        provenance: config dict, options, fit_on, epochs, data source and sha256,
+            versions, CPU, git commit and dirty flag, UTC time.
+    """
+
+    split: str
+    config: str
+    seed: int
+    model: str = "two_tower"
+    status: str = "ok"
+    error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, float] = field(default_factory=dict)
+    leakage: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return to_jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CellResult:
+        return cls(**values)
+
+
+def to_jsonable(value):
+    """Converts numpy scalars and arrays to Python types; NaN/inf become None."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json_atomic(path: str | os.PathLike, payload, overwrite: bool = True) -> Path:
+    """Writes JSON through a temporary file in the same directory, then renames it.
+
+    A reader never sees a half-written file, and an interrupted write leaves the old one.
+
+    Raises:
+        UserError: the directory cannot be written, or the file exists and
+            ``overwrite`` is false.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise UserError(f"{path} already exists; refusing to overwrite it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(to_jsonable(payload), stream, indent=1, sort_keys=False)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    return path
+
+
+def read_json(path: str | os.PathLike) -> object:
+    """Reads JSON with one clear error for a missing, unreadable or malformed file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text, so not a JSON results file") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON (line {error.lineno}: {error.msg}; "
+                        "truncated?)") from None

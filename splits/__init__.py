@@ -1,0 +1,21 @@
+"""Train/test splits over interaction arrays. Knows nothing of TensorFlow."""
+
+from splits.diagnostics import leakage_diagnostics
+from splits.registry import Registry, SplitError, UnknownNameError
+from splits.strategies import (
+    SPLITS,
+    Split,
+    SplitStrategy,
+    get_split,
+    leave_last_out_split,
+    make_split,
+    random_split,
+    temporal_split,
+    user_temporal_split,
+)
+
+__all__ = [
+    "SPLITS", "Registry", "Split", "SplitError", "SplitStrategy", "UnknownNameError",
+    "get_split", "leakage_diagnostics", "leave_last_out_split", "make_split",
+    "random_split", "temporal_split", "user_temporal_split",
+]

@@ -1,0 +1,179 @@
+"""Train/test split strategies: pure functions over arrays returning index arrays.
+
+Every strategy has the signature ``fn(user_ids, timestamps, *, test_fraction, seed)``
+and returns a :class:`Split` of sorted int64 row indices. Inputs are never modified and
+randomness comes only from ``seed`` (a fresh ``np.random.Generator`` per call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from splits.registry import Registry, SplitError
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row indices of one train/test split.
+
+    Attributes:
+        train: [n_train] int64, sorted row indices of the training interactions.
+        test: [n_test] int64, sorted row indices of the test interactions.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class SplitStrategy:
+    """A registered split.
+
+    Attributes:
+        name: registry key.
+        description: one line for tables and ``--help``.
+        fn: the split function.
+        seeded: whether ``seed`` changes the split (only ``random``).
+        uses_test_fraction: whether ``test_fraction`` changes the split.
+        time_ordered: "global" when every test interaction is no earlier than every
+            training one, "per_user" when that holds within each user, "none" otherwise.
+    """
+
+    name: str
+    description: str
+    fn: object
+    seeded: bool
+    uses_test_fraction: bool
+    time_ordered: str
+
+    def __call__(self, user_ids: np.ndarray, timestamps: np.ndarray, *,
+                 test_fraction: float = 0.2, seed: int = 0) -> Split:
+        user_ids, timestamps = _check_inputs(user_ids, timestamps, test_fraction)
+        split = self.fn(user_ids, timestamps, test_fraction=test_fraction, seed=seed)
+        if split.train.size == 0 or split.test.size == 0:
+            raise SplitError(
+                f"split {self.name!r} of {len(timestamps)} interactions with test_fraction="
+                f"{test_fraction} leaves an empty {'train' if split.train.size == 0 else 'test'}"
+                " side"
+            )
+        return split
+
+
+def _check_inputs(user_ids, timestamps, test_fraction):
+    user_ids = np.asarray(user_ids)
+    timestamps = np.asarray(timestamps)
+    if user_ids.ndim != 1 or timestamps.ndim != 1 or len(user_ids) != len(timestamps):
+        raise SplitError(
+            f"user_ids and timestamps must be 1-D arrays of one length, got shapes "
+            f"{user_ids.shape} and {timestamps.shape}"
+        )
+    if not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
+        raise SplitError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    return user_ids, timestamps
+
+
+def _as_split(is_test: np.ndarray) -> Split:
+    return Split(train=np.flatnonzero(~is_test).astype(np.int64),
+                 test=np.flatnonzero(is_test).astype(np.int64))
+
+
+def _time_order(timestamps: np.ndarray) -> np.ndarray:
+    """Row order by time; equal timestamps keep row order (a stable, documented tie rule)."""
+    return np.argsort(timestamps, kind="stable")
+
+
+def random_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+    """Uniformly random rows to test, ``round(n * test_fraction)`` of them.
+
+    The TFRS tutorial's protocol. It ignores time, so training sees the future.
+    """
+    n = len(timestamps)
+    n_test = int(round(n * test_fraction))
+    permutation = np.random.default_rng(seed).permutation(n)
+    is_test = np.zeros(n, dtype=bool)
+    is_test[permutation[:n_test]] = True
+    return _as_split(is_test)
+
+
+def temporal_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+    """One global time cut: the latest ``test_fraction`` of interactions go to test.
+
+    Tie rule: the cut time is the timestamp of the first test row in time order, and
+    every interaction at or after it goes to test. Interactions sharing the cut second
+    therefore never straddle it, so the test side can be slightly larger than asked and
+    no test interaction is earlier than any training one.
+    """
+    n = len(timestamps)
+    n_test = int(round(n * test_fraction))
+    if n_test == 0:
+        return _as_split(np.zeros(n, dtype=bool))
+    cut_time = timestamps[_time_order(timestamps)[n - n_test]]
+    return _as_split(timestamps >= cut_time)
+
+
+def _per_user_last(user_ids, timestamps, n_test_of_count) -> Split:
+    """Marks, for each user, the last ``n_test_of_count(count)`` interactions in time.
+
+    Within a user, equal timestamps are ordered by row index (later row = later).
+    """
+    n = len(timestamps)
+    # Sort by user, then time, then row: lexsort keys go last-to-first.
+    order = np.lexsort((np.arange(n), timestamps, user_ids))
+    sorted_users = user_ids[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    counts = np.diff(np.r_[starts, n])
+    n_test = n_test_of_count(counts)
+    # Position of each sorted row within its user's run, counted from the end.
+    from_end = np.repeat(starts + counts, counts) - np.arange(n) - 1
+    is_test = np.zeros(n, dtype=bool)
+    is_test[order] = from_end < np.repeat(n_test, counts)
+    return _as_split(is_test)
+
+
+def user_temporal_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+    """Each user's latest ``round(test_fraction * count)`` interactions go to test.
+
+    Every user with at least two interactions keeps one or more in train and puts one or
+    more in test; a user with one interaction stays in train. Time is ordered within a
+    user only: one user's test can be earlier than another user's training.
+    """
+    def n_test(counts):
+        wanted = np.rint(test_fraction * counts).astype(np.int64)
+        return np.where(counts >= 2, np.clip(wanted, 1, counts - 1), 0)
+
+    return _per_user_last(user_ids, timestamps, n_test)
+
+
+def leave_last_out_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+    """Each user's last interaction goes to test (users with one interaction: train)."""
+    return _per_user_last(user_ids, timestamps, lambda counts: (counts >= 2).astype(np.int64))
+
+
+SPLITS: Registry[SplitStrategy] = Registry("split")
+for _strategy in (
+    SplitStrategy("random", "seeded uniform 80/20 split (the TFRS tutorial's protocol)",
+                  random_split, seeded=True, uses_test_fraction=True, time_ordered="none"),
+    SplitStrategy("temporal", "one global time cut: the latest interactions are the test set",
+                  temporal_split, seeded=False, uses_test_fraction=True,
+                  time_ordered="global"),
+    SplitStrategy("user_temporal", "each user's latest interactions are the test set",
+                  user_temporal_split, seeded=False, uses_test_fraction=True,
+                  time_ordered="per_user"),
+    SplitStrategy("leave_last_out", "each user's last interaction is the test set",
+                  leave_last_out_split, seeded=False, uses_test_fraction=False,
+                  time_ordered="per_user"),
+):
+    SPLITS.register(_strategy.name, _strategy)
+
+
+def get_split(name: str) -> SplitStrategy:
+    """Returns the registered split ``name``; unknown names list the valid ones."""
+    return SPLITS[name]
+
+
+def make_split(name: str, user_ids, timestamps, *, test_fraction: float = 0.2,
+               seed: int = 0) -> Split:
+    """Splits by registered name. See :class:`SplitStrategy` for the arguments."""
+    return SPLITS[name](user_ids, timestamps, test_fraction=test_fraction, seed=seed)
