@@ -20,8 +20,9 @@ from harness.evaluate import (
 )
 from harness.features import FeatureConfig, FittedFeatures, fit_features, get_config
 from harness.records import CellResult, environment, utc_now
+from harness.splitdata import split_data
 from harness.training import TrainedModel, TrainOptions, train
-from splits import Split, get_split, leakage_diagnostics
+from splits import Split
 
 POPULARITY = "popularity"
 
@@ -49,17 +50,6 @@ class PreparedCell:
     fitted: FittedFeatures
     train_features: dict[str, np.ndarray]
     test_features: dict[str, np.ndarray]
-
-
-def split_data(data: MovieLens, split_name: str, seed: int, test_fraction: float
-               ) -> tuple[Split, dict[str, float]]:
-    """Splits the table by registered name and diagnoses the split's leakage."""
-    ratings = data.ratings
-    split = get_split(split_name)(ratings["user_id"], ratings["timestamp"],
-                                  test_fraction=test_fraction, seed=seed)
-    leakage = leakage_diagnostics(split, ratings["user_id"], ratings["movie_id"],
-                                  ratings["timestamp"])
-    return split, leakage
 
 
 def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,

@@ -1,0 +1,120 @@
+"""``python -m harness``: data, splits, report and compare.
+
+Bad input gets one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from harness.errors import USER_ERRORS
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + message; keep it to one line
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _load(args):
+    from harness.data import load_movielens
+
+    return load_movielens(args.data_dir, source=getattr(args, "source", None))
+
+
+def cmd_data(args) -> int:
+    data = _load(args)
+    info = {"source": data.source, "sha256": data.sha256, **data.counts()}
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        print(tabulate(list(info.items()), headers=["field", "value"], tablefmt="github"))
+    return 0
+
+
+def cmd_splits(args) -> int:
+    from harness.splitdata import COUNT_KEYS, split_table
+
+    data = _load(args)
+    rows = split_table(data, args.test_fraction, args.seed)
+    if args.json:
+        print(json.dumps({"data_sha256": data.sha256, "seed": args.seed,
+                          "test_fraction": args.test_fraction, "splits": rows}, indent=1))
+    else:
+        print(f"data: {data.source}  sha256 {data.sha256[:12]}  test_fraction "
+              f"{args.test_fraction}  seed {args.seed}\n")
+        shown = [{key: int(value) if key in COUNT_KEYS else value
+                  for key, value in row.items()} for row in rows]
+        print(tabulate(shown, headers="keys", tablefmt="github", floatfmt=".4f"))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from harness.report import render_report
+
+    markdown = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None)
+    if not args.out:
+        print(markdown)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from harness.compare import main as compare_main
+
+    return compare_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_data(sub):
+        sub.add_argument("--data-dir", help="directory of GroupLens (u.data, u.item, "
+                         "u.user or ml-100k.zip) or RecBole ml-100k.* files")
+        sub.add_argument("--source", choices=("data_dir", "tfds", "recbole"),
+                         help="use only this source")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        return sub
+
+    sub = with_data(commands.add_parser("data", help="load MovieLens-100k, print source, "
+                                        "sha256 and counts"))
+    sub.set_defaults(func=cmd_data)
+    sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"))
+    sub.add_argument("--test-fraction", type=float, default=0.2)
+    sub.add_argument("--seed", type=int, default=0, help="seed of the random split")
+    sub.set_defaults(func=cmd_splits)
+
+    sub = commands.add_parser("report", help="render Markdown (and a PNG chart) from "
+                              "benchmark JSON")
+    sub.add_argument("files", nargs="+", help="pytest-benchmark JSON files")
+    sub.add_argument("--out", help="directory to write results.md and accuracy.png into")
+    sub.set_defaults(func=cmd_report)
+
+    sub = commands.add_parser("compare", help="accuracy and speed regressions between runs")
+    from harness.compare import add_arguments
+
+    add_arguments(sub)
+    sub.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
