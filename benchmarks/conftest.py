@@ -1,0 +1,257 @@
+"""pytest-benchmark wiring for the ctxbench grid: options, cells, run directory, output.
+
+Only wiring lives here; every computation is in ``harness``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import USER_ERRORS, UserError
+from harness.grid import (
+    QUICK_CONFIGS,
+    QUICK_SEEDS,
+    QUICK_USER_FRACTION,
+    Cell,
+    GridSpec,
+    RunDirectory,
+    code_fingerprint,
+)
+from harness.records import environment, write_json_atomic
+
+GRID_KINDS = ("train", "inference")
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("ctxbench", "ctxbench grid")
+    group.addoption("--splits", type=_csv, default=None,
+                    help="comma-separated split names (default: every registered split)")
+    group.addoption("--configs", type=_csv, default=None,
+                    help="comma-separated feature configurations (default: all)")
+    group.addoption("--seeds", type=int, default=None,
+                    help=f"number of seeds 0..N-1 (default 5; {QUICK_SEEDS} with --quick)")
+    group.addoption("--epochs", type=int, default=None,
+                    help="training epochs (default 3; 1 with --quick)")
+    group.addoption("--fit-on", default="default",
+                    help="train | all | default (train for every configuration plus all "
+                         "for the tutorial's baseline and timestamp)")
+    group.addoption("--data-dir", default=None,
+                    help="directory with the GroupLens or RecBole MovieLens-100k files")
+    group.addoption("--results-dir", default=None,
+                    help="also write benchmark.json, results.md and accuracy.png here")
+    group.addoption("--overwrite", action="store_true",
+                    help="replace results already in --results-dir")
+    group.addoption("--run-dir", default=None,
+                    help="resumable run directory (default: <results-dir>/.runs/<id>)")
+    group.addoption("--quick", action="store_true",
+                    help=f"CI smoke run: {QUICK_USER_FRACTION:.0%} of users, 1 epoch, every "
+                         f"split, configs {','.join(QUICK_CONFIGS)}")
+    group.addoption("--no-speedup", action="store_true",
+                    help="skip the side-by-side tutorial-reference benchmark")
+    group.addoption("--scaling", action="store_true",
+                    help="also run the synthetic scaling benchmarks (slow)")
+
+
+def _grid_spec(config) -> GridSpec:
+    quick = config.getoption("quick")
+    seeds, epochs = config.getoption("seeds"), config.getoption("epochs")
+    fit_on = config.getoption("fit_on")
+    spec = dict(
+        quick=quick,
+        seeds=(QUICK_SEEDS if quick else 5) if seeds is None else seeds,
+        epochs=(1 if quick else 3) if epochs is None else epochs,
+        fit_on="train" if quick and fit_on == "default" else fit_on,
+    )
+    if config.getoption("splits"):
+        spec["splits"] = config.getoption("splits")
+    if config.getoption("configs"):
+        spec["configs"] = config.getoption("configs")
+    elif quick:
+        spec["configs"] = QUICK_CONFIGS
+    return GridSpec(**spec)
+
+
+class GridRun:
+    """Session state: the grid, the data, the run directory and the finished entries."""
+
+    def __init__(self, config):
+        self.config = config
+        self.spec = _grid_spec(config)
+        self.data_dir = config.getoption("data_dir")
+        results_dir = config.getoption("results_dir")
+        self.results_dir = Path(results_dir) if results_dir else None
+        if (self.results_dir and (self.results_dir / "benchmark.json").exists()
+                and not config.getoption("overwrite")):
+            raise UserError(f"{self.results_dir / 'benchmark.json'} exists; pass --overwrite "
+                            "to replace it or choose another --results-dir")
+        self._data = None
+        self._run_dir: RunDirectory | None = None
+        self.env = environment()
+        self.cells = self.spec.cells()
+        self.selected: list[Cell] = self.cells
+        self.live: dict[str, tuple] = {}  # cell key -> (prepared, trained, train entry)
+        self.output_json: dict | None = None
+        self.done = 0
+
+    @property
+    def data(self):
+        if self._data is None:
+            from harness.data import load_movielens, subsample_users
+
+            data = load_movielens(self.data_dir)
+            if self.spec.quick:
+                data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
+            self._data = data
+        return self._data
+
+    @property
+    def run_dir(self) -> RunDirectory:
+        if self._run_dir is None:
+            manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
+                        "grid": self.spec.to_dict(), "versions": self.env["versions"],
+                        "cpu": self.env["cpu"]}
+            path = self.config.getoption("run_dir")
+            if path is None:
+                run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()
+                                        ).hexdigest()[:12]
+                base = self.results_dir or Path(self.config.rootpath) / ".ctxbench"
+                path = base / ".runs" / run_id
+            self._run_dir = RunDirectory(path, manifest)
+        return self._run_dir
+
+    def progress(self, cell: Cell, what: str) -> None:
+        self.done += 1
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        line = (f"[ctxbench {self.done}/{len(self.selected)}] {cell.group} seed {cell.seed}: "
+                f"{what}")
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line, file=sys.stderr)
+
+    def entries(self) -> list[dict]:
+        """Every stored benchmark entry of the selected cells, in grid order."""
+        entries = []
+        for cell in self.selected:
+            record = self.run_dir.load(cell)
+            if record is not None:
+                entries += record["entries"]
+        return entries
+
+    def expected(self) -> dict:
+        return {"grid": {**self.spec.to_dict(),
+                         "cells": [cell.key for cell in self.selected]},
+                "command": self.env["command"], "data_source": self.data.source,
+                "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path)}
+
+
+@pytest.fixture(scope="session")
+def grid_run(request) -> GridRun:
+    grid: GridRun = request.config._ctxbench
+    try:
+        grid.run_dir  # loads the data and opens (or refuses) the run directory
+    except USER_ERRORS as error:
+        pytest.exit(f"error: {error}", returncode=2)
+    return grid
+
+
+def pytest_configure(config):
+    try:
+        config._ctxbench = GridRun(config)
+    except USER_ERRORS as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_generate_tests(metafunc):
+    grid: GridRun = metafunc.config._ctxbench
+    if "cell" in metafunc.fixturenames:
+        cells = [c for c in grid.cells if c.config != "popularity"]
+        metafunc.parametrize("cell", cells, ids=[c.key for c in cells])
+    if "popularity_cell" in metafunc.fixturenames:
+        cells = [c for c in grid.cells if c.config == "popularity"]
+        metafunc.parametrize("popularity_cell", cells, ids=[c.key for c in cells])
+
+
+def _item_cell(item) -> Cell | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    return callspec.params.get("cell") or callspec.params.get("popularity_cell")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Train and inference of a cell run back to back, so each model is freed at once.
+    grid: GridRun = config._ctxbench
+    order = {cell: index for index, cell in enumerate(grid.cells)}
+
+    def key(item):
+        cell = _item_cell(item)
+        if cell is None:
+            return (1, 0, 0)
+        return (0, order[cell], 0 if item.originalname == "test_train" else 1)
+
+    items.sort(key=key)
+
+
+def pytest_collection_finish(session):
+    grid: GridRun = session.config._ctxbench
+    selected = {_item_cell(item) for item in session.items} - {None}
+    grid.selected = [cell for cell in grid.cells if cell in selected]
+
+
+def _complete_json(grid: GridRun, output_json: dict) -> dict:
+    """Replaces the grid entries by the run directory's (fresh, resumed and failed ones)."""
+    others = [entry for entry in output_json.get("benchmarks", [])
+              if (entry.get("extra_info") or {}).get("kind") not in GRID_KINDS]
+    output_json["benchmarks"] = grid.entries() + others
+    output_json["ctxbench"] = grid.expected()
+    return output_json
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    grid: GridRun = config._ctxbench
+    if grid.selected:
+        grid.output_json = _complete_json(grid, output_json)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    grid: GridRun = session.config._ctxbench
+    if grid.results_dir is None or not grid.selected or grid._run_dir is None:
+        return
+    output = grid.output_json
+    if output is None:  # pytest-benchmark wrote no JSON (no --benchmark-json, all resumed)
+        from pytest_benchmark import __version__
+        from pytest_benchmark.plugin import (
+            pytest_benchmark_generate_commit_info,
+            pytest_benchmark_generate_machine_info,
+        )
+
+        output = _complete_json(grid, {
+            "machine_info": pytest_benchmark_generate_machine_info(),
+            "commit_info": pytest_benchmark_generate_commit_info(session.config),
+            "benchmarks": [], "version": __version__,
+            "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
+        })
+    try:
+        path = write_json_atomic(grid.results_dir / "benchmark.json", output)
+        from harness.report import render_report
+
+        render_report([path], grid.results_dir)
+    except USER_ERRORS as error:
+        print(f"ctxbench: could not write the report: {error}", file=sys.stderr)
+        session.exitstatus = 2
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"ctxbench: wrote {path}, results.md and accuracy.png in "
+                            f"{grid.results_dir}")

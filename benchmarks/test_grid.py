@@ -1,0 +1,133 @@
+"""The seed x split x configuration grid: a training and an inference benchmark per cell.
+
+Both benchmarks of a cell share one trained model. Each finished cell is written to the
+run directory at once, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.cell import (
+    evaluate_cell,
+    fit_cell,
+    infer_top_k,
+    prepare_cell,
+    result_of,
+    run_popularity,
+)
+from harness.errors import TrainingError
+from harness.records import CellResult
+from harness.training import TrainOptions
+
+INFERENCE_ROUNDS = 5
+
+
+def _options(grid, cell) -> TrainOptions:
+    return TrainOptions(epochs=grid.spec.epochs, fit_on=cell.fit_on)
+
+
+def _extra_info(cell, result: CellResult, kind: str, **throughput) -> dict:
+    return {"split": cell.split, "config": cell.config, "seed": cell.seed,
+            "fit_on": cell.fit_on, "epochs": result.provenance["epochs"], "kind": kind,
+            "status": result.status, "error": result.error, "model": result.model,
+            "metrics": result.metrics, **throughput, "timings": result.timings,
+            "leakage": result.leakage, "provenance": result.provenance}
+
+
+def _failed_entry(benchmark, cell, kind: str, seconds: float, extra_info: dict) -> dict:
+    """A benchmark entry for a cell that raised: pytest-benchmark drops those."""
+    from pytest_benchmark.stats import Stats
+
+    stats = Stats()
+    stats.update(seconds)
+    return {"group": cell.group, "name": f"test_{kind}[{cell.key}]",
+            "fullname": f"benchmarks/test_grid.py::test_{kind}[{cell.key}]",
+            "params": {"cell": cell.key}, "param": cell.key, "extra_info": extra_info,
+            "options": {}, "stats": {**stats.as_dict(), "data": [seconds], "iterations": 1}}
+
+
+def _entry(benchmark, cell) -> dict:
+    """The benchmark's pytest-benchmark JSON entry, with the cell as plain params."""
+    entry = benchmark.stats.as_dict(include_data=True)
+    entry["params"] = {"cell": cell.key}
+    entry["param"] = cell.key
+    return entry
+
+
+def _skip_if_finished(grid_run, cell):
+    if grid_run.run_dir.load(cell) is not None:
+        grid_run.progress(cell, "finished in an earlier run (resumed)")
+        pytest.skip("finished in an earlier run of this run directory")
+
+
+def test_train(benchmark, grid_run, cell):
+    _skip_if_finished(grid_run, cell)
+    benchmark.group = cell.group
+    options = _options(grid_run, cell)
+    prepared = prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options)
+    start = time.perf_counter()
+    try:
+        trained = benchmark.pedantic(fit_cell, args=(prepared,), rounds=1, iterations=1)
+    except TrainingError as error:
+        result = CellResult(split=cell.split, config=cell.config, seed=cell.seed,
+                            status="failed", error=str(error), leakage=prepared.leakage,
+                            provenance=result_of_failure(prepared, grid_run))
+        info = _extra_info(cell, result, "train", examples_per_second=None)
+        grid_run.run_dir.store(cell, {
+            "status": "failed", "result": result.to_dict(),
+            "entries": [_failed_entry(benchmark, cell, "train",
+                                      time.perf_counter() - start, info)]})
+        grid_run.progress(cell, f"FAILED: {error}")
+        raise
+    metrics, timings = evaluate_cell(prepared, trained)
+    result = result_of(prepared, trained, metrics, timings, grid_run.env)
+    benchmark.extra_info.update(_extra_info(
+        cell, result, "train", examples_per_second=trained.examples_per_second))
+    grid_run.live[cell.key] = (prepared, trained, result,
+                               _entry(benchmark, cell))
+    top100 = metrics["test/top_100_categorical_accuracy"]
+    grid_run.progress(cell, f"trained at {trained.examples_per_second:,.0f} examples/s, "
+                            f"test top-100 {top100:.4f}")
+
+
+def result_of_failure(prepared, grid_run) -> dict:
+    from harness.cell import _provenance
+
+    return _provenance(prepared.data, prepared.config.to_dict(), prepared.options,
+                       prepared.seed, prepared.split_name, grid_run.env)
+
+
+def test_inference(benchmark, grid_run, cell):
+    _skip_if_finished(grid_run, cell)
+    if cell.key not in grid_run.live:
+        pytest.skip("no trained model: the training benchmark of this cell did not finish")
+    prepared, trained, result, train_entry = grid_run.live.pop(cell.key)
+    benchmark.group = cell.group
+    benchmark.pedantic(infer_top_k, args=(prepared, trained), rounds=INFERENCE_ROUNDS,
+                       warmup_rounds=1, iterations=1)
+    queries_per_second = prepared.split.test.size / benchmark.stats.stats.median
+    benchmark.extra_info.update(_extra_info(cell, result, "inference",
+                                            queries_per_second=queries_per_second))
+    grid_run.run_dir.store(cell, {"status": "ok", "result": result.to_dict(),
+                                  "entries": [train_entry,
+                                              _entry(benchmark, cell)]})
+
+
+def test_popularity(benchmark, grid_run, popularity_cell):
+    cell = popularity_cell
+    _skip_if_finished(grid_run, cell)
+    benchmark.group = cell.split + "/popularity"
+    options = TrainOptions(epochs=grid_run.spec.epochs)
+    result = benchmark.pedantic(run_popularity, args=(grid_run.data, cell.split, cell.seed,
+                                                      options, grid_run.env),
+                                rounds=INFERENCE_ROUNDS, iterations=1)
+    queries_per_second = result.leakage["n_test"] / benchmark.stats.stats.median
+    benchmark.extra_info.update(_extra_info(cell, result, "inference",
+                                            queries_per_second=queries_per_second))
+    grid_run.run_dir.store(cell, {"status": "ok", "result": result.to_dict(),
+                                  "entries": [_entry(benchmark, cell)]})
+    grid_run.progress(cell, f"popularity test top-100 "
+                            f"{result.metrics['test/top_100_categorical_accuracy']:.4f}")
