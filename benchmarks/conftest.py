@@ -224,34 +224,47 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         grid.output_json = _complete_json(grid, output_json)
 
 
+def _fresh_json(grid: GridRun, config) -> dict:
+    """The JSON pytest-benchmark would write, for runs where it wrote none (all resumed)."""
+    from pytest_benchmark import __version__
+    from pytest_benchmark.plugin import (
+        pytest_benchmark_generate_commit_info,
+        pytest_benchmark_generate_machine_info,
+    )
+
+    return _complete_json(grid, {
+        "machine_info": pytest_benchmark_generate_machine_info(),
+        "commit_info": pytest_benchmark_generate_commit_info(config),
+        "benchmarks": [], "version": __version__,
+        "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
+    })
+
+
 def pytest_sessionfinish(session, exitstatus):
     grid: GridRun = session.config._ctxbench
-    if grid.results_dir is None or not grid.selected or grid._run_dir is None:
+    if not grid.selected or grid._run_dir is None:
         return
-    output = grid.output_json
-    if output is None:  # pytest-benchmark wrote no JSON (no --benchmark-json, all resumed)
-        from pytest_benchmark import __version__
-        from pytest_benchmark.plugin import (
-            pytest_benchmark_generate_commit_info,
-            pytest_benchmark_generate_machine_info,
-        )
-
-        output = _complete_json(grid, {
-            "machine_info": pytest_benchmark_generate_machine_info(),
-            "commit_info": pytest_benchmark_generate_commit_info(session.config),
-            "benchmarks": [], "version": __version__,
-            "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
-        })
+    benchmark_json = session.config.getoption("benchmark_json", None)
+    if grid.results_dir is None and (benchmark_json is None or grid.output_json is not None):
+        return
+    written = []
     try:
-        path = write_json_atomic(grid.results_dir / "benchmark.json", output)
-        from harness.report import render_report
+        output = grid.output_json
+        if output is None:
+            output = _fresh_json(grid, session.config)
+            if benchmark_json is not None:
+                written.append(write_json_atomic(benchmark_json, output))
+        if grid.results_dir is not None:
+            from harness.report import render_report
 
-        render_report([path], grid.results_dir)
+            path = write_json_atomic(grid.results_dir / "benchmark.json", output)
+            render_report([path], grid.results_dir)
+            written += [path, grid.results_dir / "results.md",
+                        grid.results_dir / "accuracy.png"]
     except USER_ERRORS as error:
-        print(f"ctxbench: could not write the report: {error}", file=sys.stderr)
+        print(f"ctxbench: could not write the results: {error}", file=sys.stderr)
         session.exitstatus = 2
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"ctxbench: wrote {path}, results.md and accuracy.png in "
-                            f"{grid.results_dir}")
+        reporter.write_line("ctxbench: wrote " + ", ".join(str(p) for p in written))

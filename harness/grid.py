@@ -164,6 +164,11 @@ class RunDirectory:
         return [cell for cell in cells if self.load(cell) is not None]
 
 
+def _short(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _differences(old: dict, new: dict) -> list[str]:
     differences = []
     for key in sorted(set(old) | set(new)):
@@ -174,6 +179,5 @@ def _differences(old: dict, new: dict) -> list[str]:
                                 for k in sorted(set(old[key]) | set(new[key]))
                                 if old[key].get(k) != new[key].get(k)]
             else:
-                differences.append(f"{key}: {json.dumps(old.get(key))[:40]} != "
-                                   f"{json.dumps(new.get(key))[:40]}")
+                differences.append(f"{key}: {_short(old.get(key))} != {_short(new.get(key))}")
     return differences
