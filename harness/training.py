@@ -68,14 +68,20 @@ class _StopOnNonFinite(keras.callbacks.Callback):
 
 def training_dataset(features: dict[str, np.ndarray], batch_size: int, seed: int
                      ) -> tf.data.Dataset:
-    """Shuffled (reshuffled every epoch, seeded), batched and prefetched.
+    """Batches of encoded rows, reshuffled every epoch (seeded), prefetched.
 
-    The features are already integer ids and floats, so the pipeline only slices memory.
+    The features are already integer ids and floats held as constants; the pipeline
+    shuffles row indices (cheap scalars) and gathers each batch with one vectorised
+    ``tf.gather`` per feature. Shuffling the feature dicts element by element instead
+    cost about four times as much CPU, which on two cores competes with training.
     """
     size = len(features["candidate"])
-    return (tf.data.Dataset.from_tensor_slices(features)
+    columns = {name: tf.constant(values) for name, values in features.items()}
+    return (tf.data.Dataset.range(size)
             .shuffle(size, seed=seed, reshuffle_each_iteration=True)
             .batch(batch_size)
+            .map(lambda rows: {name: tf.gather(values, rows)
+                               for name, values in columns.items()})
             .prefetch(tf.data.AUTOTUNE))
 
 

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny MovieLens directories and an environment that reaches no real data.
+
+Tests that need the real MovieLens-100k are marked ``realdata``; deselect them with
+``-m "not realdata"`` on a machine that has neither the cached RecBole wheel nor PyPI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures_data import write_grouplens, write_recbole
+
+from harness.data import CACHE_DIR_ENV, DATA_DIR_ENV
+
+
+@pytest.fixture
+def isolated_env(tmp_path_factory, monkeypatch) -> Path:
+    """No data directory, an empty wheel cache and an empty tfds directory.
+
+    A loader bug that falls through to a default source then fails (or shows up in a
+    monkeypatched ``subprocess.run``) instead of quietly reading the real data. The
+    variables are in ``os.environ``, so CLI subprocesses inherit them. Returns the cache
+    directory.
+    """
+    root = tmp_path_factory.mktemp("isolated")
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(CACHE_DIR_ENV, str(root / "cache"))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(root / "tfds"))
+    (root / "tfds").mkdir()
+    return root / "cache"
+
+
+@pytest.fixture
+def grouplens_dir(tmp_path) -> Path:
+    """The tiny dataset as loose GroupLens files (u.data, u.item, u.user)."""
+    return write_grouplens(tmp_path / "grouplens")
+
+
+@pytest.fixture
+def recbole_dir(tmp_path) -> Path:
+    """The tiny dataset as RecBole atomic files (ml-100k.inter, .item, .user)."""
+    return write_recbole(tmp_path / "recbole")

@@ -1,0 +1,333 @@
+"""Splits are tested by invariants over seeds, sizes and test fractions; diagnostics by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from splits import (
+    SPLITS,
+    Split,
+    SplitError,
+    UnknownNameError,
+    get_split,
+    leakage_diagnostics,
+    make_split,
+    temporal_split,
+)
+
+SEEDS = (0, 1, 7)
+FRACTIONS = (0.1, 0.2, 0.5)
+SIZES = (12, 60, 500)
+NAMES = tuple(SPLITS.names())
+
+
+def interactions(n: int, seed: int, string_ids: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """[n] user ids and [n] timestamps in shuffled row order.
+
+    Two users have one interaction, two have two, and the rest have three or more.
+    Timestamps come from about n/3 distinct values, so many are tied, within a user and
+    across users.
+    """
+    rng = np.random.default_rng(10_000 + 97 * n + seed)
+    n_many = max(1, (n - 6) // 6)
+    many = np.r_[np.repeat(np.arange(n_many), 3),
+                 rng.integers(0, n_many, n - 6 - 3 * n_many)] + 4
+    users = np.r_[0, 1, 2, 2, 3, 3, many][rng.permutation(n)]
+    timestamps = rng.integers(1_000, 1_000 + n // 3 + 2, n).astype(np.int64)
+    if string_ids:
+        return np.array([f"user{u}" for u in users]), timestamps
+    return users.astype(np.int64), timestamps
+
+
+def _cases():
+    for size in SIZES:
+        for seed in SEEDS:
+            for fraction in FRACTIONS:
+                yield pytest.param(size, seed, fraction, id=f"n{size}-seed{seed}-f{fraction}")
+
+
+CASES = list(_cases())
+
+
+@pytest.fixture(params=[False, True], ids=["int_ids", "str_ids"])
+def string_ids(request):
+    return request.param
+
+
+def _users(user_ids):
+    """user -> row indices, in row order."""
+    return {u: np.flatnonzero(user_ids == u) for u in np.unique(user_ids)}
+
+
+# ---------------------------------------------------------------------------------------
+# Invariants every registered split keeps.
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("size", "seed", "fraction"), CASES)
+def test_every_split_is_a_sorted_disjoint_cover(name, size, seed, fraction, string_ids):
+    users, times = interactions(size, seed, string_ids)
+    split = make_split(name, users, times, test_fraction=fraction, seed=seed)
+
+    for side in (split.train, split.test):
+        assert side.dtype == np.int64
+        assert side.ndim == 1
+        assert np.all(np.diff(side) > 0), "indices must be sorted and unique"
+        assert side.size > 0
+    assert np.intersect1d(split.train, split.test).size == 0
+    np.testing.assert_array_equal(np.sort(np.r_[split.train, split.test]), np.arange(size))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("size", "seed", "fraction"), CASES)
+def test_every_split_is_deterministic_pure_and_ignores_global_rng(name, size, seed, fraction):
+    users, times = interactions(size, seed)
+    users_copy, times_copy = users.copy(), times.copy()
+
+    np.random.seed(123)
+    state_before = np.random.get_state()
+    first = make_split(name, users, times, test_fraction=fraction, seed=seed)
+    state_after = np.random.get_state()
+    assert state_before[0] == state_after[0]
+    np.testing.assert_array_equal(state_before[1], state_after[1])
+    assert state_before[2:] == state_after[2:], "the split touched the global numpy RNG"
+
+    np.random.seed(999)  # a different global state must not change the result
+    users.setflags(write=False)  # writing into an input now raises
+    times.setflags(write=False)
+    second = make_split(name, users, times, test_fraction=fraction, seed=seed)
+    np.testing.assert_array_equal(first.train, second.train)
+    np.testing.assert_array_equal(first.test, second.test)
+    np.testing.assert_array_equal(users, users_copy)
+    np.testing.assert_array_equal(times, times_copy)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seed_and_fraction_matter_exactly_when_the_registry_says_so(name):
+    strategy = get_split(name)
+    users, times = interactions(500, 0)
+
+    def test_rows(**kwargs):
+        return strategy(users, times, **{"test_fraction": 0.2, "seed": 0, **kwargs}).test
+
+    assert (not np.array_equal(test_rows(), test_rows(seed=1))) == strategy.seeded
+    assert (not np.array_equal(test_rows(), test_rows(test_fraction=0.5))
+            ) == strategy.uses_test_fraction
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("size", "seed", "fraction"), CASES)
+def test_time_order_the_registry_promises_holds(name, size, seed, fraction):
+    users, times = interactions(size, seed)
+    strategy = get_split(name)
+    split = strategy(users, times, test_fraction=fraction, seed=seed)
+    if strategy.time_ordered == "global":
+        assert times[split.train].max() <= times[split.test].min()
+    elif strategy.time_ordered == "per_user":
+        for rows in _users(users).values():
+            train, test = np.intersect1d(rows, split.train), np.intersect1d(rows, split.test)
+            if train.size and test.size:
+                assert times[train].max() <= times[test].min()
+    else:
+        assert strategy.time_ordered == "none"
+
+
+# ---------------------------------------------------------------------------------------
+# random
+
+@pytest.mark.parametrize(("size", "seed", "fraction"), CASES)
+def test_random_split_size_is_rounded_fraction(size, seed, fraction):
+    users, times = interactions(size, seed)
+    split = make_split("random", users, times, test_fraction=fraction, seed=seed)
+    assert split.test.size == round(size * fraction)
+
+
+@pytest.mark.parametrize("fraction", FRACTIONS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_split_differs_between_seeds(seed, fraction):
+    users, times = interactions(200, 0)
+    split = make_split("random", users, times, test_fraction=fraction, seed=seed)
+    other = make_split("random", users, times, test_fraction=fraction, seed=seed + 1)
+    assert not np.array_equal(split.test, other.test)
+
+
+def test_random_split_sees_the_future_on_random_data():
+    users, times = interactions(500, 0)
+    split = make_split("random", users, times, test_fraction=0.2, seed=0)
+    assert leakage_diagnostics(split, users, users, times)["future_leak_rate"] > 0
+
+
+# ---------------------------------------------------------------------------------------
+# temporal
+
+@pytest.mark.parametrize(("size", "seed", "fraction"), CASES)
+def test_temporal_split_cuts_once_in_time_and_keeps_ties_together(size, seed, fraction):
+    users, times = interactions(size, seed)
+    split = make_split("temporal", users, times, test_fraction=fraction, seed=seed)
+    cut = times[split.test].min()
+    # Tie rule: every interaction at the cut second is in test, so the order is strict.
+    assert times[split.train].max() < cut
+    np.testing.assert_array_equal(split.test, np.flatnonzero(times >= cut))
+    wanted = round(size * fraction)
+    assert split.test.size >= wanted
+    # ...and the cut is the latest that gives enough: moving it one tie group later
+    # would leave fewer test rows than asked.
+    assert np.count_nonzero(times > cut) < wanted
+
+
+def test_temporal_ties_at_the_cut_all_go_to_test():
+    # 10 rows, 2 wanted in test, but 4 share the cut second: all 4 go to test.
+    times = np.array([1, 2, 3, 4, 5, 6, 9, 9, 9, 9])
+    split = temporal_split(np.zeros(10), times, test_fraction=0.2)
+    np.testing.assert_array_equal(split.test, [6, 7, 8, 9])
+
+
+# ---------------------------------------------------------------------------------------
+# user_temporal and leave_last_out
+
+@pytest.mark.parametrize(("size", "seed", "fraction"), CASES)
+def test_user_temporal_split_takes_each_users_latest(size, seed, fraction, string_ids):
+    users, times = interactions(size, seed, string_ids)
+    split = make_split("user_temporal", users, times, test_fraction=fraction, seed=seed)
+    is_test = np.isin(np.arange(size), split.test)
+    for user, rows in _users(users).items():
+        count = rows.size
+        test, train = rows[is_test[rows]], rows[~is_test[rows]]
+        if count == 1:
+            assert test.size == 0, f"user {user} with one interaction must stay in train"
+            continue
+        assert train.size > 0 and test.size > 0, f"user {user} must be on both sides"
+        assert test.size == min(max(round(fraction * count), 1), count - 1)
+        assert times[train].max() <= times[test].min()
+        # Within a user, equal timestamps are ordered by row: a later row is later.
+        for row in test:
+            assert not np.any((times[train] == times[row]) & (train > row))
+
+
+@pytest.mark.parametrize(("size", "seed"), [(s, seed) for s in SIZES for seed in SEEDS])
+def test_leave_last_out_tests_each_users_latest_interaction(size, seed, string_ids):
+    users, times = interactions(size, seed, string_ids)
+    split = make_split("leave_last_out", users, times, test_fraction=0.2, seed=seed)
+    tested = set(split.test.tolist())
+    for user, rows in _users(users).items():
+        in_test = [row for row in rows if row in tested]
+        if rows.size == 1:
+            assert in_test == []
+            continue
+        assert len(in_test) == 1, f"user {user} must have exactly one test row"
+        latest = rows[times[rows] == times[rows].max()].max()  # ties: the later row
+        assert in_test[0] == latest
+
+
+def test_per_user_splits_on_a_hand_built_example():
+    users = np.array(["a", "b", "a", "a", "c", "a", "b"])
+    times = np.array([30, 5, 10, 30, 1, 20, 7])
+    # a: rows 2 (t10), 5 (t20), 0 (t30), 3 (t30, later row) -> last two are 0 and 3.
+    # b: rows 1 (t5), 6 (t7); c: one interaction, train only.
+    split = make_split("user_temporal", users, times, test_fraction=0.5)
+    np.testing.assert_array_equal(split.test, [0, 3, 6])
+    split = make_split("leave_last_out", users, times)
+    np.testing.assert_array_equal(split.test, [3, 6])
+
+
+# ---------------------------------------------------------------------------------------
+# Bad requests.
+
+def test_unknown_split_name_lists_every_valid_name():
+    with pytest.raises(UnknownNameError) as caught:
+        get_split("chronological")
+    message = str(caught.value)
+    assert "'chronological'" in message
+    for name in NAMES:
+        assert name in message
+    with pytest.raises(UnknownNameError):
+        make_split("chronological", np.zeros(4), np.arange(4))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("fraction", [0, 1, 0.0, 1.0, -0.1, 1.5, math.nan, "0.2", None])
+def test_test_fraction_outside_open_unit_interval_raises(name, fraction):
+    users, times = interactions(60, 0)
+    with pytest.raises(SplitError, match="test_fraction"):
+        make_split(name, users, times, test_fraction=fraction)
+
+
+@pytest.mark.parametrize(("name", "users", "times", "fraction", "empty"), [
+    ("random", [1, 2, 3], [1, 2, 3], 0.1, "test"),  # round(0.3) == 0 test rows
+    ("random", [1, 2, 3], [1, 2, 3], 0.9, "train"),  # round(2.7) == 3 test rows
+    ("temporal", [1, 2, 3, 4], [5, 5, 5, 5], 0.5, "train"),  # one tie group: all test
+    ("temporal", [1, 2, 3], [1, 2, 3], 0.1, "test"),
+    ("user_temporal", [1, 2, 3], [1, 2, 3], 0.5, "test"),  # only one-interaction users
+    ("leave_last_out", [1, 2, 3], [1, 2, 3], 0.5, "test"),
+] + [(name, [], [], 0.2, "train") for name in NAMES])
+def test_a_split_leaving_an_empty_side_raises(name, users, times, fraction, empty):
+    with pytest.raises(SplitError, match=f"{name}.*empty {empty}"):
+        make_split(name, np.array(users), np.array(times, dtype=np.int64),
+                   test_fraction=fraction)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("users", "times"), [
+    (np.zeros(5), np.arange(4)),
+    (np.zeros(4), np.arange(5)),
+    (np.zeros((2, 2)), np.arange(4)),
+    (np.zeros(4), np.arange(4).reshape(2, 2)),
+])
+def test_mismatched_or_non_1d_arrays_raise(name, users, times):
+    with pytest.raises(SplitError, match="shapes"):
+        make_split(name, users, times)
+
+
+# ---------------------------------------------------------------------------------------
+# Diagnostics, computed by hand on six rows.
+
+USERS6 = np.array(["a", "a", "b", "b", "c", "a"])
+ITEMS6 = np.array(["x", "y", "x", "z", "w", "z"])
+TIMES6 = np.array([10, 20, 30, 40, 15, 50])
+
+
+def test_leakage_diagnostics_of_a_leaky_split_by_hand():
+    split = Split(train=np.array([0, 1, 2]), test=np.array([3, 4, 5]))
+    # train times 10, 20, 30 (latest 30); test times 40, 15, 50 (earliest 15).
+    # test earlier than 30: only 15 -> 1/3.  train later than 15: 20 and 30 -> 2/3.
+    # train users {a, b}, test users b, c, a -> c unseen: 1 user, 1 of 3 test rows.
+    # train items {x, y}, test items z, w, z -> z, w unseen: 2 items, all 3 test rows.
+    assert leakage_diagnostics(split, USERS6, ITEMS6, TIMES6) == {
+        "n_train": 3.0, "n_test": 3.0, "test_fraction": 0.5,
+        "future_leak_rate": 1 / 3, "train_after_test_start_rate": 2 / 3,
+        "test_users_unseen": 1.0, "test_items_unseen": 2.0,
+        "cold_user_test_rate": 1 / 3, "cold_item_test_rate": 1.0,
+    }
+
+
+def test_leakage_diagnostics_of_the_temporal_split_by_hand():
+    split = make_split("temporal", USERS6, TIMES6, test_fraction=0.5)
+    # In time: 10 (row 0), 15 (4), 20 (1) | 30 (2), 40 (3), 50 (5).
+    np.testing.assert_array_equal(split.train, [0, 1, 4])
+    np.testing.assert_array_equal(split.test, [2, 3, 5])
+    # train users {a, c}, test users b, b, a -> b unseen: 1 user, 2 of 3 test rows.
+    # train items {x, y, w}, test items x, z, z -> z unseen: 1 item, 2 of 3 test rows.
+    assert leakage_diagnostics(split, USERS6, ITEMS6, TIMES6) == {
+        "n_train": 3.0, "n_test": 3.0, "test_fraction": 0.5,
+        "future_leak_rate": 0.0, "train_after_test_start_rate": 0.0,
+        "test_users_unseen": 1.0, "test_items_unseen": 1.0,
+        "cold_user_test_rate": 2 / 3, "cold_item_test_rate": 2 / 3,
+    }
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_temporal_never_leaks_and_random_does_on_random_data(seed):
+    users, times = interactions(500, seed)
+    items = np.random.default_rng(seed).integers(0, 40, users.size)
+    temporal = leakage_diagnostics(make_split("temporal", users, times, seed=seed),
+                                   users, items, times)
+    random = leakage_diagnostics(make_split("random", users, times, seed=seed),
+                                 users, items, times)
+    assert temporal["future_leak_rate"] == 0.0
+    assert temporal["train_after_test_start_rate"] == 0.0
+    assert random["future_leak_rate"] > 0.0
+    assert random["train_after_test_start_rate"] > 0.0
+    for diagnostics in (temporal, random):
+        assert all(type(value) is float for value in diagnostics.values())
