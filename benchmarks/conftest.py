@@ -131,13 +131,16 @@ class GridRun:
 
     def progress(self, cell: Cell, what: str) -> None:
         self.done += 1
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         line = (f"[ctxbench {self.done}/{len(self.selected)}] {cell.group} seed {cell.seed}: "
                 f"{what}")
-        if reporter is not None:
-            reporter.write_line(line)
-        else:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or capture is None:
             print(line, file=sys.stderr)
+            return
+        with capture.global_and_fixture_disabled():  # visible while the test runs
+            reporter.ensure_newline()
+            reporter.write_line(line)
 
     def entries(self) -> list[dict]:
         """Every stored benchmark entry of the selected cells, in grid order."""
