@@ -169,8 +169,13 @@ def grid_run(request) -> GridRun:
 
 
 def pytest_configure(config):
+    benchmark_json = config.getoption("benchmark_json", None)
     try:
+        if benchmark_json is not None:  # pytest-benchmark opens it without making folders
+            Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
         config._ctxbench = GridRun(config)
+    except OSError as error:
+        raise pytest.UsageError(f"cannot write {benchmark_json}: {error.strerror}") from None
     except USER_ERRORS as error:
         raise pytest.UsageError(str(error)) from None
 
