@@ -162,7 +162,7 @@ class GridRun:
 def grid_run(request) -> GridRun:
     grid: GridRun = request.config._ctxbench
     try:
-        grid.run_dir  # loads the data and opens (or refuses) the run directory
+        _ = grid.run_dir  # loads the data and opens (or refuses) the run directory
     except USER_ERRORS as error:
         pytest.exit(f"error: {error}", returncode=2)
     return grid

@@ -12,13 +12,13 @@ import pytest
 
 from harness.cell import (
     evaluate_cell,
+    failed_result,
     fit_cell,
     infer_top_k,
     prepare_cell,
     result_of,
     run_popularity,
 )
-from harness.errors import TrainingError
 from harness.records import CellResult
 from harness.training import TrainOptions
 
@@ -37,7 +37,7 @@ def _extra_info(cell, result: CellResult, kind: str, **throughput) -> dict:
             "leakage": result.leakage, "provenance": result.provenance}
 
 
-def _failed_entry(benchmark, cell, kind: str, seconds: float, extra_info: dict) -> dict:
+def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:
     """A benchmark entry for a cell that raised: pytest-benchmark drops those."""
     from pytest_benchmark.stats import Stats
 
@@ -58,7 +58,7 @@ def _entry(benchmark, cell) -> dict:
 
 
 def _skip_if_finished(grid_run, cell):
-    if grid_run.run_dir.load(cell) is not None:
+    if grid_run.run_dir.completed(cell):
         grid_run.progress(cell, "finished in an earlier run (resumed)")
         pytest.skip("finished in an earlier run of this run directory")
 
@@ -71,14 +71,12 @@ def test_train(benchmark, grid_run, cell):
     start = time.perf_counter()
     try:
         trained = benchmark.pedantic(fit_cell, args=(prepared,), rounds=1, iterations=1)
-    except TrainingError as error:
-        result = CellResult(split=cell.split, config=cell.config, seed=cell.seed,
-                            status="failed", error=str(error), leakage=prepared.leakage,
-                            provenance=result_of_failure(prepared, grid_run))
+    except Exception as error:  # NaN loss or any other failure: record it, go on
+        result = failed_result(prepared, error, grid_run.env)
         info = _extra_info(cell, result, "train", examples_per_second=None)
         grid_run.run_dir.store(cell, {
             "status": "failed", "result": result.to_dict(),
-            "entries": [_failed_entry(benchmark, cell, "train",
+            "entries": [_failed_entry(cell, "train",
                                       time.perf_counter() - start, info)]})
         grid_run.progress(cell, f"FAILED: {error}")
         raise
@@ -86,18 +84,10 @@ def test_train(benchmark, grid_run, cell):
     result = result_of(prepared, trained, metrics, timings, grid_run.env)
     benchmark.extra_info.update(_extra_info(
         cell, result, "train", examples_per_second=trained.examples_per_second))
-    grid_run.live[cell.key] = (prepared, trained, result,
-                               _entry(benchmark, cell))
+    grid_run.live[cell.key] = (prepared, trained, result, _entry(benchmark, cell))
     top100 = metrics["test/top_100_categorical_accuracy"]
     grid_run.progress(cell, f"trained at {trained.examples_per_second:,.0f} examples/s, "
                             f"test top-100 {top100:.4f}")
-
-
-def result_of_failure(prepared, grid_run) -> dict:
-    from harness.cell import _provenance
-
-    return _provenance(prepared.data, prepared.config.to_dict(), prepared.options,
-                       prepared.seed, prepared.split_name, grid_run.env)
 
 
 def test_inference(benchmark, grid_run, cell):

@@ -151,6 +151,17 @@ def result_of(cell: PreparedCell, trained: TrainedModel, metrics: dict[str, floa
     )
 
 
+def failed_result(cell: PreparedCell, error: BaseException, env: dict | None = None
+                  ) -> CellResult:
+    """The record of a cell whose training raised: status "failed" and the error."""
+    return CellResult(
+        split=cell.split_name, config=cell.config.name, seed=cell.seed, status="failed",
+        error=f"{type(error).__name__}: {error}", sizes=_sizes(cell), leakage=cell.leakage,
+        provenance=_provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
+                               cell.split_name, env),
+    )
+
+
 def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
              options: TrainOptions | None = None, env: dict | None = None,
              strategy=None) -> CellResult:

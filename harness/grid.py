@@ -160,8 +160,10 @@ class RunDirectory:
         """Atomically writes a finished cell: {"entries": [...], "result": {...}}."""
         write_json_atomic(self._file(cell), record)
 
-    def finished(self, cells: list[Cell]) -> list[Cell]:
-        return [cell for cell in cells if self.load(cell) is not None]
+    def completed(self, cell: Cell) -> bool:
+        """Whether the cell finished successfully (a failed cell is run again)."""
+        record = self.load(cell)
+        return record is not None and record.get("status") == "ok"
 
 
 def _short(value) -> str:
