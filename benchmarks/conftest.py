@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,16 @@ def _grid_spec(config) -> GridSpec:
     return GridSpec(**spec)
 
 
+def _check_writable(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise UserError(f"--results-dir {directory} is not writable: "
+                        f"{error.strerror or error}") from None
+
+
 class GridRun:
     """Session state: the grid, the data, the run directory and the finished entries."""
 
@@ -94,6 +105,8 @@ class GridRun:
                 and not config.getoption("overwrite")):
             raise UserError(f"{self.results_dir / 'benchmark.json'} exists; pass --overwrite "
                             "to replace it or choose another --results-dir")
+        if self.results_dir is not None:
+            _check_writable(self.results_dir)
         self._data = None
         self._run_dir: RunDirectory | None = None
         self.env = environment()

@@ -57,9 +57,10 @@ def _entry(benchmark, cell) -> dict:
     return entry
 
 
-def _skip_if_finished(grid_run, cell):
+def _skip_if_finished(grid_run, cell, announce: bool = True):
     if grid_run.run_dir.completed(cell):
-        grid_run.progress(cell, "finished in an earlier run (resumed)")
+        if announce:  # once per cell, not once per benchmark
+            grid_run.progress(cell, "finished in an earlier run (resumed)")
         pytest.skip("finished in an earlier run of this run directory")
 
 
@@ -91,7 +92,7 @@ def test_train(benchmark, grid_run, cell):
 
 
 def test_inference(benchmark, grid_run, cell):
-    _skip_if_finished(grid_run, cell)
+    _skip_if_finished(grid_run, cell, announce=False)
     if cell.key not in grid_run.live:
         pytest.skip("no trained model: the training benchmark of this cell did not finish")
     prepared, trained, result, train_entry = grid_run.live.pop(cell.key)
