@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -115,6 +117,9 @@ class GridRun:
         self.live: dict[str, tuple] = {}  # cell key -> (prepared, trained, train entry)
         self.output_json: dict | None = None
         self.done = 0
+        self.resumed = 0
+        self.started = time.perf_counter()
+        self.utc_start = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
     @property
     def data(self):
@@ -165,10 +170,18 @@ class GridRun:
         return entries
 
     def expected(self) -> dict:
+        """The run-level record: the grid asked for and what this session cost."""
         return {"grid": {**self.spec.to_dict(),
                          "cells": [cell.key for cell in self.selected]},
                 "command": self.env["command"], "data_source": self.data.source,
-                "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path)}
+                "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path),
+                "session": {
+                    "wall_seconds": time.perf_counter() - self.started,
+                    # ru_maxrss is in KiB on Linux.
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "cells_resumed": self.resumed,
+                    "utc_start": self.utc_start,
+                }}
 
 
 @pytest.fixture(scope="session")

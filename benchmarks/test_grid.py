@@ -60,6 +60,7 @@ def _entry(benchmark, cell) -> dict:
 def _skip_if_finished(grid_run, cell, announce: bool = True):
     if grid_run.run_dir.completed(cell):
         if announce:  # once per cell, not once per benchmark
+            grid_run.resumed += 1
             grid_run.progress(cell, "finished in an earlier run (resumed)")
         pytest.skip("finished in an earlier run of this run directory")
 
