@@ -23,6 +23,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _seed(text: str) -> int:
+    """An argparse type: numpy seeds must be non-negative integers."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: must be >= 0")
+    return value
+
+
 def _load(args):
     from harness.data import load_movielens
 
@@ -90,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_data)
     sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"))
     sub.add_argument("--test-fraction", type=float, default=0.2)
-    sub.add_argument("--seed", type=int, default=0, help="seed of the random split")
+    sub.add_argument("--seed", type=_seed, default=0, help="seed of the random split")
     sub.set_defaults(func=cmd_splits)
 
     sub = commands.add_parser("report", help="render Markdown (and a PNG chart) from "

@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,11 @@ def _build(ratings_rows: list[tuple[str, str, float, int]],
     """
     if not ratings_rows:
         raise DataError(f"{where['ratings']}: no ratings")
+    # Ids are sorted numerically below; a non-numeric one is a corrupt file, not a bug.
+    for ids, part in ((movies, "movies"), (users, "users")):
+        for key in ids:
+            if not (key.isascii() and key.isdigit()):
+                raise DataError(f"{where[part]}: id {key!r} is not a number")
     for user_id, movie_id, _, _ in ratings_rows:
         if movie_id not in movies:
             raise DataError(f"{where['ratings']}: movie {movie_id!r} is not in "
@@ -230,7 +236,7 @@ def _rows(text: str, name: str, sep: str, n_fields: int, skip_header: bool = Fal
 def _parse(name: str, line_no: int, convert: Callable, value: str, what: str):
     try:
         return convert(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # int(float("inf")) overflows
         raise DataError(f"{name}:{line_no}: {what} {value!r} is not valid") from None
 
 
@@ -268,7 +274,7 @@ def parse_grouplens(read: Callable[[str], bytes], source: str) -> MovieLens:
         flags = fields[5:]
         if any(flag not in ("0", "1") for flag in flags):
             raise DataError(f"u.item:{line_no}: genre flags must be 0 or 1")
-        movies[fields[0]] = (fields[1], [g for g, f in zip(_GROUPLENS_GENRES, flags)
+        movies[fields[0]] = (fields[1], [g for g, f in zip(_GROUPLENS_GENRES, flags, strict=True)
                                          if f == "1"])
     users = {}
     for line_no, (user, age, gender, occupation, zip_code) in _rows(
@@ -359,7 +365,7 @@ def _zip_reader(archive: zipfile.ZipFile, path: Path, prefix: str,
             data = archive.read(member)
         except KeyError:
             raise DataError(f"{path}: has no member {member}") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as error:
             raise DataError(f"{path}: member {member} is corrupt ({error})") from None
         if checksums is not None:
             actual = hashlib.sha256(data).hexdigest()
@@ -403,14 +409,21 @@ def tfds_prepared_dir(tfds_data_dir: str | os.PathLike | None = None) -> Path | 
                 or Path.home() / "tensorflow_datasets") / "movielens" / "100k-ratings"
     if not base.is_dir():
         return None
-    versions = sorted(p for p in base.iterdir() if (p / "dataset_info.json").exists())
-    return versions[-1] if versions else None
+    versions = [p for p in base.iterdir() if (p / "dataset_info.json").exists()]
+    # Newest by version number: "0.1.10" is newer than "0.1.9".
+    return max(versions, key=_version_key) if versions else None
+
+
+def _version_key(path: Path) -> tuple:
+    parts = path.name.split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (-1, 0, p) for p in parts)
 
 
 def load_from_tfds(version_dir: Path) -> MovieLens:
     """Reads a prepared tfds copy with ``download=False`` (never reaches the network)."""
-    from harness.tfcompat import tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
     import tensorflow_datasets as tfds
+
+    from harness.tfcompat import tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 
     try:
         dataset = tfds.load("movielens/100k-ratings", split="train", download=False,

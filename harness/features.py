@@ -206,7 +206,7 @@ class FittedFeatures:
 def _title_genres(data: MovieLens, titles: np.ndarray) -> np.ndarray:
     genres = np.zeros((titles.size, len(GENRE_NAMES)), dtype=np.float32)
     index = np.searchsorted(titles, data.movies["movie_title"])
-    for row, movie_genres in zip(index, data.movies["movie_genres"]):
+    for row, movie_genres in zip(index, data.movies["movie_genres"], strict=True):
         genres[row, movie_genres] = 1.0  # movies sharing a title pool their genres
     counts = genres.sum(axis=1, keepdims=True)
     return genres / np.maximum(counts, 1.0)

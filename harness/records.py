@@ -139,12 +139,20 @@ def write_json_atomic(path: str | os.PathLike, payload, overwrite: bool = True) 
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                              suffix=".tmp")
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(to_jsonable(payload), stream, indent=1, sort_keys=False)
             stream.write("\n")
         os.replace(temporary, path)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException as error:
+        # Whatever stopped the write (full disk, a payload json cannot encode, Ctrl-C),
+        # leave the old file and no half-written temporary behind.
+        os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
     return path
 
 

@@ -13,8 +13,8 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep oneDNN/CUDA banners off stderr
 
 import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
 import tensorflow_recommenders as tfrs  # noqa: E402
+import tf_keras as keras  # noqa: E402
 
 if not keras.__version__.startswith(".".join(tf.__version__.split(".")[:2])):
     raise ImportError(

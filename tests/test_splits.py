@@ -317,6 +317,18 @@ def test_leakage_diagnostics_of_the_temporal_split_by_hand():
     }
 
 
+def test_leakage_diagnostics_count_only_strictly_earlier_or_later():
+    # Train and test share the second 20: that is neither leak nor train-after-start.
+    times = np.array([10, 20, 20, 30])
+    users = np.array(["a", "a", "b", "b"])
+    split = Split(train=np.array([0, 1]), test=np.array([2, 3]))
+    diagnostics = leakage_diagnostics(split, users, users, times)
+    assert diagnostics["future_leak_rate"] == 0.0
+    assert diagnostics["train_after_test_start_rate"] == 0.0
+    assert diagnostics["test_users_unseen"] == 1.0
+    assert diagnostics["cold_user_test_rate"] == 1.0
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_temporal_never_leaks_and_random_does_on_random_data(seed):
     users, times = interactions(500, seed)
