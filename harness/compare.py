@@ -1,9 +1,374 @@
-"""Placeholder until the compare tool lands (issue 5)."""
+"""``python -m harness compare BASE.json NEW.json [MORE.json ...]``: regressions between runs.
+
+Accuracy regresses when a top-k test accuracy (or ``--metric``) of a (split, config,
+fit_on) drops significantly (Welch p < ``--alpha``) by more than ``--min-drop``; speed
+regresses when a median throughput falls below ``(1 - --max-slowdown)`` x the baseline's;
+a cell that succeeded in the baseline and fails in a new run also counts. Exit status:
+0 no regression, 1 a regression, 2 (``UserError``) unreadable or incomparable runs. With
+more than two files the table has one column per TensorFlow version, and every later file
+is judged against the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.runs import CellGroup, Run, load_run
+from harness.stats import median_iqr, summarize, welch
+from harness.tables import (
+    fmt_float,
+    fmt_mean_std,
+    fmt_p,
+    fmt_rate,
+    fmt_ratio,
+    is_number,
+    markdown_table,
+    metric_label,
+)
+
+DEFAULT_METRIC = "test/top_100_categorical_accuracy"
+_ACCURACY = re.compile(r"^test/top_\d+_categorical_accuracy$")
+THROUGHPUTS = (("train", "train examples/s"), ("inference", "inference queries/s"))
 
 
-def add_arguments(parser):
-    parser.add_argument("files", nargs="+")
+@dataclass(frozen=True)
+class Thresholds:
+    """When a difference is a regression.
+
+    Attributes:
+        alpha: Welch p-value below which an accuracy change is significant.
+        min_drop: smallest absolute accuracy drop that counts.
+        max_slowdown: largest tolerated fractional fall of a median throughput.
+    """
+
+    alpha: float = 0.01
+    min_drop: float = 0.01
+    max_slowdown: float = 0.25
+
+    def __post_init__(self):
+        if not 0.0 < self.alpha < 1.0:
+            raise UserError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if not self.min_drop >= 0.0:
+            raise UserError(f"--min-drop must be non-negative, got {self.min_drop}")
+        if not 0.0 <= self.max_slowdown < 1.0:
+            raise UserError(f"--max-slowdown must be in [0, 1), got {self.max_slowdown}")
 
 
-def main(args) -> int:
-    raise NotImplementedError("compare is not implemented yet")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the compare options to ``parser`` (a ``python -m harness`` sub-command)."""
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="pytest-benchmark JSON files: BASE NEW [MORE ...]; the first is "
+        "the baseline every other one is judged against",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.01,
+        help="Welch p-value below which a change is significant (0.01)",
+    )
+    parser.add_argument(
+        "--min-drop",
+        type=float,
+        default=0.01,
+        help="smallest absolute accuracy drop that is a regression (0.01)",
+    )
+    parser.add_argument(
+        "--max-slowdown",
+        type=float,
+        default=0.25,
+        help="a median throughput below (1 - this) x base is a regression (0.25)",
+    )
+    parser.add_argument(
+        "--metric",
+        default=DEFAULT_METRIC,
+        help=f"metric shown in the tables and also judged ({DEFAULT_METRIC})",
+    )
+    parser.add_argument("--out", help="also write the Markdown to this file (atomically)")
+
+
+def _names(values) -> str:
+    return ", ".join(sorted(map(str, values))) or "none"
+
+
+def differences(base: Run, new: Run) -> list[str]:
+    """Why two runs cannot be compared: one phrase per difference (empty when comparable)."""
+    found = []
+    for label, get in (
+        ("splits", lambda r: set(r.splits)),
+        ("configs", lambda r: set(r.configs)),
+        ("fit_on", lambda r: set(r.fit_ons)),
+        ("epochs", lambda r: r.epochs),
+    ):
+        if get(base) != get(new):
+            found.append(
+                f"{label} differ ({base.path.name}: {_names(get(base))}; "
+                f"{new.path.name}: {_names(get(new))})"
+            )
+    if None not in (base.grid.quick, new.grid.quick) and base.grid.quick != new.grid.quick:
+        found.append(f"quick differs ({base.grid.quick} vs {new.grid.quick})")
+    if base.data_sha256 and new.data_sha256 and base.data_sha256 != new.data_sha256:
+        found.append(f"data sha256 differs ({base.data_sha256[:12]} vs {new.data_sha256[:12]})")
+    if not found and set(base.cells) != set(new.cells):
+        only = sorted({"/".join(k) for k in set(base.cells) ^ set(new.cells)})
+        found.append(f"cells differ ({', '.join(only[:4])}{' ...' if len(only) > 4 else ''})")
+    return found
+
+
+def judged_metrics(base: Run, metric: str) -> list[str]:
+    """The top-k test accuracies present in ``base``, plus ``metric``."""
+    names = {m for g in base.cells.values() for s in g.seeds.values() for m in s.metrics}
+    return sorted(
+        {m for m in names if _ACCURACY.match(m)} | {metric}, key=lambda m: (m != metric, m)
+    )
+
+
+def _median(group: CellGroup, kind: str) -> float:
+    return median_iqr(group.throughput(kind)).median
+
+
+def regressions(base: Run, new: Run, thresholds: Thresholds, metric: str) -> list[str]:
+    """One line per regression of ``new`` against ``base`` (empty when none)."""
+    found = []
+    for key, base_group in base.cells.items():
+        new_group = new.cells[key]
+        name = "/".join(key)
+        for accuracy in judged_metrics(base, metric):
+            test = welch(new_group.metric(accuracy), base_group.metric(accuracy))
+            if (
+                is_number(test.p_value)
+                and test.p_value < thresholds.alpha
+                and -test.difference > thresholds.min_drop
+            ):
+                found.append(
+                    f"{name}: {metric_label(accuracy)} fell {test.mean_b:.4f} -> "
+                    f"{test.mean_a:.4f} (Δ {test.difference:+.4f}, Welch "
+                    f"{fmt_p(test.p_value)})"
+                )
+        for kind, label in THROUGHPUTS:
+            before, after = _median(base_group, kind), _median(new_group, kind)
+            if (
+                is_number(before)
+                and is_number(after)
+                and (after < (1.0 - thresholds.max_slowdown) * before)
+            ):
+                found.append(
+                    f"{name}: median {label} fell {fmt_rate(before)} -> "
+                    f"{fmt_rate(after)} ({fmt_ratio(after, before)}, limit "
+                    f"{1.0 - thresholds.max_slowdown:.2f}×)"
+                )
+        newly_failed = [
+            r
+            for r in new_group.failures
+            if r.seed in base_group.seeds and base_group.seeds[r.seed].status == "ok"
+        ]
+        if newly_failed:
+            found.append(
+                f"{name}: seed(s) {', '.join(str(r.seed) for r in newly_failed)} "
+                f"failed ({newly_failed[0].error})"
+            )
+    return found
+
+
+def _significance(difference: float, p_value: float, thresholds: Thresholds) -> str:
+    if not (is_number(p_value) and p_value < thresholds.alpha) or difference == 0.0:
+        return "no"
+    if difference > 0:
+        return "yes ▲"
+    return "yes ▼ regression" if -difference > thresholds.min_drop else "yes ▼ (< min-drop)"
+
+
+def render_pair(base: Run, new: Run, thresholds: Thresholds, metric: str) -> str:
+    """Markdown of one baseline-vs-new comparison (tables only, no verdict)."""
+    accuracy, speed = [], []
+    for key, base_group in base.cells.items():
+        new_group = new.cells[key]
+        test = welch(new_group.metric(metric), base_group.metric(metric))
+        accuracy.append(
+            [
+                *key,
+                f"{fmt_mean_std(summarize(base_group.metric(metric)))} (n={test.n_b})",
+                f"{fmt_mean_std(summarize(new_group.metric(metric)))} (n={test.n_a})",
+                fmt_float(test.difference, 4, sign=True),
+                fmt_p(test.p_value),
+                _significance(test.difference, test.p_value, thresholds),
+            ]
+        )
+        row = list(key)
+        for kind, _ in THROUGHPUTS:
+            before, after = _median(base_group, kind), _median(new_group, kind)
+            row += [fmt_rate(before), fmt_rate(after), fmt_ratio(after, before)]
+        speed.append(row)
+    label = metric_label(metric)
+    return "\n".join(
+        [
+            f"## {label.capitalize()}",
+            "",
+            f"Mean ± sd over the successful seeds; Δ = new - base; Welch's t-test; a regression "
+            f"needs p < {thresholds.alpha} and a drop over {thresholds.min_drop}.",
+            "",
+            markdown_table(
+                [
+                    "split",
+                    "configuration",
+                    "fit_on",
+                    f"base {label}",
+                    f"new {label}",
+                    "Δ",
+                    "Welch p",
+                    "significant",
+                ],
+                accuracy,
+            ),
+            "",
+            "## Throughput",
+            "",
+            f"Medians over seeds; ratio = new / base; a regression is a ratio under "
+            f"{1.0 - thresholds.max_slowdown:.2f}.",
+            "",
+            markdown_table(
+                [
+                    "split",
+                    "configuration",
+                    "fit_on",
+                    "base train examples/s",
+                    "new train examples/s",
+                    "ratio",
+                    "base inference queries/s",
+                    "new inference queries/s",
+                    "ratio",
+                ],
+                speed,
+            ),
+            "",
+        ]
+    )
+
+
+def version_columns(runs: list[Run]) -> list[str]:
+    """ "TF <version>" per run; the file name is added where two runs share a version."""
+    versions = [run.tf_version for run in runs]
+    return [
+        f"TF {v}" if versions.count(v) == 1 else f"TF {v} ({run.path.name})"
+        for v, run in zip(versions, runs, strict=True)
+    ]
+
+
+def render_versions(runs: list[Run], metric: str) -> str:
+    """Markdown with one column per TensorFlow version: accuracy and throughput."""
+    columns = version_columns(runs)
+    accuracy, speed = [], []
+    for key in runs[0].cells:
+        groups = [run.cells[key] for run in runs]
+        accuracy.append([*key, *[fmt_mean_std(summarize(g.metric(metric))) for g in groups]])
+        for kind, label in THROUGHPUTS:
+            values = [_median(g, kind) for g in groups]
+            if any(is_number(v) for v in values):
+                speed.append([*key, label, *[fmt_rate(v) for v in values]])
+    label = metric_label(metric)
+    return "\n".join(
+        [
+            f"## {label.capitalize()} by TensorFlow version",
+            "",
+            "Mean ± sd over seeds.",
+            "",
+            markdown_table(["split", "configuration", "fit_on", *columns], accuracy),
+            "",
+            "## Throughput by TensorFlow version",
+            "",
+            "Medians over seeds.",
+            "",
+            markdown_table(["split", "configuration", "fit_on", "measure", *columns], speed),
+            "",
+        ]
+    )
+
+
+def compare(
+    paths: list[Path], thresholds: Thresholds, metric: str = DEFAULT_METRIC
+) -> tuple[str, int]:
+    """Compares runs: returns (Markdown, exit status 0 or 1).
+
+    Args:
+        paths: BASE, NEW and optionally more benchmark JSON files.
+        thresholds: what counts as a regression.
+        metric: the metric shown in the tables (also judged).
+
+    Raises:
+        UserError: fewer than two files, an unreadable file, runs that cannot be
+            compared (what differs is named), or a metric absent from the baseline.
+    """
+    if len(paths) < 2:
+        raise UserError("compare needs at least two files: BASE.json NEW.json [MORE.json ...]")
+    runs = [load_run(path) for path in paths]
+    base = runs[0]
+    for run in runs[1:]:
+        found = differences(base, run)
+        if found:
+            raise UserError(f"{base.path} and {run.path} are not comparable: " + "; ".join(found))
+    present = {m for g in base.cells.values() for s in g.seeds.values() for m in s.metrics}
+    if base.cells and metric not in present:
+        raise UserError(
+            f"--metric {metric!r} is not in {base.path}; valid: "
+            f"{', '.join(sorted(present)) or 'none (every cell failed)'}"
+        )
+    if len(runs) == 2:
+        lines = [
+            f"# Compare {base.path.name} (TF {base.tf_version}) -> {runs[1].path.name} "
+            f"(TF {runs[1].tf_version})",
+            "",
+            render_pair(base, runs[1], thresholds, metric),
+        ]
+    else:
+        lines = [
+            f"# Compare {len(runs)} runs against {base.path.name}",
+            "",
+            render_versions(runs, metric),
+        ]
+    status = 0
+    for run in runs[1:]:
+        found = regressions(base, run, thresholds, metric)
+        status = max(status, 1 if found else 0)
+        lines += [f"## Verdict: {run.path.name} vs {base.path.name}", ""]
+        lines += [f"- REGRESSION {line}" for line in found] or [
+            f"No regression (alpha {thresholds.alpha}, min-drop {thresholds.min_drop}, "
+            f"max-slowdown {thresholds.max_slowdown})."
+        ]
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n", status
+
+
+def main(args: argparse.Namespace) -> int:
+    """Runs ``compare`` from parsed arguments; prints Markdown, returns the exit status."""
+    from harness.report import write_atomic
+
+    thresholds = Thresholds(
+        alpha=args.alpha, min_drop=args.min_drop, max_slowdown=args.max_slowdown
+    )
+    markdown, status = compare([Path(p) for p in args.files], thresholds, args.metric)
+    if args.out:
+        write_atomic(Path(args.out), markdown.encode("utf-8"))
+    sys.stdout.write(markdown)
+    return status
+
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "Thresholds",
+    "add_arguments",
+    "compare",
+    "differences",
+    "judged_metrics",
+    "main",
+    "regressions",
+    "render_pair",
+    "render_versions",
+    "version_columns",
+]

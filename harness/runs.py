@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,9 @@ STATUSES = ("ok", "failed")
 # Without a declared grid, fit_on="default" means what harness.grid runs: train for every
 # configuration plus all for the tutorial's two (duplicated so reading needs no registry).
 _DEFAULT_FIT_ON_ALL = ("baseline", "timestamp")
-_REQUIRED = {"config": str, "seed": int, "fit_on": str, "epochs": int, "kind": str,
-             "status": str}
+_REQUIRED = {"config": str, "seed": int, "fit_on": str, "epochs": int, "kind": str, "status": str}
+
+_TYPE_NAMES = {str: "a string", int: "an integer"}
 
 GroupKey = tuple[str, str, str]
 """(split, config, fit_on): the cells of one configuration over seeds."""
@@ -127,7 +129,9 @@ class Grid:
         epochs: training epochs (None when unknown).
         declared: True when read from the file's ``ctxbench.grid``, False when inferred
             from the entries present.
-        cells: every expected (split, config, fit_on, seed).
+        cells: every expected (split, config, fit_on, seed): the declared
+            ``grid.cells`` when listed, else the product of the above.
+        quick: the declared ``grid.quick`` (a users subsample for smoke runs), if any.
     """
 
     splits: tuple[str, ...]
@@ -137,6 +141,7 @@ class Grid:
     epochs: int | None
     declared: bool
     cells: frozenset[CellKey]
+    quick: bool | None = None
 
 
 @dataclass
@@ -213,8 +218,15 @@ def _orderer(grid: Grid):
 
     def order(cell: CellKey):
         split, config, fit_on, seed = cell
-        return (splits.get(split, len(splits)), split, configs.get(config, len(configs)),
-                config, fit_ons.get(fit_on, len(fit_ons)), fit_on, seed)
+        return (
+            splits.get(split, len(splits)),
+            split,
+            configs.get(config, len(configs)),
+            config,
+            fit_ons.get(fit_on, len(fit_ons)),
+            fit_on,
+            seed,
+        )
 
     return order
 
@@ -243,8 +255,7 @@ def is_cell_entry(entry: dict) -> bool:
     reported rather than the entry silently ignored.
     """
     extra = entry.get("extra_info")
-    return (isinstance(extra, dict) and "split" in extra
-            and extra.get("kind", "train") in CELL_KINDS)
+    return isinstance(extra, dict) and "split" in extra and extra.get("kind", "train") in CELL_KINDS
 
 
 def _entry_fields(path: Path, index: int, entry: dict) -> dict:
@@ -257,12 +268,15 @@ def _entry_fields(path: Path, index: int, entry: dict) -> dict:
             raise UserError(f"{where}: extra_info has no {key!r}")
         value = extra[key]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise UserError(f"{where}: extra_info.{key} must be a {kind.__name__}, "
-                            f"got {value!r:.40}")
+            raise UserError(
+                f"{where}: extra_info.{key} must be {_TYPE_NAMES[kind]}, got {value!r:.40}"
+            )
         fields[key] = value
     if fields["status"] not in STATUSES:
-        raise UserError(f"{where}: extra_info.status must be one of {', '.join(STATUSES)}, "
-                        f"got {fields['status']!r:.40}")
+        raise UserError(
+            f"{where}: extra_info.status must be one of {', '.join(STATUSES)}, "
+            f"got {fields['status']!r:.40}"
+        )
     error = extra.get("error")
     if error is not None and not isinstance(error, str):
         raise UserError(f"{where}: extra_info.error must be a string or null")
@@ -289,12 +303,18 @@ def _merge_seed(entries: list[dict], path: Path) -> SeedResult:
     if queries is None:
         queries = training.get("queries_per_second")
     return SeedResult(
-        seed=entries[0]["seed"], status="failed" if failed else "ok",
-        error=next((f["error"] for f in failed if f["error"]), None if not failed
-                   else "failed without an error message"),
+        seed=entries[0]["seed"],
+        status="failed" if failed else "ok",
+        error=next(
+            (f["error"] for f in failed if f["error"]),
+            None if not failed else "failed without an error message",
+        ),
         metrics=with_metrics[0]["metrics"] if with_metrics else {},
         examples_per_second=training.get("examples_per_second"),
-        queries_per_second=queries, epochs=entries[0]["epochs"], source=path)
+        queries_per_second=queries,
+        epochs=entries[0]["epochs"],
+        source=path,
+    )
 
 
 def _as_seeds(value, where: str) -> tuple[int, ...] | None:
@@ -302,8 +322,9 @@ def _as_seeds(value, where: str) -> tuple[int, ...] | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return tuple(range(value))  # harness.grid stores a count: seeds 0 .. n - 1
-    if isinstance(value, list) and all(isinstance(s, int) and not isinstance(s, bool)
-                                       for s in value):
+    if isinstance(value, list) and all(
+        isinstance(s, int) and not isinstance(s, bool) for s in value
+    ):
         return tuple(value)
     raise UserError(f"{where}: ctxbench.grid.seeds must be a list of integers or a count")
 
@@ -318,8 +339,28 @@ def _as_names(value, where: str, key: str) -> tuple[str, ...] | None:
     raise UserError(f"{where}: ctxbench.grid.{key} must be a list of names")
 
 
-def _expected_grid(path: Path, declared: dict | None, cells: dict[GroupKey, CellGroup]
-                   ) -> Grid:
+def _listed_cells(path: Path, keys, splits: tuple[str, ...]) -> list[CellKey] | None:
+    """Parses ``ctxbench.grid.cells``: keys "<split>-<config>-<fit_on>-s<seed>"."""
+    if keys is None:
+        return None
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise UserError(f"{path}: ctxbench.grid.cells must be a list of cell keys")
+    cells = []
+    for key in keys:
+        parts = key.rsplit("-", 2)
+        if len(parts) != 3 or not re.fullmatch(r"s\d+", parts[2]):
+            raise UserError(f"{path}: ctxbench.grid.cells has a malformed key {key!r:.60}")
+        head, fit_on, seed = parts[0], parts[1], int(parts[2][1:])
+        # Split names may hold hyphens only if registered so: match the declared ones first.
+        split = next((s for s in splits if head.startswith(f"{s}-")), head.split("-")[0])
+        config = head[len(split) + 1 :]
+        if not config:
+            raise UserError(f"{path}: ctxbench.grid.cells has a malformed key {key!r:.60}")
+        cells.append((split, config, fit_on, seed))
+    return cells
+
+
+def _expected_grid(path: Path, declared: dict | None, cells: dict[GroupKey, CellGroup]) -> Grid:
     """The declared grid, or one inferred from the cells present (every present split,
     configuration and seed, with each configuration's fit_on settings as found)."""
     declared = declared or {}
@@ -327,17 +368,23 @@ def _expected_grid(path: Path, declared: dict | None, cells: dict[GroupKey, Cell
         raise UserError(f"{path}: ctxbench.grid must be an object")
     where = str(path)
     seen_fit_on: dict[str, set[str]] = {}
-    for split, config, fit_on in cells:
+    for _split, config, fit_on in cells:
         seen_fit_on.setdefault(config, set()).add(fit_on)
     splits = _as_names(declared.get("splits"), where, "splits") or tuple(
-        _unique(k[0] for k in cells))
+        _unique(k[0] for k in cells)
+    )
     configs = _as_names(declared.get("configs"), where, "configs") or tuple(
-        _unique(k[1] for k in cells))
-    seeds = _as_seeds(declared.get("seeds"), where) or tuple(sorted(
-        {s for group in cells.values() for s in group.seeds}))
+        _unique(k[1] for k in cells)
+    )
+    seeds = _as_seeds(declared.get("seeds"), where) or tuple(
+        sorted({s for group in cells.values() for s in group.seeds})
+    )
     fit_on = _as_names(declared.get("fit_on"), where, "fit_on")
-    run_popularity = (declared.get("popularity", False) is True or POPULARITY in configs
-                      or POPULARITY in seen_fit_on)
+    run_popularity = (
+        declared.get("popularity", False) is True
+        or POPULARITY in configs
+        or POPULARITY in seen_fit_on
+    )
     if run_popularity and POPULARITY not in configs:
         configs = (POPULARITY, *configs)
     epochs = declared.get("epochs")
@@ -346,20 +393,35 @@ def _expected_grid(path: Path, declared: dict | None, cells: dict[GroupKey, Cell
 
     def fit_on_for(config: str) -> set[str]:
         seen = seen_fit_on.get(config, set())
-        if fit_on is None:
+        if fit_on is None or config == POPULARITY:  # popularity ignores preprocessing
             return seen or {"train"}
-        if config == POPULARITY:  # preprocessing-free: run once, under the first setting
-            return seen or {"train" if "train" in fit_on else fit_on[0]}
         if fit_on == ("default",):
             return {"train"} | ({"all"} if config in _DEFAULT_FIT_ON_ALL else set()) | seen
         return set(fit_on) | seen
 
-    expected = frozenset((split, config, f, seed) for split in splits for config in configs
-                         for f in fit_on_for(config) for seed in seeds)
-    all_fit_on = _unique([*(fit_on or ()), *sorted({c[2] for c in expected})])
-    return Grid(splits=splits, configs=configs, seeds=seeds,
-                fit_on=tuple(f for f in all_fit_on if f != "default"),
-                epochs=epochs, declared=bool(declared), cells=expected)
+    listed = _listed_cells(path, declared.get("cells"), splits)
+    if listed is not None:  # the exact cells the run selected (harness.grid.Cell.key)
+        expected = frozenset(listed)
+    else:
+        expected = frozenset(
+            (split, config, f, seed)
+            for split in splits
+            for config in configs
+            for f in fit_on_for(config)
+            for seed in seeds
+        )
+    found = sorted({c[2] for c in expected}, key=lambda f: (f != "train", f != "all", f))
+    all_fit_on = _unique([*(fit_on or ()), *found])
+    return Grid(
+        splits=splits,
+        configs=configs,
+        seeds=seeds,
+        fit_on=tuple(f for f in all_fit_on if f != "default"),
+        epochs=epochs,
+        declared=bool(declared),
+        cells=expected,
+        quick=declared.get("quick") if isinstance(declared.get("quick"), bool) else None,
+    )
 
 
 def load_run(path: str | os.PathLike) -> Run:
@@ -379,8 +441,10 @@ def load_run(path: str | os.PathLike) -> Run:
     path = Path(path)
     data = read_json(path)
     if not isinstance(data, dict):
-        raise UserError(f"{path}: not a pytest-benchmark JSON file (top level is a "
-                        f"{type(data).__name__}, not an object)")
+        raise UserError(
+            f"{path}: not a pytest-benchmark JSON file (top level is a "
+            f"{type(data).__name__}, not an object)"
+        )
     benchmarks = data.get("benchmarks")
     if not isinstance(benchmarks, list):
         raise UserError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
@@ -400,8 +464,10 @@ def load_run(path: str | os.PathLike) -> Run:
         cell = (fields["split"], fields["config"], fields["fit_on"], fields["seed"])
         same = entries.setdefault(cell, [])
         if any(f["kind"] == fields["kind"] for f in same):
-            raise UserError(f"{path}: benchmarks[{index}]: a second {fields['kind']} entry "
-                            f"for cell {'/'.join(map(str, cell))}")
+            raise UserError(
+                f"{path}: benchmarks[{index}]: a second {fields['kind']} entry "
+                f"for cell {'/'.join(map(str, cell))}"
+            )
         same.append(fields)
         if first_provenance is None and fields["provenance"]:
             first_provenance = fields["provenance"]
@@ -425,15 +491,23 @@ def load_run(path: str | os.PathLike) -> Run:
     if isinstance(header.get("data_sha256"), str):
         hashes.add(header["data_sha256"])
     if len(hashes) > 1:
-        raise UserError(f"{path}: entries were run on different data (sha256 "
-                        f"{', '.join(sorted(h[:12] for h in hashes))})")
+        raise UserError(
+            f"{path}: entries were run on different data (sha256 "
+            f"{', '.join(sorted(h[:12] for h in hashes))})"
+        )
     grid = _expected_grid(path, header.get("grid"), cells)
     order = _orderer(grid)
     ordered = dict(sorted(cells.items(), key=lambda item: order((*item[0], 0))))
-    return Run(path=path, sources=(path,), cells=ordered, leakage=leakage,
-               provenance=provenance, grid=grid,
-               datetime=data.get("datetime") if isinstance(data.get("datetime"), str)
-               else None, other=other)
+    return Run(
+        path=path,
+        sources=(path,),
+        cells=ordered,
+        leakage=leakage,
+        provenance=provenance,
+        grid=grid,
+        datetime=data.get("datetime") if isinstance(data.get("datetime"), str) else None,
+        other=other,
+    )
 
 
 def merge_runs(runs: list[Run]) -> Run:
@@ -455,12 +529,21 @@ def merge_runs(runs: list[Run]) -> Run:
     first = runs[0]
     for run in runs[1:]:
         if first.data_sha256 and run.data_sha256 and first.data_sha256 != run.data_sha256:
-            raise UserError(f"{run.path}: data sha256 {run.data_sha256[:12]} differs from "
-                            f"{first.path}'s {first.data_sha256[:12]}; cannot merge results "
-                            "of different data")
+            raise UserError(
+                f"{run.path}: data sha256 {run.data_sha256[:12]} differs from "
+                f"{first.path}'s {first.data_sha256[:12]}; cannot merge results "
+                "of different data"
+            )
         if first.epochs and run.epochs and first.epochs != run.epochs:
-            raise UserError(f"{run.path}: epochs {sorted(run.epochs)} differ from "
-                            f"{first.path}'s {sorted(first.epochs)}; cannot merge")
+            raise UserError(
+                f"{run.path}: epochs {sorted(run.epochs)} differ from "
+                f"{first.path}'s {sorted(first.epochs)}; cannot merge"
+            )
+        if None not in (first.grid.quick, run.grid.quick) and first.grid.quick != run.grid.quick:
+            raise UserError(
+                f"{run.path}: a {'quick' if run.grid.quick else 'full'} run cannot be merged "
+                f"with {first.path}, a {'quick' if first.grid.quick else 'full'} run"
+            )
     cells: dict[GroupKey, CellGroup] = {}
     leakage: dict[str, dict[int, dict[str, float]]] = {}
     for run in runs:
@@ -468,9 +551,11 @@ def merge_runs(runs: list[Run]) -> Run:
             merged = cells.setdefault(key, CellGroup(*key))
             for seed, result in group.seeds.items():
                 if seed in merged.seeds:
-                    raise UserError(f"{result.source}: cell {'/'.join(key)}/seed {seed} is "
-                                    f"also in {merged.seeds[seed].source}; pass each cell "
-                                    "once")
+                    raise UserError(
+                        f"{result.source}: cell {'/'.join(key)}/seed {seed} is "
+                        f"also in {merged.seeds[seed].source}; pass each cell "
+                        "once"
+                    )
                 merged.seeds[seed] = result
         for split, by_seed in run.leakage.items():
             for seed, values in by_seed.items():
@@ -483,16 +568,35 @@ def merge_runs(runs: list[Run]) -> Run:
         fit_on=tuple(_unique(f for g in grids for f in g.fit_on)),
         epochs=next((g.epochs for g in grids if g.epochs is not None), None),
         declared=all(g.declared for g in grids),
-        cells=frozenset().union(*(g.cells for g in grids)))
+        cells=frozenset().union(*(g.cells for g in grids)),
+        quick=True if any(g.quick for g in grids) else grids[0].quick,
+    )
     order = _orderer(grid)
     ordered = dict(sorted(cells.items(), key=lambda item: order((*item[0], 0))))
     provenance = dict(first.provenance)
     if not provenance.get("data_sha256"):
         provenance["data_sha256"] = next((r.data_sha256 for r in runs if r.data_sha256), None)
-    return Run(path=first.path, sources=tuple(p for r in runs for p in r.sources),
-               cells=ordered, leakage=leakage, provenance=provenance, grid=grid,
-               datetime=first.datetime, other=[e for r in runs for e in r.other])
+    return Run(
+        path=first.path,
+        sources=tuple(p for r in runs for p in r.sources),
+        cells=ordered,
+        leakage=leakage,
+        provenance=provenance,
+        grid=grid,
+        datetime=first.datetime,
+        other=[e for r in runs for e in r.other],
+    )
 
 
-__all__ = ["POPULARITY", "CellGroup", "CellKey", "Grid", "GroupKey", "Run", "SeedResult",
-           "is_cell_entry", "load_run", "merge_runs"]
+__all__ = [
+    "POPULARITY",
+    "CellGroup",
+    "CellKey",
+    "Grid",
+    "GroupKey",
+    "Run",
+    "SeedResult",
+    "is_cell_entry",
+    "load_run",
+    "merge_runs",
+]

@@ -180,11 +180,15 @@ def paired_difference(new, base, confidence: float = DEFAULT_CONFIDENCE) -> Pair
     new_array = np.asarray(new, dtype=np.float64)
     base_array = np.asarray(base, dtype=np.float64)
     if new_array.ndim != 1 or base_array.ndim != 1:
-        raise ValueError(f"new and base must be one-dimensional, got shapes "
-                         f"{new_array.shape} and {base_array.shape}")
+        raise ValueError(
+            f"new and base must be one-dimensional, got shapes "
+            f"{new_array.shape} and {base_array.shape}"
+        )
     if new_array.shape != base_array.shape:
-        raise ValueError(f"paired samples differ in length: new has {new_array.size} "
-                         f"values, base has {base_array.size}")
+        raise ValueError(
+            f"paired samples differ in length: new has {new_array.size} "
+            f"values, base has {base_array.size}"
+        )
     keep = ~(np.isnan(new_array) | np.isnan(base_array))
     new_array, base_array = new_array[keep], base_array[keep]
     differences = new_array - base_array
@@ -265,5 +269,14 @@ def median_iqr(values) -> MedianIQR:
     return MedianIQR(int(sample.size), median, q1, q3, q3 - q1)
 
 
-__all__ = ["DEFAULT_CONFIDENCE", "MedianIQR", "PairedDifference", "Summary", "WelchTest",
-           "median_iqr", "paired_difference", "summarize", "welch"]
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "MedianIQR",
+    "PairedDifference",
+    "Summary",
+    "WelchTest",
+    "median_iqr",
+    "paired_difference",
+    "summarize",
+    "welch",
+]

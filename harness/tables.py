@@ -1,4 +1,4 @@
-"""Markdown tables and the number formats shared by the report and the compare tool.
+"""Markdown tables, number formats and the report's diagnostic sections.
 
 Every value is formatted here, as a string, so that the output is byte-for-byte
 reproducible (tabulate's own number parsing is off).
@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from tabulate import tabulate
 
-from harness.stats import MedianIQR, PairedDifference, Summary
+from harness.runs import Run
+from harness.stats import MedianIQR, PairedDifference, Summary, median_iqr, summarize
 
 MISSING = "—"
 ACCURACY_KS = (100, 50, 10)
@@ -23,10 +25,10 @@ def accuracy_metric(k: int, prefix: str = "test") -> str:
 
 
 def metric_label(name: str) -> str:
-    """"test/top_100_categorical_accuracy" -> "top-100 test accuracy"; others unchanged."""
+    """ "test/top_100_categorical_accuracy" -> "top-100 test accuracy"; others unchanged."""
     prefix, _, rest = name.partition("/")
     if rest.startswith("top_") and rest.endswith("_categorical_accuracy"):
-        return f"top-{rest[4:-len('_categorical_accuracy')]} {prefix} accuracy"
+        return f"top-{rest[4 : -len('_categorical_accuracy')]} {prefix} accuracy"
     return name
 
 
@@ -37,19 +39,27 @@ def escape(text: object) -> str:
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub Markdown table of already formatted cells."""
-    return tabulate([[escape(cell) for cell in row] for row in rows],
-                    headers=[escape(h) for h in headers], tablefmt="github",
-                    disable_numparse=True)
+    return tabulate(
+        [[escape(cell) for cell in row] for row in rows],
+        headers=[escape(h) for h in headers],
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def is_number(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
+def _signed(value: float, digits: int = 4) -> str:
+    """ "+0.0210"; a value that rounds to zero prints as +0.0000, never -0.0000."""
+    return f"{round(value, digits) + 0.0:+.{digits}f}"
+
+
 def fmt_float(value: float | None, digits: int = 4, sign: bool = False) -> str:
     if not is_number(value):
         return MISSING
-    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return _signed(value, digits) if sign else f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def fmt_p(p_value: float) -> str:
@@ -59,7 +69,7 @@ def fmt_p(p_value: float) -> str:
 
 
 def fmt_mean_ci(summary: Summary) -> str:
-    """"0.2213 ± 0.0041 (n=5)": mean ± confidence half-width; no ± when n < 2."""
+    """ "0.2213 ± 0.0041 (n=5)": mean ± confidence half-width; no ± when n < 2."""
     if summary.n == 0:
         return MISSING
     if not is_number(summary.ci_half_width):
@@ -68,7 +78,7 @@ def fmt_mean_ci(summary: Summary) -> str:
 
 
 def fmt_mean_std(summary: Summary) -> str:
-    """"0.2213 ± 0.0041": mean ± standard deviation."""
+    """ "0.2213 ± 0.0041": mean ± standard deviation."""
     if summary.n == 0:
         return MISSING
     return f"{summary.mean:.4f} ± {summary.std:.4f}"
@@ -82,14 +92,17 @@ def significance_mark(mean: float, p_value: float, alpha: float) -> str:
 
 
 def fmt_delta(difference: PairedDifference, alpha: float) -> str:
-    """"+0.0210 [+0.0185, +0.0235] ▲ p<0.001 (n=3)"."""
+    """ "+0.0210 [+0.0185, +0.0235] ▲ p<0.001 (n=3)"."""
     if difference.n == 0:
         return MISSING
     if difference.n < 2:
-        return f"{difference.mean:+.4f} (n=1)"
+        return f"{_signed(difference.mean)} (n=1)"
     mark = significance_mark(difference.mean, difference.p_value, alpha)
-    return (f"{difference.mean:+.4f} [{difference.ci_low:+.4f}, {difference.ci_high:+.4f}] "
-            f"{mark} {fmt_p(difference.p_value)} (n={difference.n})")
+    return (
+        f"{_signed(difference.mean)} [{_signed(difference.ci_low)}, "
+        f"{_signed(difference.ci_high)}] "
+        f"{mark} {fmt_p(difference.p_value)} (n={difference.n})"
+    )
 
 
 def fmt_rate(value: float | None) -> str:
@@ -100,7 +113,7 @@ def fmt_rate(value: float | None) -> str:
 
 
 def fmt_median_iqr(summary: MedianIQR) -> str:
-    """"12,345 (IQR 678; n=3)"."""
+    """ "12,345 (IQR 678; n=3)"."""
     if summary.n == 0:
         return MISSING
     return f"{fmt_rate(summary.median)} (IQR {fmt_rate(summary.iqr)}; n={summary.n})"
@@ -112,6 +125,151 @@ def fmt_ratio(new: float | None, base: float | None) -> str:
     return f"{new / base:.2f}×"
 
 
-__all__ = ["ACCURACY_KS", "MISSING", "accuracy_metric", "escape", "fmt_delta", "fmt_float",
-           "fmt_mean_ci", "fmt_mean_std", "fmt_median_iqr", "fmt_p", "fmt_rate", "fmt_ratio",
-           "is_number", "markdown_table", "metric_label", "significance_mark"]
+LEAKAGE_COLUMNS = (
+    ("n_train", "n_train", 0),
+    ("n_test", "n_test", 0),
+    ("test_fraction", "test fraction", 4),
+    ("future_leak_rate", "future leak rate", 4),
+    ("train_after_test_start_rate", "train after test start", 4),
+    ("test_users_unseen", "unseen test users", 1),
+    ("test_items_unseen", "unseen test items", 1),
+    ("cold_user_test_rate", "cold-user test rate", 4),
+    ("cold_item_test_rate", "cold-item test rate", 4),
+)
+
+
+def leakage_section(run: Run) -> list[str]:
+    """Markdown lines: one row of leakage diagnostics per split (mean over seeds)."""
+    rows = []
+    for split in run.splits:
+        by_seed = run.leakage.get(split, {})
+        fit_ons = [f for f in run.fit_ons if any(k[0] == split and k[2] == f for k in run.cells)]
+        row = [split, ", ".join(fit_ons), str(len(by_seed))]
+        for key, _, digits in LEAKAGE_COLUMNS:
+            values = np.asarray([d.get(key, np.nan) for d in by_seed.values()], dtype=float)
+            row.append(fmt_float(summarize(values).mean, digits) if values.size else MISSING)
+        rows.append(row)
+    return [
+        "## Leakage diagnostics",
+        "",
+        "One row per split, the mean over the seeds that report it (seeded splits differ "
+        "by seed); fit_on lists the preprocessing settings that were run.",
+        "",
+        markdown_table(
+            ["split", "fit_on run", "seeds", *[label for _, label, _ in LEAKAGE_COLUMNS]], rows
+        ),
+        "",
+    ]
+
+
+def throughput_section(run: Run) -> list[str]:
+    """Markdown lines: median (IQR) examples/s and queries/s per (split, config, fit_on)."""
+    rows = [
+        [
+            *key,
+            fmt_median_iqr(median_iqr(group.throughput("train"))),
+            fmt_median_iqr(median_iqr(group.throughput("inference"))),
+        ]
+        for key, group in run.cells.items()
+    ]
+    return [
+        "## Throughput",
+        "",
+        "Median over the successful seeds (IQR): training examples/s from the train "
+        "benchmark, inference queries/s from the inference benchmark.",
+        "",
+        markdown_table(
+            ["split", "configuration", "fit_on", "train examples/s", "inference queries/s"], rows
+        ),
+        "",
+    ]
+
+
+def problems_section(run: Run) -> list[str]:
+    """Markdown lines: failed cells with their errors, and expected cells with no result."""
+    failures = [
+        [*key, str(result.seed), result.error or MISSING]
+        for key, group in run.cells.items()
+        for result in group.failures
+    ]
+    missing: dict[tuple[str, str, str], list[str]] = {}
+    for split, config, fit_on, seed in run.missing:
+        missing.setdefault((split, config, fit_on), []).append(str(seed))
+    grid_note = (
+        "the grid declared in the JSON"
+        if run.grid.declared
+        else "the grid inferred from the cells present"
+    )
+    return [
+        "## Failures",
+        "",
+        markdown_table(["split", "configuration", "fit_on", "seed", "error"], failures)
+        if failures
+        else "None.",
+        "",
+        "## Missing cells",
+        "",
+        f"Cells of {grid_note} with no result.",
+        "",
+        markdown_table(
+            ["split", "configuration", "fit_on", "seeds"],
+            [[*key, ", ".join(seeds)] for key, seeds in missing.items()],
+        )
+        if missing
+        else "None.",
+        "",
+    ]
+
+
+def other_section(run: Run) -> list[str]:
+    """Markdown lines: benchmark entries that are not cells (none when there are none)."""
+    if not run.other:
+        return []
+    rows = []
+    for entry in run.other:
+        extra = entry.get("extra_info") if isinstance(entry.get("extra_info"), dict) else {}
+        stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
+        median = stats.get("median")
+        simple = [
+            f"{k}={v}"
+            for k, v in sorted(extra.items())
+            if isinstance(v, (str, int, float, bool)) or v is None
+        ]
+        rows.append(
+            [
+                entry.get("name", MISSING),
+                fmt_float(median, 4) if isinstance(median, (int, float)) else MISSING,
+                ", ".join(simple) or MISSING,
+            ]
+        )
+    return [
+        "## Other benchmarks",
+        "",
+        markdown_table(["name", "median seconds", "extra_info"], rows),
+        "",
+    ]
+
+
+__all__ = [
+    "ACCURACY_KS",
+    "LEAKAGE_COLUMNS",
+    "MISSING",
+    "accuracy_metric",
+    "escape",
+    "fmt_delta",
+    "fmt_float",
+    "fmt_mean_ci",
+    "fmt_mean_std",
+    "fmt_median_iqr",
+    "fmt_p",
+    "fmt_rate",
+    "fmt_ratio",
+    "is_number",
+    "leakage_section",
+    "markdown_table",
+    "metric_label",
+    "other_section",
+    "problems_section",
+    "significance_mark",
+    "throughput_section",
+]

@@ -1,0 +1,344 @@
+"""harness.report and harness.runs against small golden JSON fixtures.
+
+``tests/fixtures/run_train.json``: fit_on=train, splits random and temporal, popularity,
+baseline and timestamp, seeds 0-2; temporal/timestamp seed 2 failed, temporal/popularity
+seed 2 is missing, temporal/baseline seed 1 has a null top-50 accuracy, and one
+speed-up entry is not a cell. ``run_all.json``: fit_on=all, baseline and timestamp, with
+the grid declared the way ``harness.grid`` writes it. The golden Markdown files are the
+expected reports; regenerate them with ``CTXBENCH_UPDATE_GOLDEN=1 pytest tests/test_report.py``
+after a deliberate change, and review the diff.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UserError
+from harness.report import render_report
+from harness.runs import load_run
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TRAIN = FIXTURES / "run_train.json"
+ALL = FIXTURES / "run_all.json"
+ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _golden(name: str, text: str) -> str:
+    path = FIXTURES / name
+    if os.environ.get("CTXBENCH_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def _write(path: Path, document) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def _fixture(path: Path = TRAIN) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_single_run_matches_golden():
+    markdown = render_report([TRAIN])
+    assert markdown == _golden("report_train.md", markdown)
+
+
+def test_merged_runs_match_golden():
+    markdown = render_report([TRAIN, ALL])
+    assert markdown == _golden("report_merged.md", markdown)
+
+
+def test_report_is_deterministic_and_independent_of_the_directory(tmp_path):
+    copy_path = tmp_path / TRAIN.name
+    copy_path.write_bytes(TRAIN.read_bytes())
+    assert render_report([copy_path]) == render_report([TRAIN])
+
+
+def test_hand_computed_cells():
+    markdown = render_report([TRAIN])
+    # random/baseline top-100: [0.22, 0.225, 0.215] -> mean 0.22, std 0.005,
+    # 95% half-width 4.3027 * 0.005 / sqrt(3) = 0.0124.
+    assert "| baseline        | 0.2200 ± 0.0124 (n=3) |" in markdown
+    # temporal/popularity: seeds 0 and 1 only, both 0.09 -> zero-width interval.
+    assert "| popularity      | 0.1503 ± 0.0038 (n=3) | 0.0900 ± 0.0000 (n=2) |" in markdown
+    # temporal/timestamp seed 2 failed: two seeds, [0.079, 0.086], half-width
+    # 12.706 * 0.00495 / sqrt(2) = 0.0445.
+    assert "0.0825 ± 0.0445 (n=2)" in markdown
+    # The null top-50 accuracy of temporal/baseline seed 1 is dropped: n=2 there only.
+    top50 = markdown.split("### Top-50 test accuracy, fit_on=train")[1].split("###")[0]
+    assert "| baseline        | 0.1650 ± 0.0093 (n=3) | 0.0592 ± 0.0095 (n=2) |" in top50
+
+
+def test_feature_help_table_shows_timestamps_help_on_random_only():
+    markdown = render_report([TRAIN])
+    section = markdown.split("## Does the feature help?")[1].split("## Leakage")[0]
+    timestamp = next(line for line in section.splitlines() if line.startswith("| timestamp"))
+    # random: d = [0.02, 0.021, 0.022], mean 0.021, std 0.001, half 4.3027 * 0.001 / sqrt(3).
+    assert "+0.0210 [+0.0185, +0.0235] ▲ p<0.001 (n=3)" in timestamp
+    # temporal: paired on seeds 0 and 1 only (seed 2 failed): d = [-0.001, +0.001].
+    assert "+0.0000 [-0.0127, +0.0127] · p=1.000 (n=2)" in timestamp
+
+
+def test_failures_missing_leakage_and_other_sections():
+    markdown = render_report([TRAIN])
+    failures = markdown.split("## Failures")[1].split("## Missing cells")[0]
+    assert "| temporal | timestamp       | train    | 2      | TrainingError: loss became NaN" in (
+        failures
+    )
+    missing = markdown.split("## Missing cells")[1].split("## Other")[0]
+    assert "| temporal | popularity      | train    | 2       |" in missing
+    assert missing.count("\n| ") == 2  # header and that one row
+    leakage = markdown.split("## Leakage diagnostics")[1].split("## Throughput")[0]
+    assert "| temporal | train        | 3       | 80000     | 20000    | 0.2000 " in leakage
+    assert "| 0.7910 " in leakage  # random: mean of 0.790, 0.791, 0.792
+    assert "| test_speedup[random] | 2.1000 " in markdown
+    assert "kind=speedup, speedup=1.8, workers=2" in markdown
+
+
+def test_throughput_median_and_iqr():
+    markdown = render_report([TRAIN])
+    # random/baseline examples/s: 40000 x [1, 1.02, 1.04] -> median 40,800; IQR of three
+    # values (linear quartiles at 40,400 and 41,200) = 800.
+    assert "| random   | baseline        | train    | 40,800 (IQR 800; n=3) |" in markdown
+    # popularity trains nothing: no examples/s, but queries/s from its inference entry.
+    assert "| random   | popularity      | train    | —                     | 1,980,000" in (
+        markdown
+    )
+
+
+def test_merged_report_has_one_table_per_fit_on_and_both_provenance_columns():
+    markdown = render_report([TRAIN, ALL])
+    assert "### Top-100 test accuracy, fit_on=train" in markdown
+    assert "### Top-100 test accuracy, fit_on=all" in markdown
+    assert "| field                   | run_train.json " in markdown
+    assert "| run_all.json " in markdown
+    # run_all.json declares its cells, and every one of them is present.
+    missing = markdown.split("## Missing cells")[1].split("## Other")[0]
+    assert "| temporal | popularity      | train    | 2       |" in missing
+    assert "all " not in missing
+
+
+def test_writes_results_and_a_valid_png_atomically(tmp_path):
+    out = tmp_path / "results"
+    (out).mkdir()
+    (out / "results.md").write_text("old", encoding="utf-8")
+    markdown = render_report([TRAIN, ALL], out)
+    assert (out / "results.md").read_text(encoding="utf-8") == markdown
+    png = (out / "accuracy.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE)
+    assert png[12:16] == b"IHDR"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 300 and height > 300
+    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "results.md"]
+
+
+def test_unwritable_out_dir_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    with pytest.raises(UserError, match="not a directory"):
+        render_report([TRAIN], blocker)
+    with pytest.raises(UserError, match="cannot write"):
+        render_report([TRAIN], blocker / "sub")
+
+
+def test_grid_is_inferred_without_the_ctxbench_header(tmp_path):
+    document = _fixture()
+    del document["ctxbench"]
+    run = load_run(_write(tmp_path / "old.json", document))
+    assert not run.grid.declared
+    assert run.missing == [("temporal", "popularity", "train", 2)]
+    assert run.data_sha256 == document["benchmarks"][0]["extra_info"]["provenance"]["data_sha256"]
+    assert "Cells of the grid inferred from the cells present" in render_report(
+        [tmp_path / "old.json"]
+    )
+
+
+def _one_cell_document(grid: dict) -> dict:
+    """run_train.json's random/baseline/seed 0 cell, renamed to user_temporal/genres."""
+    document = _fixture()
+    entries = [
+        copy.deepcopy(e)
+        for e in document["benchmarks"]
+        if e["extra_info"].get("config") == "baseline" and e["extra_info"]["seed"] == 0
+    ][:2]
+    for entry in entries:
+        entry["extra_info"].update(split="user_temporal", config="genres")
+    document["benchmarks"] = entries
+    document["ctxbench"]["grid"] = grid
+    return document
+
+
+def test_declared_cell_keys_define_the_expected_grid(tmp_path):
+    # harness.grid declares the exact cells as "<split>-<config>-<fit_on>-s<seed>".
+    grid = {
+        "splits": ["user_temporal"],
+        "configs": ["genres"],
+        "seeds": 2,
+        "epochs": 3,
+        "fit_on": "default",
+        "popularity": True,
+        "cells": [
+            "user_temporal-popularity-train-s0",
+            "user_temporal-genres-train-s0",
+            "user_temporal-genres-train-s1",
+        ],
+    }
+    run = load_run(_write(tmp_path / "grid.json", _one_cell_document(grid)))
+    assert run.grid.seeds == (0, 1)
+    assert run.missing == [
+        ("user_temporal", "popularity", "train", 0),
+        ("user_temporal", "genres", "train", 1),
+    ]
+
+
+def test_default_fit_on_expects_all_for_the_tutorial_configs(tmp_path):
+    grid = {
+        "splits": ["user_temporal"],
+        "configs": ["genres", "baseline"],
+        "seeds": 1,
+        "epochs": 3,
+        "fit_on": "default",
+        "popularity": False,
+    }
+    run = load_run(_write(tmp_path / "grid.json", _one_cell_document(grid)))
+    assert run.missing == [
+        ("user_temporal", "baseline", "train", 0),
+        ("user_temporal", "baseline", "all", 0),
+    ]
+
+
+def test_run_groups_cells_and_keeps_other_entries():
+    run = load_run(TRAIN)
+    assert run.splits == ["random", "temporal"]
+    assert run.configs == ["popularity", "baseline", "timestamp"]
+    assert run.tf_version == "2.19.0"
+    group = run.cells[("temporal", "timestamp", "train")]
+    assert group.ok_seeds == [0, 1]
+    assert group.failures[0].seed == 2 and "NaN" in group.failures[0].error
+    assert group.metric("test/top_100_categorical_accuracy").tolist() == [0.079, 0.086]
+    assert [entry["name"] for entry in run.other] == ["test_speedup[random]"]
+    assert run.leakage["random"][2]["test_items_unseen"] == 7.0
+
+
+def test_entries_without_cell_info_never_crash(tmp_path):
+    document = _fixture()
+    document["benchmarks"] += [
+        {"name": "bare", "stats": {"median": 0.5}},
+        {"name": "scaling", "extra_info": {"kind": "scaling", "split": "random", "n": 4}},
+        {"name": "odd", "extra_info": {"nested": {"a": 1}}, "stats": "not stats"},
+    ]
+    markdown = render_report([_write(tmp_path / "extra.json", document)])
+    assert "| bare                 | 0.5000 " in markdown
+    assert "kind=scaling, n=4, split=random" in markdown
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["benchmarks"][0]["extra_info"].update(seed="zero"), "seed must be an integer"),
+        (lambda d: d["benchmarks"][0]["extra_info"].pop("fit_on"), "has no 'fit_on'"),
+        (lambda d: d["benchmarks"][0]["extra_info"].update(status="maybe"), "status must be"),
+        (lambda d: d["benchmarks"][0]["extra_info"]["metrics"].update(x="high"), "number"),
+        (
+            lambda d: d["benchmarks"].append(d["benchmarks"][0]),
+            r"a second \w+ entry for cell random/popularity/train/0",
+        ),
+        (lambda d: d["benchmarks"].append(3), r"benchmarks\[\d+\] is not an object"),
+        (lambda d: d["ctxbench"]["grid"].update(seeds="many"), "seeds"),
+        (
+            lambda d: d["benchmarks"][0]["extra_info"]["provenance"].update(data_sha256="ab"),
+            "different data",
+        ),
+    ],
+)
+def test_malformed_entries_name_the_file_and_the_problem(tmp_path, mutate, message):
+    document = _fixture()
+    mutate(document)
+    path = _write(tmp_path / "bad.json", document)
+    with pytest.raises(UserError, match=message) as raised:
+        load_run(path)
+    assert str(path) in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def _with_sha(document: dict, sha: str) -> dict:
+    document = copy.deepcopy(document)
+    document["ctxbench"]["data_sha256"] = sha
+    for entry in document["benchmarks"]:
+        entry["extra_info"]["provenance"]["data_sha256"] = sha
+    return document
+
+
+def test_merging_runs_of_different_data_is_refused(tmp_path):
+    other = _write(tmp_path / "other.json", _with_sha(_fixture(ALL), "f" * 64))
+    with pytest.raises(UserError, match="sha256 ffffffffffff differs"):
+        render_report([TRAIN, other])
+
+
+def test_merging_the_same_cell_twice_is_refused(tmp_path):
+    twin = tmp_path / "twin.json"
+    twin.write_bytes(ALL.read_bytes())
+    with pytest.raises(UserError, match="also in"):
+        render_report([ALL, twin])
+
+
+def test_merging_different_epochs_is_refused(tmp_path):
+    document = _fixture(ALL)
+    document["ctxbench"]["grid"]["epochs"] = 5
+    for entry in document["benchmarks"]:
+        entry["extra_info"]["epochs"] = 5
+    with pytest.raises(UserError, match="epochs"):
+        render_report([TRAIN, _write(tmp_path / "five.json", document)])
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"this is not json\n", "not valid JSON"),
+        (TRAIN.read_bytes()[:5000], "truncated?"),
+        (b'{"machine_info": {}, "datetime": "2025-06-01"}', "no 'benchmarks' list"),
+        (b"[1, 2, 3]", "top level is a list"),
+        (b"\xff\xfe\x00binary", "not UTF-8"),
+    ],
+)
+def test_cli_report_bad_file_exits_2_with_one_line(tmp_path, content, reason):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    result = _cli("report", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {path}")
+    assert reason in lines[0]
+
+
+def test_cli_report_missing_file_exits_2(tmp_path):
+    result = _cli("report", str(tmp_path / "absent.json"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'absent.json'}: no such file"
+
+
+def test_cli_report_prints_the_golden_markdown():
+    result = _cli("report", str(TRAIN))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == render_report([TRAIN]) + "\n"
