@@ -192,26 +192,59 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     return result_of(cell, trained, metrics, timings, env)
 
 
-def run_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOptions,
-                   env: dict | None = None) -> CellResult:
-    """The most-interacted training items, scored by the same ranking rule."""
+@dataclass
+class PopularityCell:
+    """The popularity baseline of one split: training counts as scores.
+
+    Attributes:
+        split, leakage: as for a two-tower cell.
+        scores: [num_candidates] distinct scores, higher = more popular in training.
+        candidate: [n_ratings] candidate row of every rating's title.
+    """
+
+    data: MovieLens
+    split_name: str
+    seed: int
+    options: TrainOptions
+    split: Split
+    leakage: dict[str, float]
+    scores: np.ndarray
+    candidate: np.ndarray
+
+
+def prepare_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOptions
+                       ) -> PopularityCell:
+    """Splits and counts the training interactions of every candidate."""
     split, leakage = split_data(data, split_name, seed, options.test_fraction)
     titles = np.unique(data.movies["movie_title"])
     candidate = np.searchsorted(titles, data.ratings["movie_title"])
-    users = data.ratings["user_id"]
-    scores = popularity_scores(candidate[split.train], titles.size)
+    return PopularityCell(data=data, split_name=split_name, seed=seed, options=options,
+                          split=split, leakage=leakage, candidate=candidate,
+                          scores=popularity_scores(candidate[split.train], titles.size))
+
+
+def popularity_result(cell: PopularityCell, env: dict | None = None) -> CellResult:
+    """Scores the popularity ranking with the same metrics as the two-tower models."""
+    users = cell.data.ratings["user_id"]
     metrics, timings = {}, {}
-    for prefix, rows in (("test", split.test), ("train", split.train)):
+    for prefix, rows in (("test", cell.split.test), ("train", cell.split.train)):
         start = time.perf_counter()
-        metrics.update(metrics_from_ranks(popularity_ranks(scores, candidate[rows]),
+        metrics.update(metrics_from_ranks(popularity_ranks(cell.scores, cell.candidate[rows]),
                                           users[rows], prefix))
         if prefix == "test":
             timings["eval_seconds"] = time.perf_counter() - start
             timings["queries_per_second"] = rows.size / timings["eval_seconds"]
     return CellResult(
-        split=split_name, config=POPULARITY, seed=seed, model=POPULARITY, metrics=metrics,
-        timings=timings, leakage=leakage,
-        sizes={"n_train": float(split.train.size), "n_test": float(split.test.size),
-               "n_candidates": float(titles.size)},
-        provenance=_provenance(data, {"name": POPULARITY}, options, seed, split_name, env),
+        split=cell.split_name, config=POPULARITY, seed=cell.seed, model=POPULARITY,
+        metrics=metrics, timings=timings, leakage=cell.leakage,
+        sizes={"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
+               "n_candidates": float(cell.scores.size)},
+        provenance=_provenance(cell.data, {"name": POPULARITY}, cell.options, cell.seed,
+                               cell.split_name, env),
     )
+
+
+def run_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOptions,
+                   env: dict | None = None) -> CellResult:
+    """The most-interacted training items, scored by the same ranking rule."""
+    return popularity_result(prepare_popularity(data, split_name, seed, options), env)

@@ -68,7 +68,18 @@ def environment() -> dict[str, object]:
     """Everything about the machine and code a record needs, computed once per run."""
     git = git_info()
     return {"versions": versions(), "cpu": cpu_name(), "git_commit": git["commit"],
-            "git_dirty": git["dirty"], "command": " ".join(sys.argv)}
+            "git_dirty": git["dirty"], "command": command_line()}
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that is running, as a user would type it (``python -m pytest ...``)."""
+    argv = list(sys.argv if argv is None else argv)
+    program = Path(argv[0]) if argv else Path("python")
+    if program.name == "__main__.py":
+        argv[0] = f"python -m {program.parent.name}"
+    elif program.name in ("pytest", "py.test", "tox"):
+        argv[0] = program.name
+    return " ".join(argv)
 
 
 @dataclass

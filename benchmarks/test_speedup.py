@@ -1,0 +1,100 @@
+"""The harness against the TFRS tutorial it replaces, side by side on the same data.
+
+Same rows (random 80/20 split, seed 0), same ``timestamp`` configuration, same epochs,
+preprocessing fitted on all rows as the tutorial does, one process. Targets, reported
+and never asserted: training at least 20x and evaluation at least 100x the tutorial's
+throughput.
+
+Each side pays its own graph tracing (a new model traces its train step; that is what
+running a cell costs), but neither pays TensorFlow's once-per-process start-up: a tiny
+run of the tutorial on 2% of the users warms the runtime first. Evaluation is timed
+twice per side: the first call (tracing included, the headline) and a second, warm one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.cell import evaluate_cell, fit_cell, prepare_cell
+from harness.data import subsample_users
+from harness.training import TrainOptions
+from harness.tutorial_reference import run_reference
+from splits import make_split
+
+SPLIT, CONFIG, SEED = "random", "timestamp", 0
+TARGETS = {"train_speedup": 20.0, "eval_speedup": 100.0}
+TOP_100 = "test/top_100_categorical_accuracy"
+WARM_UP_USER_FRACTION = 0.02
+
+
+def _warm_up(data) -> None:
+    """Runs the tutorial once on a sliver of users, so neither side pays process start-up."""
+    sliver = subsample_users(data, WARM_UP_USER_FRACTION, seed=SEED)
+    split = make_split(SPLIT, sliver.ratings["user_id"], sliver.ratings["timestamp"],
+                       seed=SEED)
+    run_reference(sliver, split.train, split.test, seed=SEED, epochs=1)
+
+
+def test_speedup_over_tutorial(benchmark, grid_run, request):
+    if request.config.getoption("no_speedup") or request.config.getoption("quick"):
+        pytest.skip("the side-by-side speedup benchmark is off with --no-speedup / --quick")
+    benchmark.group = "speedup"
+    data = grid_run.data
+    options = TrainOptions(epochs=grid_run.spec.epochs, fit_on="all")
+    split = make_split(SPLIT, data.ratings["user_id"], data.ratings["timestamp"],
+                       test_fraction=options.test_fraction, seed=SEED)
+
+    _warm_up(data)
+    cell = prepare_cell(data, SPLIT, CONFIG, SEED, options)
+    assert np.array_equal(cell.split.train, split.train)  # both sides see the same rows
+    assert np.array_equal(cell.split.test, split.test)
+    trained = benchmark.pedantic(fit_cell, args=(cell,), rounds=1, iterations=1)
+    harness_metrics, harness_timings = evaluate_cell(cell, trained)
+    _, harness_warm = evaluate_cell(cell, trained)
+
+    reference = run_reference(data, split.train, split.test, seed=SEED,
+                              use_timestamps=cell.config.timestamp, epochs=options.epochs,
+                              warm_eval=True)
+
+    train_speedup = trained.examples_per_second / reference.examples_per_second
+    eval_speedup = harness_timings["queries_per_second"] / reference.queries_per_second
+    warm_eval_speedup = (harness_warm["queries_per_second"]
+                         / reference.warm_queries_per_second)
+    benchmark.extra_info.update({
+        "kind": "speedup", "split": SPLIT, "config": CONFIG, "seed": SEED,
+        "fit_on": options.fit_on, "epochs": options.epochs,
+        "n_train": int(split.train.size), "n_test": int(split.test.size),
+        "reference_examples_per_second": reference.examples_per_second,
+        "harness_examples_per_second": trained.examples_per_second,
+        "reference_queries_per_second": reference.queries_per_second,
+        "harness_queries_per_second": harness_timings["queries_per_second"],
+        "reference_train_seconds": reference.train_seconds,
+        "harness_train_seconds": trained.seconds,
+        "reference_eval_seconds": reference.eval_seconds,
+        "harness_eval_seconds": harness_timings["eval_seconds"],
+        "reference_warm_queries_per_second": reference.warm_queries_per_second,
+        "harness_warm_queries_per_second": harness_warm["queries_per_second"],
+        "train_speedup": train_speedup, "eval_speedup": eval_speedup,
+        "warm_eval_speedup": warm_eval_speedup,
+        "targets": TARGETS,
+        "targets_met": {"train_speedup": train_speedup >= TARGETS["train_speedup"],
+                        "eval_speedup": eval_speedup >= TARGETS["eval_speedup"]},
+        "reference_top_100": reference.metrics[TOP_100],
+        "harness_top_100": harness_metrics[TOP_100],
+        "reference_metrics": reference.metrics,
+        "harness_metrics": {k: v for k, v in harness_metrics.items()
+                            if k.startswith("test/")},
+        "data_source": data.source, "data_sha256": data.sha256, **grid_run.env,
+    })
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"\nctxbench speedup: training {train_speedup:.1f}x "
+            f"({trained.examples_per_second:,.0f} vs {reference.examples_per_second:,.0f} "
+            f"examples/s, target {TARGETS['train_speedup']:.0f}x), evaluation "
+            f"{eval_speedup:.1f}x ({harness_timings['queries_per_second']:,.0f} vs "
+            f"{reference.queries_per_second:,.0f} queries/s, target "
+            f"{TARGETS['eval_speedup']:.0f}x; warm {warm_eval_speedup:.1f}x); test top-100 "
+            f"{harness_metrics[TOP_100]:.4f} (harness) vs {reference.metrics[TOP_100]:.4f} "
+            "(tutorial)")
