@@ -36,9 +36,10 @@ def _warm_up(data) -> None:
     run_reference(sliver, split.train, split.test, seed=SEED, epochs=1)
 
 
-def test_speedup_over_tutorial(benchmark, grid_run, request):
+def test_speedup_over_tutorial(benchmark, request):
     if request.config.getoption("no_speedup") or request.config.getoption("quick"):
         pytest.skip("the side-by-side speedup benchmark is off with --no-speedup / --quick")
+    grid_run = request.getfixturevalue("grid_run")  # only now: it loads the data
     benchmark.group = "speedup"
     data = grid_run.data
     options = TrainOptions(epochs=grid_run.spec.epochs, fit_on="all")
@@ -88,7 +89,10 @@ def test_speedup_over_tutorial(benchmark, grid_run, request):
         "data_source": data.source, "data_sha256": data.sha256, **grid_run.env,
     })
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():  # else pytest swallows the line
         reporter.write_line(
             f"\nctxbench speedup: training {train_speedup:.1f}x "
             f"({trained.examples_per_second:,.0f} vs {reference.examples_per_second:,.0f} "

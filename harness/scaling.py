@@ -1,0 +1,137 @@
+"""How training and evaluation cost grow with interactions and catalogue size.
+
+One scaling point is a synthetic table (:mod:`harness.synthetic`) of a given number of
+interactions and items, a random 80/20 split, one epoch of the ``baseline`` model, and
+exact evaluation of the test queries against the whole catalogue. :func:`scaling_table`
+renders the points with the fitted log-log slopes (1 = linear growth).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+from tabulate import tabulate
+
+from harness.cell import PreparedCell, candidate_embeddings, prepare_cell
+from harness.evaluate import embed, metrics_from_ranks, true_candidate_ranks
+from harness.synthetic import synthetic_movielens
+from harness.training import TrainedModel, TrainOptions
+
+# Scores held at once during evaluation: a [block, n_items] float32 matrix plus its
+# comparison with the true scores. 2**25 scores are 128 MiB of float32.
+SCORE_BUDGET = 2**25
+MAX_BLOCK = 4096
+MIN_BLOCK = 64
+INTERACTIONS_PER_USER = 50
+
+
+def eval_block_size(n_items: int, budget: int = SCORE_BUDGET) -> int:
+    """Queries scored at once so that a block's score matrix stays within ``budget``.
+
+    ``harness.evaluate`` materialises [block, n_items] scores, a boolean comparison and
+    its int32 cast: about 9 bytes per score, so 2**25 scores peak near 300 MiB.
+    """
+    return int(np.clip(budget // max(n_items, 1), MIN_BLOCK, MAX_BLOCK))
+
+
+def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
+                         config: str = "baseline", epochs: int = 1) -> PreparedCell:
+    """A synthetic table of the given size, split at random and encoded.
+
+    Users grow with interactions (one per ``INTERACTIONS_PER_USER``, at least 100), so a
+    user's history keeps its length as the table grows.
+    """
+    data = synthetic_movielens(
+        np.random.default_rng(seed), n_interactions=n_interactions, n_items=n_items,
+        n_users=max(100, n_interactions // INTERACTIONS_PER_USER))
+    options = TrainOptions(epochs=epochs, eval_batch_size=eval_block_size(n_items))
+    return prepare_cell(data, "random", config, seed, options)
+
+
+def evaluate_test(cell: PreparedCell, trained: TrainedModel
+                  ) -> tuple[dict[str, float], dict[str, float]]:
+    """Exact test metrics and their cost (``evaluate_cell`` without the training split).
+
+    Returns:
+        (metrics, timings): timings hold ``eval_seconds`` (query embedding, blocked
+        scoring and ranking, metrics; candidate embedding excluded as in
+        ``evaluate_cell``) and ``queries_per_second``.
+    """
+    candidates = candidate_embeddings(cell, trained)
+    block = cell.options.eval_batch_size
+    start = time.perf_counter()
+    queries = embed(trained.model.query_tower, cell.test_features, block)
+    ranks = true_candidate_ranks(queries, candidates, cell.test_features["candidate"], block)
+    metrics = metrics_from_ranks(ranks, cell.data.ratings["user_id"][cell.split.test],
+                                 "test")
+    seconds = time.perf_counter() - start
+    return metrics, {"eval_seconds": seconds,
+                     "queries_per_second": cell.split.test.size / seconds}
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log(y) against log(x); nan with fewer than two x values."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if np.unique(x).size < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+_COLUMNS = (("n_interactions", "interactions", "{:,.0f}"), ("n_items", "items", "{:,.0f}"),
+            ("train_seconds", "train s", "{:.2f}"),
+            ("examples_per_second", "examples/s", "{:,.0f}"),
+            ("eval_seconds", "eval s", "{:.2f}"),
+            ("queries_per_second", "queries/s", "{:,.0f}"),
+            ("peak_rss_mib", "peak RSS MiB", "{:,.0f}"))
+
+
+def _slopes(entries: list[dict], vary: str, fixed: str, cost: str) -> list[str]:
+    lines = []
+    for value in sorted({e[fixed] for e in entries}):
+        group = sorted((e for e in entries if e[fixed] == value), key=lambda e: e[vary])
+        slope = loglog_slope([e[vary] for e in group], [e[cost] for e in group])
+        if not np.isfinite(slope):
+            continue
+        line = (f"- log-log slope of {cost} vs {vary} at {fixed} = {value:,}: {slope:.2f} "
+                f"over {len(group)} points")
+        if len(group) > 2:
+            # Fixed costs (graph tracing, about a second) flatten the small end.
+            top = loglog_slope([e[vary] for e in group[-2:]], [e[cost] for e in group[-2:]])
+            line += f", {top:.2f} between the two largest"
+        lines.append(line)
+    return lines
+
+
+def scaling_table(entries: list[dict]) -> str:
+    """Scaling points as a Markdown table, then the fitted log-log slopes.
+
+    Args:
+        entries: dicts with ``n_interactions``, ``n_items``, ``train_seconds``,
+            ``examples_per_second``, ``eval_seconds``, ``queries_per_second`` and
+            optionally ``peak_rss_mib``.
+
+    Returns:
+        Markdown: a GitHub table sorted by items then interactions, and one line per
+        group of points that share a catalogue size (train seconds vs interactions: 1 is
+        linear) or an interaction count (eval seconds vs items), fitted over the group
+        and, for three or more points, between its two largest.
+    """
+    entries = sorted(entries, key=lambda e: (e["n_items"], e["n_interactions"]))
+    columns = [c for c in _COLUMNS if all(c[0] in e for e in entries)]
+    rows = [[fmt.format(e[key]) for key, _, fmt in columns] for e in entries]
+    table = tabulate(rows, headers=[title for _, title, _ in columns], tablefmt="github",
+                     colalign=["right"] * len(columns), disable_numparse=True)
+    slopes = (_slopes(entries, "n_interactions", "n_items", "train_seconds")
+              + _slopes(entries, "n_items", "n_interactions", "eval_seconds"))
+    return table + ("\n\n" + "\n".join(slopes) if slopes else "") + "\n"
+
+
+__all__ = ["eval_block_size", "evaluate_test", "loglog_slope", "peak_rss_mib",
+           "prepare_scaling_cell", "scaling_table"]
