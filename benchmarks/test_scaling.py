@@ -3,7 +3,7 @@
 Synthetic data, one epoch of the ``baseline`` configuration per point: interactions
 10^4, 10^5, 10^6 crossed with catalogues of 10^3, 10^4, 10^5 items. The largest point
 scores 2e5 test queries against 1e5 items; evaluation scores them in blocks sized to the
-catalogue (``harness.scaling.eval_block_size``), so memory stays bounded. On two CPU
+catalogue (``harness.evaluate.capped_block_size``), so memory stays bounded. On two CPU
 cores the whole sweep takes about two minutes.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cell import fit_cell
-from harness.scaling import evaluate_test, peak_rss_mib, prepare_scaling_cell, scaling_table
+from harness.cell import evaluate_cell, fit_cell
+from harness.scaling import peak_rss_mib, prepare_scaling_cell, scaling_table
 
 INTERACTIONS = (10_000, 100_000, 1_000_000)
 ITEMS = (1_000, 10_000, 100_000)
@@ -43,13 +43,12 @@ def test_scaling(benchmark, scaling_entries, n_interactions, n_items):
     benchmark.group = "scaling"
     cell = prepare_scaling_cell(n_interactions, n_items, seed=0)
     trained = benchmark.pedantic(fit_cell, args=(cell,), rounds=1, iterations=1)
-    metrics, timings = evaluate_test(cell, trained)
+    metrics, timings = evaluate_cell(cell, trained, prefixes=("test",))
     entry = {
         "kind": "scaling", "n_interactions": n_interactions, "n_items": n_items,
         "n_users": int(cell.fitted.vocabularies["user_id"].size),
         "n_train": int(cell.split.train.size), "n_test": int(cell.split.test.size),
         "config": cell.config.name, "epochs": cell.options.epochs,
-        "eval_block_size": cell.options.eval_batch_size,
         "train_seconds": trained.seconds, "examples_per_second": trained.examples_per_second,
         **timings, "peak_rss_mib": peak_rss_mib(), "metrics": metrics,
         "data_sha256": cell.data.sha256,

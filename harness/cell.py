@@ -80,7 +80,7 @@ def fit_cell(cell: PreparedCell, strategy=None) -> TrainedModel:
 
 def candidate_embeddings(cell: PreparedCell, trained: TrainedModel):
     """[num_candidates, dim] embeddings of the whole catalogue."""
-    return embed(trained.model.candidate_tower, cell.fitted.candidate_features()["candidate"])
+    return trained.model.candidate_tower.catalogue()
 
 
 def infer_top_k(cell: PreparedCell, trained: TrainedModel, k: int = 100) -> np.ndarray:
@@ -95,20 +95,23 @@ def infer_top_k(cell: PreparedCell, trained: TrainedModel, k: int = 100) -> np.n
                           cell.options.eval_batch_size)
 
 
-def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS
+def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
+                  prefixes: tuple[str, ...] = ("test", "train")
                   ) -> tuple[dict[str, float], dict[str, float]]:
-    """Exact metrics on the test and the training split.
+    """Exact metrics on the test and (unless ``prefixes`` leaves it out) training split.
 
     Returns:
         (metrics, timings): timings hold ``eval_seconds`` and ``queries_per_second`` of
         the test evaluation (query embedding, scoring, ranking and every metric).
     """
-    users = cell.data.ratings["user_id"]
+    users = cell.data.user_codes
     metrics: dict[str, float] = {}
     timings: dict[str, float] = {}
     candidates = candidate_embeddings(cell, trained)
-    for prefix, features, rows in (("test", cell.test_features, cell.split.test),
-                                   ("train", cell.train_features, cell.split.train)):
+    sides = {"test": (cell.test_features, cell.split.test),
+             "train": (cell.train_features, cell.split.train)}
+    for prefix in prefixes:
+        features, rows = sides[prefix]
         start = time.perf_counter()
         queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
         ranks = true_candidate_ranks(queries, candidates, features["candidate"],
@@ -225,7 +228,7 @@ def prepare_popularity(data: MovieLens, split_name: str, seed: int, options: Tra
 
 def popularity_result(cell: PopularityCell, env: dict | None = None) -> CellResult:
     """Scores the popularity ranking with the same metrics as the two-tower models."""
-    users = cell.data.ratings["user_id"]
+    users = cell.data.user_codes
     metrics, timings = {}, {}
     for prefix, rows in (("test", cell.split.test), ("train", cell.split.train)):
         start = time.perf_counter()

@@ -19,6 +19,7 @@ the same table and the same ``sha256``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import subprocess
@@ -88,6 +89,11 @@ class MovieLens:
     movies: dict[str, np.ndarray]
     source: str
     sha256: str = field(default="")
+
+    @functools.cached_property
+    def user_codes(self) -> np.ndarray:
+        """[n_ratings] int64: each rating's user as an index into the sorted user ids."""
+        return np.unique(self.ratings["user_id"], return_inverse=True)[1].astype(np.int64)
 
     @property
     def num_ratings(self) -> int:

@@ -63,38 +63,79 @@ class QueryTower(keras.Model):
         return self.dense(tf.concat(parts, axis=1))
 
 
+def _title_word_matrix(title_tokens: np.ndarray, max_tokens: int) -> tf.sparse.SparseTensor:
+    """[num_candidates, max_tokens] sparse: each title's mean over its non-padding tokens.
+
+    ``matrix @ token_embeddings`` equals the tutorial's ``Embedding(mask_zero=True)`` +
+    ``GlobalAveragePooling1D`` over the padded token ids (padding id 0 is masked; the
+    out-of-vocabulary id 1 counts as a word), without gathering the padding.
+    """
+    rows, positions = np.nonzero(title_tokens)
+    lengths = np.count_nonzero(title_tokens, axis=1)
+    indices, counts = np.unique(np.stack([rows, title_tokens[rows, positions]], axis=1),
+                                axis=0, return_counts=True)
+    values = (counts / lengths[indices[:, 0]]).astype(np.float32)
+    return tf.sparse.SparseTensor(indices=indices.astype(np.int64), values=values,
+                                  dense_shape=(title_tokens.shape[0], max_tokens))
+
+
 class CandidateTower(keras.Model):
     """Movie tower: title id embedding, title words and optional genres, then Dense.
 
-    Its input is a candidate row (index into ``FittedFeatures.candidate_titles``); the
-    title's tokens and genres are constant tables gathered per batch.
+    Its input is a candidate row (index into ``FittedFeatures.candidate_titles``). Every
+    candidate's features are fixed, so the tower embeds the whole catalogue (1,664 rows,
+    fewer than a 2048 batch) and gathers the batch's rows: the same values as running it
+    per row, with one dense gradient per table instead of a scatter per batch row.
     """
 
     def __init__(self, fitted: FittedFeatures, seeds: _Seeds):
         super().__init__()
         config = fitted.config
         dim = config.embedding_dim
-        self.title_embedding = seeds.embedding(fitted.candidate_titles.size, dim)
-        self.title_tokens = None
+        num_candidates = fitted.candidate_titles.size
+        self.title_embeddings = self.add_weight(
+            name="title_embeddings", shape=(num_candidates, dim),
+            initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next()))
+        self.title_words = None
         if config.title_text:
-            self.title_tokens = tf.constant(fitted.title_tokens)
-            self.token_embedding = seeds.embedding(config.max_tokens, dim, mask_zero=True)
-            self.pooling = keras.layers.GlobalAveragePooling1D()
+            self.title_words = _title_word_matrix(fitted.title_tokens, config.max_tokens)
+            self.token_embeddings = self.add_weight(
+                name="token_embeddings", shape=(config.max_tokens, dim),
+                initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next()))
         self.title_genres = None
         if config.genres:
             self.title_genres = tf.constant(fitted.title_genres)
             self.genre_embedding = seeds.dense(dim, use_bias=False)  # mean of genre vectors
         self.dense = _dense_stack(config, seeds)
 
-    def call(self, candidate):
-        parts = [self.title_embedding(candidate)]
-        if self.title_tokens is not None:
-            tokens = tf.gather(self.title_tokens, candidate)
-            parts.append(self.pooling(self.token_embedding(tokens),
-                                      mask=tf.not_equal(tokens, 0)))
+    def catalogue(self):
+        """[num_candidates, output_dim] embeddings of every candidate, in row order."""
+        parts = [self.title_embeddings]
+        if self.title_words is not None:
+            parts.append(tf.sparse.sparse_dense_matmul(self.title_words, self.token_embeddings))
         if self.title_genres is not None:
-            parts.append(self.genre_embedding(tf.gather(self.title_genres, candidate)))
+            parts.append(self.genre_embedding(self.title_genres))
         return self.dense(tf.concat(parts, axis=1))
+
+    def call(self, candidate):
+        return tf.gather(self.catalogue(), candidate)
+
+
+class InBatchSoftmaxLoss(keras.losses.Loss):
+    """The loss of ``tfrs.tasks.Retrieval``, without materialising its label matrix.
+
+    Retrieval scores every query against every candidate of the batch and labels the
+    diagonal: ``CategoricalCrossentropy(from_logits=True, reduction=SUM)`` on
+    ``tf.eye(batch)``. Per query that is ``logsumexp(scores) - scores[i, i]``, computed
+    here directly (about 2 ms less per 2048 step on two cores). ``y_true`` must be that
+    identity, as Retrieval always passes when it samples no hard negatives.
+    """
+
+    def __init__(self):
+        super().__init__(reduction=keras.losses.Reduction.SUM, name="in_batch_softmax")
+
+    def call(self, y_true, y_pred):
+        return tf.reduce_logsumexp(y_pred, axis=1) - tf.linalg.diag_part(y_pred)
 
 
 class TwoTowerModel(tfrs.models.Model):
@@ -109,7 +150,7 @@ class TwoTowerModel(tfrs.models.Model):
         seeds = _Seeds(seed)
         self.query_tower = QueryTower(fitted, seeds)
         self.candidate_tower = CandidateTower(fitted, seeds)
-        self.task = tfrs.tasks.Retrieval()
+        self.task = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss())
 
     def compute_loss(self, features, training=False):
         query = self.query_tower(features)

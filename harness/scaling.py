@@ -9,31 +9,15 @@ renders the points with the fitted log-log slopes (1 = linear growth).
 from __future__ import annotations
 
 import resource
-import time
 
 import numpy as np
 from tabulate import tabulate
 
-from harness.cell import PreparedCell, candidate_embeddings, prepare_cell
-from harness.evaluate import embed, metrics_from_ranks, true_candidate_ranks
+from harness.cell import PreparedCell, prepare_cell
 from harness.synthetic import synthetic_movielens
-from harness.training import TrainedModel, TrainOptions
+from harness.training import TrainOptions
 
-# Scores held at once during evaluation: a [block, n_items] float32 matrix plus its
-# comparison with the true scores. 2**25 scores are 128 MiB of float32.
-SCORE_BUDGET = 2**25
-MAX_BLOCK = 4096
-MIN_BLOCK = 64
 INTERACTIONS_PER_USER = 50
-
-
-def eval_block_size(n_items: int, budget: int = SCORE_BUDGET) -> int:
-    """Queries scored at once so that a block's score matrix stays within ``budget``.
-
-    ``harness.evaluate`` materialises [block, n_items] scores, a boolean comparison and
-    its int32 cast: about 9 bytes per score, so 2**25 scores peak near 300 MiB.
-    """
-    return int(np.clip(budget // max(n_items, 1), MIN_BLOCK, MAX_BLOCK))
 
 
 def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
@@ -46,29 +30,8 @@ def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
     data = synthetic_movielens(
         np.random.default_rng(seed), n_interactions=n_interactions, n_items=n_items,
         n_users=max(100, n_interactions // INTERACTIONS_PER_USER))
-    options = TrainOptions(epochs=epochs, eval_batch_size=eval_block_size(n_items))
+    options = TrainOptions(epochs=epochs)
     return prepare_cell(data, "random", config, seed, options)
-
-
-def evaluate_test(cell: PreparedCell, trained: TrainedModel
-                  ) -> tuple[dict[str, float], dict[str, float]]:
-    """Exact test metrics and their cost (``evaluate_cell`` without the training split).
-
-    Returns:
-        (metrics, timings): timings hold ``eval_seconds`` (query embedding, blocked
-        scoring and ranking, metrics; candidate embedding excluded as in
-        ``evaluate_cell``) and ``queries_per_second``.
-    """
-    candidates = candidate_embeddings(cell, trained)
-    block = cell.options.eval_batch_size
-    start = time.perf_counter()
-    queries = embed(trained.model.query_tower, cell.test_features, block)
-    ranks = true_candidate_ranks(queries, candidates, cell.test_features["candidate"], block)
-    metrics = metrics_from_ranks(ranks, cell.data.ratings["user_id"][cell.split.test],
-                                 "test")
-    seconds = time.perf_counter() - start
-    return metrics, {"eval_seconds": seconds,
-                     "queries_per_second": cell.split.test.size / seconds}
 
 
 def peak_rss_mib() -> float:
@@ -133,5 +96,5 @@ def scaling_table(entries: list[dict]) -> str:
     return table + ("\n\n" + "\n".join(slopes) if slopes else "") + "\n"
 
 
-__all__ = ["eval_block_size", "evaluate_test", "loglog_slope", "peak_rss_mib",
+__all__ = ["loglog_slope", "peak_rss_mib",
            "prepare_scaling_cell", "scaling_table"]

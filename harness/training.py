@@ -25,7 +25,8 @@ class TrainOptions:
         test_fraction: fraction of interactions a split sends to test.
         fit_on: "train" fits preprocessing on the training split; "all" on every row,
             test included (the tutorial's protocol, which leaks).
-        eval_batch_size: queries scored at once during evaluation.
+        eval_batch_size: queries embedded and scored at once during evaluation (bounds
+            memory at eval_batch_size x catalogue scores).
     """
 
     epochs: int = 3
@@ -33,7 +34,7 @@ class TrainOptions:
     learning_rate: float = 0.1
     test_fraction: float = 0.2
     fit_on: str = "train"
-    eval_batch_size: int = 4096
+    eval_batch_size: int = 20_000
 
     def __post_init__(self):
         from harness.errors import UserError
@@ -55,25 +56,13 @@ class TrainOptions:
         return asdict(self)
 
 
-class _StopOnNonFinite(keras.callbacks.Callback):
-    def __init__(self, cell: str):
-        super().__init__()
-        self.cell = cell
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise TrainingError(f"{self.cell}: loss became {loss} in epoch {epoch + 1}")
-
-
 def training_dataset(features: dict[str, np.ndarray], batch_size: int, seed: int
                      ) -> tf.data.Dataset:
     """Batches of encoded rows, reshuffled every epoch (seeded), prefetched.
 
-    The features are already integer ids and floats held as constants; the pipeline
-    shuffles row indices (cheap scalars) and gathers each batch with one vectorised
-    ``tf.gather`` per feature. Shuffling the feature dicts element by element instead
-    cost about four times as much CPU, which on two cores competes with training.
+    Used for ``tf.distribute`` training through Keras ``fit``. The features are integer
+    ids and floats held as constants; the pipeline shuffles row indices and gathers each
+    batch with one ``tf.gather`` per feature.
     """
     size = len(features["candidate"])
     columns = {name: tf.constant(values) for name, values in features.items()}
@@ -85,6 +74,48 @@ def training_dataset(features: dict[str, np.ndarray], batch_size: int, seed: int
             .prefetch(tf.data.AUTOTUNE))
 
 
+def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch_size: int):
+    """One compiled epoch: shuffle, then every batch's step, all inside one graph.
+
+    The step is ``tfrs.models.Model.train_step``'s (the task loss plus regularisation,
+    Adagrad), without its metric bookkeeping. Running the batch loop in the graph,
+    with batches gathered from constant tensors, removes Keras ``fit``'s per-step
+    Python and tf.data's per-batch hand-off: on two cores an epoch took 0.46 s with
+    ``fit`` over tf.data and 0.29 s here (the ``timestamp`` configuration).
+
+    Returns:
+        A function of (seed [2] int64) -> mean loss per example of the epoch.
+    """
+    size = len(features["candidate"])
+    columns = {name: tf.constant(values) for name, values in features.items()}
+    optimizer = model.optimizer
+
+    @tf.function
+    def epoch(seed):
+        order = tf.random.experimental.stateless_shuffle(tf.range(size), seed=seed)
+        total = tf.constant(0.0)
+        for start in tf.range(0, size, batch_size):
+            rows = order[start:start + batch_size]
+            with tf.GradientTape() as tape:
+                loss = model.compute_loss({name: tf.gather(values, rows)
+                                           for name, values in columns.items()}, training=True)
+                total_loss = loss + tf.add_n([tf.constant(0.0)] + model.losses)
+            variables = model.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(total_loss, variables), variables,
+                                          strict=True))
+            total += loss
+        return total / size
+
+    return epoch
+
+
+def _fit_with_keras(model, features, options: TrainOptions, seed: int) -> list[float]:
+    """Keras ``fit`` for distribution strategies; returns each epoch's last batch loss."""
+    history = model.fit(training_dataset(features, options.batch_size, seed),
+                        epochs=options.epochs, verbose=0)
+    return [float(x) for x in history.history["loss"]]
+
+
 @dataclass
 class TrainedModel:
     """A fitted model and what its fit cost.
@@ -93,7 +124,8 @@ class TrainedModel:
         model: the trained two-tower model.
         seconds: wall time of ``fit`` (graph tracing included).
         examples: training examples processed (rows × epochs).
-        losses: mean loss of each epoch.
+        losses: each epoch's mean loss per example (under a distribution strategy:
+            Keras's loss of the epoch's last batch).
     """
 
     model: TwoTowerModel
@@ -117,21 +149,32 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
         options: hyperparameters.
         seed: initialisation and shuffling seed.
         cell: name used in error messages.
-        strategy: optional ``tf.distribute.Strategy``; the model is built in its scope
-            and Keras distributes each batch over its replicas.
+        strategy: optional ``tf.distribute.Strategy``. With more than one replica the
+            model is built in its scope and Keras ``fit`` splits each batch over the
+            replicas; otherwise the single-device compiled epoch loop runs.
 
     Raises:
         TrainingError: the loss became NaN or infinite.
     """
+    distributed = strategy is not None and strategy.num_replicas_in_sync > 1
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model(fitted, seed)
         model.compile(optimizer=keras.optimizers.Adagrad(learning_rate=options.learning_rate))
-    dataset = training_dataset(features, options.batch_size, seed)
     start = time.perf_counter()
-    history = model.fit(dataset, epochs=options.epochs, verbose=0,
-                        callbacks=[_StopOnNonFinite(cell)])
+    losses: list[float] = []
+    if distributed:
+        losses = _fit_with_keras(model, features, options, seed)
+    else:
+        epoch = _epoch_function(model, features, options.batch_size)
+        for index in range(options.epochs):
+            losses.append(float(epoch(tf.constant([seed, index], tf.int64))))
+            if not math.isfinite(losses[-1]):
+                break
     seconds = time.perf_counter() - start
+    for index, loss in enumerate(losses):
+        if not math.isfinite(loss):
+            raise TrainingError(f"{cell}: loss became {loss} in epoch {index + 1}")
     return TrainedModel(model=model, seconds=seconds,
                         examples=len(features["candidate"]) * options.epochs,
-                        losses=[float(x) for x in history.history["loss"]])
+                        losses=losses)
