@@ -7,7 +7,7 @@ throughput.
 
 Each side pays its own graph tracing (a new model traces its train step; that is what
 running a cell costs), but neither pays TensorFlow's once-per-process start-up: a tiny
-run of the tutorial on 2% of the users warms the runtime first. Evaluation is timed
+run of each side on 2% of the users warms the runtime first. Evaluation is timed
 twice per side: the first call (tracing included, the headline) and a second, warm one.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.cell import evaluate_cell, fit_cell, prepare_cell
+from harness.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
 from harness.data import subsample_users
 from harness.training import TrainOptions
 from harness.tutorial_reference import run_reference
@@ -29,11 +29,16 @@ WARM_UP_USER_FRACTION = 0.02
 
 
 def _warm_up(data) -> None:
-    """Runs the tutorial once on a sliver of users, so neither side pays process start-up."""
+    """Runs both sides once on a sliver of users, so neither pays process start-up.
+
+    Per-model costs (building, tracing the train step and the evaluation) are still
+    paid by each side in the timed run: they are part of what running a cell costs.
+    """
     sliver = subsample_users(data, WARM_UP_USER_FRACTION, seed=SEED)
     split = make_split(SPLIT, sliver.ratings["user_id"], sliver.ratings["timestamp"],
                        seed=SEED)
     run_reference(sliver, split.train, split.test, seed=SEED, epochs=1)
+    run_cell(sliver, SPLIT, CONFIG, SEED, TrainOptions(epochs=1, fit_on="all"))
 
 
 def test_speedup_over_tutorial(benchmark, request):

@@ -44,7 +44,11 @@ def embed(tower, features: dict[str, np.ndarray] | np.ndarray, batch_size: int =
     return tf.concat(outputs, axis=0)
 
 
-@tf.function(reduce_retracing=True)
+_MATRIX = tf.TensorSpec([None, None], tf.float32)
+
+
+# Fixed signatures: one trace per process, whatever the number of queries or candidates.
+@tf.function(input_signature=[_MATRIX, _MATRIX, tf.TensorSpec([None], tf.int64)])
 def _ranks_block(queries, candidates, true_candidates):
     scores = tf.linalg.matmul(queries, candidates, transpose_b=True)
     true_scores = tf.reduce_sum(queries * tf.gather(candidates, true_candidates), axis=1,
@@ -112,7 +116,7 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
     return metrics
 
 
-@tf.function(reduce_retracing=True)
+@tf.function(input_signature=[_MATRIX, _MATRIX, tf.TensorSpec([], tf.int32)])
 def _top_k_block(queries, candidates, k):
     return tf.math.top_k(tf.linalg.matmul(queries, candidates, transpose_b=True), k=k).indices
 
@@ -127,7 +131,7 @@ def retrieve_top_k(queries, candidates, k: int = 100, block_size: int = 20_000) 
     candidates = tf.convert_to_tensor(candidates, tf.float32)
     k = min(k, int(candidates.shape[0]))
     block_size = capped_block_size(block_size, int(candidates.shape[0]))
-    blocks = [_top_k_block(queries[start:start + block_size], candidates, k)
+    blocks = [_top_k_block(queries[start:start + block_size], candidates, tf.constant(k))
               for start in range(0, int(queries.shape[0]), block_size)]
     return tf.concat(blocks, axis=0).numpy()
 

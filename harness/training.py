@@ -89,6 +89,11 @@ def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch
     size = len(features["candidate"])
     columns = {name: tf.constant(values) for name, values in features.items()}
     optimizer = model.optimizer
+    # Create every weight and Adagrad's accumulators now (one eager row through each
+    # tower): a tf.function that creates variables on its first call is traced twice.
+    model.query_tower({name: values[:1] for name, values in features.items()})
+    model.candidate_tower(features["candidate"][:1])
+    optimizer.build(model.trainable_variables)
 
     @tf.function
     def epoch(seed):
