@@ -63,42 +63,31 @@ class QueryTower(keras.Model):
         return self.dense(tf.concat(parts, axis=1))
 
 
-def _title_word_matrix(title_tokens: np.ndarray, max_tokens: int) -> tf.sparse.SparseTensor:
-    """[num_candidates, max_tokens] sparse: each title's mean over its non-padding tokens.
-
-    ``matrix @ token_embeddings`` equals the tutorial's ``Embedding(mask_zero=True)`` +
-    ``GlobalAveragePooling1D`` over the padded token ids (padding id 0 is masked; the
-    out-of-vocabulary id 1 counts as a word), without gathering the padding.
-    """
-    rows, positions = np.nonzero(title_tokens)
-    lengths = np.count_nonzero(title_tokens, axis=1)
-    indices, counts = np.unique(np.stack([rows, title_tokens[rows, positions]], axis=1),
-                                axis=0, return_counts=True)
-    values = (counts / lengths[indices[:, 0]]).astype(np.float32)
-    return tf.sparse.SparseTensor(indices=indices.astype(np.int64), values=values,
-                                  dense_shape=(title_tokens.shape[0], max_tokens))
-
-
 class CandidateTower(keras.Model):
     """Movie tower: title id embedding, title words and optional genres, then Dense.
 
-    Its input is a candidate row (index into ``FittedFeatures.candidate_titles``). Every
-    candidate's features are fixed, so the tower embeds the whole catalogue (1,664 rows,
-    fewer than a 2048 batch) and gathers the batch's rows: the same values as running it
-    per row, with one dense gradient per table instead of a scatter per batch row.
+    Its input is a candidate row (index into ``FittedFeatures.candidate_titles``); each
+    candidate's words and genres are constant tables. A batch repeats popular titles,
+    so the tower runs once per distinct candidate of the batch and the rows are
+    gathered back: the same values as running it per row, at a cost that grows with
+    the batch's distinct candidates rather than the batch or the catalogue.
     """
 
     def __init__(self, fitted: FittedFeatures, seeds: _Seeds):
         super().__init__()
         config = fitted.config
         dim = config.embedding_dim
-        num_candidates = fitted.candidate_titles.size
+        self.num_candidates = fitted.candidate_titles.size
         self.title_embeddings = self.add_weight(
-            name="title_embeddings", shape=(num_candidates, dim),
+            name="title_embeddings", shape=(self.num_candidates, dim),
             initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next()))
         self.title_words = None
         if config.title_text:
-            self.title_words = _title_word_matrix(fitted.title_tokens, config.max_tokens)
+            # Each title's token ids without the padding (id 0); the out-of-vocabulary
+            # id 1 stays, as it does under Embedding(mask_zero=True).
+            tokens = fitted.title_tokens
+            self.title_words = tf.RaggedTensor.from_row_lengths(
+                tokens[tokens != 0], np.count_nonzero(tokens, axis=1))
             self.token_embeddings = self.add_weight(
                 name="token_embeddings", shape=(config.max_tokens, dim),
                 initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next()))
@@ -108,17 +97,26 @@ class CandidateTower(keras.Model):
             self.genre_embedding = seeds.dense(dim, use_bias=False)  # mean of genre vectors
         self.dense = _dense_stack(config, seeds)
 
-    def catalogue(self):
-        """[num_candidates, output_dim] embeddings of every candidate, in row order."""
-        parts = [self.title_embeddings]
+    def embed_candidates(self, rows):
+        """[n] distinct candidate rows -> [n, output_dim] embeddings."""
+        parts = [tf.gather(self.title_embeddings, rows)]
         if self.title_words is not None:
-            parts.append(tf.sparse.sparse_dense_matmul(self.title_words, self.token_embeddings))
+            # The mean of a title's word embeddings: Embedding(mask_zero=True) followed
+            # by GlobalAveragePooling1D over the padded ids, without the padding.
+            words = tf.gather(self.title_words, rows).to_sparse()
+            parts.append(tf.nn.embedding_lookup_sparse(self.token_embeddings, words, None,
+                                                       combiner="mean"))
         if self.title_genres is not None:
-            parts.append(self.genre_embedding(self.title_genres))
+            parts.append(self.genre_embedding(tf.gather(self.title_genres, rows)))
         return self.dense(tf.concat(parts, axis=1))
 
+    def catalogue(self):
+        """[num_candidates, output_dim] embeddings of every candidate, in row order."""
+        return self.embed_candidates(tf.range(self.num_candidates, dtype=tf.int64))
+
     def call(self, candidate):
-        return tf.gather(self.catalogue(), candidate)
+        distinct, position = tf.unique(tf.cast(candidate, tf.int64))
+        return tf.gather(self.embed_candidates(distinct), position)
 
 
 class InBatchSoftmaxLoss(keras.losses.Loss):

@@ -22,11 +22,14 @@ from harness.tables import (
     accuracy_metric,
     fmt_delta,
     fmt_mean_ci,
+    is_number,
     leakage_section,
     markdown_table,
     metric_label,
     other_section,
     problems_section,
+    scaling_section,
+    speedup_section,
     throughput_section,
 )
 
@@ -80,6 +83,16 @@ def _learned_fit_ons(run: Run) -> list[str]:
     ] or run.fit_ons
 
 
+def _session(run: Run) -> str | None:
+    session = run.provenance.get("session")
+    if not isinstance(session, dict) or not is_number(session.get("wall_seconds")):
+        return None
+    text = f"{session['wall_seconds'] / 60:.1f} min, {session.get('peak_rss_mb', 0):,.0f} MB"
+    if session.get("cells_resumed"):
+        text += f" ({session['cells_resumed']} cells resumed from an earlier session)"
+    return text
+
+
 def _provenance(runs: list[Run]) -> str:
     def versions(run: Run) -> str:
         values = run.provenance.get("versions") or {}
@@ -102,6 +115,7 @@ def _provenance(runs: list[Run]) -> str:
         "epochs": lambda r: ", ".join(map(str, sorted(r.epochs))),
         "fit_on": lambda r: ", ".join(r.fit_ons),
     }
+    fields["session wall time, peak RSS"] = _session
     if any(run.grid.quick is not None for run in runs):
         fields["quick (users subsample)"] = lambda r: {True: "yes", False: "no"}.get(r.grid.quick)
     rows = [[name, *[value(run) or MISSING for run in runs]] for name, value in fields.items()]
@@ -187,6 +201,8 @@ def build_report(runs: list[Run]) -> str:
         leakage_section,
         throughput_section,
         problems_section,
+        speedup_section,
+        scaling_section,
         other_section,
     ):
         lines += section(run)

@@ -154,7 +154,8 @@ class Run:
         cells: (split, config, fit_on) -> :class:`CellGroup`, in run order.
         leakage: split -> seed -> leakage diagnostics.
         provenance: the first entry's provenance, overridden by the top-level
-            ``ctxbench`` fields (command, data_source, data_sha256).
+            ``ctxbench`` fields (command, data_source, data_sha256, session: the
+            session's wall seconds, peak RSS and resumed cells).
         grid: the expected :class:`Grid`.
         datetime: pytest-benchmark's top-level time stamp, if any.
         other: benchmark entries that are not ctxbench cells, unchanged.
@@ -485,7 +486,7 @@ def load_run(path: str | os.PathLike) -> Run:
             if isinstance(sha, str):
                 hashes.add(sha)
     provenance = dict(first_provenance or {})
-    for key in ("command", "data_source", "data_sha256"):
+    for key in ("command", "data_source", "data_sha256", "session"):
         if header.get(key) is not None:
             provenance[key] = header[key]
     if isinstance(header.get("data_sha256"), str):

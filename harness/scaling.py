@@ -9,13 +9,14 @@ renders the points with the fitted log-log slopes (1 = linear growth).
 from __future__ import annotations
 
 import resource
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tabulate import tabulate
 
-from harness.cell import PreparedCell, prepare_cell
-from harness.synthetic import synthetic_movielens
-from harness.training import TrainOptions
+if TYPE_CHECKING:
+    from harness.cell import PreparedCell
+
 
 INTERACTIONS_PER_USER = 50
 
@@ -27,6 +28,11 @@ def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
     Users grow with interactions (one per ``INTERACTIONS_PER_USER``, at least 100), so a
     user's history keeps its length as the table grows.
     """
+    # Imported here: the table and slope helpers below serve the report, without TF.
+    from harness.cell import prepare_cell
+    from harness.synthetic import synthetic_movielens
+    from harness.training import TrainOptions
+
     data = synthetic_movielens(
         np.random.default_rng(seed), n_interactions=n_interactions, n_items=n_items,
         n_users=max(100, n_interactions // INTERACTIONS_PER_USER))

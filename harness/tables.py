@@ -221,12 +221,79 @@ def problems_section(run: Run) -> list[str]:
     ]
 
 
+SPEEDUP_ROWS = (
+    ("training, examples/s", "examples_per_second", "train_speedup"),
+    ("evaluation, queries/s (first call)", "queries_per_second", "eval_speedup"),
+    ("evaluation, queries/s (warm)", "warm_queries_per_second", "warm_eval_speedup"),
+)
+SPEEDUP_TARGETS = {"train_speedup": 20.0, "eval_speedup": 100.0}
+
+
+SCALING_KEYS = ("n_interactions", "n_items", "train_seconds", "examples_per_second",
+                "eval_seconds", "queries_per_second")
+
+
+def _extra(entry: dict) -> dict:
+    return entry.get("extra_info") if isinstance(entry.get("extra_info"), dict) else {}
+
+
+def _is_speedup(entry: dict) -> bool:
+    extra = _extra(entry)
+    return extra.get("kind") == "speedup" and all(
+        is_number(extra.get(key)) for _, _, key in SPEEDUP_ROWS[:2])
+
+
+def _is_scaling(entry: dict) -> bool:
+    extra = _extra(entry)
+    return extra.get("kind") == "scaling" and all(is_number(extra.get(k)) for k in SCALING_KEYS)
+
+
+def speedup_section(run: Run) -> list[str]:
+    """Markdown lines: the side-by-side tutorial-reference benchmark, if it ran."""
+    lines = []
+    for entry in filter(_is_speedup, run.other):
+        extra = _extra(entry)
+        rows = []
+        for label, rate, ratio in SPEEDUP_ROWS:
+            target = SPEEDUP_TARGETS.get(ratio)
+            rows.append([label, fmt_rate(extra.get(f"reference_{rate}")),
+                         fmt_rate(extra.get(f"harness_{rate}")),
+                         f"{extra[ratio]:.1f}x" if is_number(extra.get(ratio)) else MISSING,
+                         f"{target:g}x" if target else MISSING])
+        rows.append(["test top-100 accuracy", fmt_float(extra.get("reference_top_100")),
+                     fmt_float(extra.get("harness_top_100")), MISSING, MISSING])
+        lines += [
+            "## Speed-up over the tutorial's code",
+            "",
+            f"The tutorial's model, training loop and `model.evaluate` "
+            f"(`harness/tutorial_reference.py`) against the harness, same process, same "
+            f"rows: {extra.get('split')} split seed {extra.get('seed')}, "
+            f"`{extra.get('config')}`, {extra.get('epochs')} epochs, fit_on="
+            f"{extra.get('fit_on')}. Measured side by side, never quoted.",
+            "",
+            markdown_table(["", "tutorial", "harness", "speed-up", "target"], rows),
+            "",
+        ]
+    return lines
+
+
+def scaling_section(run: Run) -> list[str]:
+    """Markdown lines: the synthetic scaling sweep (``--scaling``), if it ran."""
+    from harness.scaling import scaling_table
+
+    points = [_extra(e) for e in run.other if _is_scaling(e)]
+    if not points:
+        return []
+    return ["## Scaling (synthetic data, 1 epoch, `baseline`)", "", scaling_table(points), ""]
+
+
 def other_section(run: Run) -> list[str]:
     """Markdown lines: benchmark entries that are not cells (none when there are none)."""
-    if not run.other:
+    others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e))]
+    if not others:
         return []
     rows = []
-    for entry in run.other:
+    for entry in others:
         extra = entry.get("extra_info") if isinstance(entry.get("extra_info"), dict) else {}
         stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
         median = stats.get("median")
@@ -270,6 +337,8 @@ __all__ = [
     "metric_label",
     "other_section",
     "problems_section",
+    "scaling_section",
+    "speedup_section",
     "significance_mark",
     "throughput_section",
 ]

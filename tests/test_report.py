@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,7 +120,8 @@ def test_merged_report_has_one_table_per_fit_on_and_both_provenance_columns():
     markdown = render_report([TRAIN, ALL])
     assert "### Top-100 test accuracy, fit_on=train" in markdown
     assert "### Top-100 test accuracy, fit_on=all" in markdown
-    assert "| field                   | run_train.json " in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| field"))
+    assert header.split("|")[2].strip() == "run_train.json"
     assert "| run_all.json " in markdown
     # run_all.json declares its cells, and every one of them is present.
     missing = markdown.split("## Missing cells")[1].split("## Other")[0]
@@ -342,3 +344,36 @@ def test_cli_report_prints_the_golden_markdown():
     result = _cli("report", str(TRAIN))
     assert result.returncode == 0, result.stderr
     assert result.stdout == render_report([TRAIN]) + "\n"
+
+
+def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
+    document = _fixture()
+    document["ctxbench"] = {**document.get("ctxbench", {}),
+                            "session": {"wall_seconds": 402.0, "peak_rss_mb": 1420.9,
+                                        "cells_resumed": 3}}
+    speedup = {"kind": "speedup", "split": "random", "config": "timestamp", "seed": 0,
+               "fit_on": "all", "epochs": 3,
+               "reference_examples_per_second": 10_000.0,
+               "harness_examples_per_second": 230_000.0, "train_speedup": 23.0,
+               "reference_queries_per_second": 14_000.0,
+               "harness_queries_per_second": 420_000.0, "eval_speedup": 30.0,
+               "reference_top_100": 0.2463, "harness_top_100": 0.2531}
+    points = [{"kind": "scaling", "n_interactions": n, "n_items": 1000,
+               "train_seconds": n / 100_000, "examples_per_second": 100_000.0,
+               "eval_seconds": 0.1, "queries_per_second": 1e6}
+              for n in (10_000, 100_000, 1_000_000)]
+    document["benchmarks"] += [{"name": "test_speedup", "extra_info": speedup}] + [
+        {"name": f"test_scaling[{p['n_interactions']}]", "extra_info": p} for p in points]
+    markdown = render_report([_write(tmp_path / "more.json", document)])
+    assert "| session wall time, peak RSS | 6.7 min, 1,421 MB (3 cells resumed" in markdown
+    section = markdown.split("## Speed-up over the tutorial's code")[1].split("## ")[0]
+    assert "| training, examples/s" in section and "| 23.0x " in section
+    assert "| 30.0x " in section and "| 100x " in section
+    scaling = markdown.split("## Scaling")[1].split("## ")[0]
+    assert "|      1,000,000 |" in scaling.replace("| 1,000,000 |", "|      1,000,000 |")
+    # train seconds grow exactly linearly in the points above: slope 1.00.
+    assert "train_seconds vs n_interactions at n_items = 1,000: 1.00" in scaling
+    # Recognised entries leave the catch-all section.
+    other = markdown.split("## Other benchmarks")[-1]
+    assert not re.search(r"\| test_speedup\s+\|", other)
+    assert "test_scaling[" not in other
