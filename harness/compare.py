@@ -347,14 +347,14 @@ def compare(
 
 def main(args: argparse.Namespace) -> int:
     """Runs ``compare`` from parsed arguments; prints Markdown, returns the exit status."""
-    from harness.report import write_atomic
+    from harness.records import write_bytes_atomic
 
     thresholds = Thresholds(
         alpha=args.alpha, min_drop=args.min_drop, max_slowdown=args.max_slowdown
     )
     markdown, status = compare([Path(p) for p in args.files], thresholds, args.metric)
     if args.out:
-        write_atomic(Path(args.out), markdown.encode("utf-8"))
+        write_bytes_atomic(Path(args.out), markdown.encode("utf-8"))
     sys.stdout.write(markdown)
     return status
 

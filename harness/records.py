@@ -134,10 +134,11 @@ def to_jsonable(value):
     return value
 
 
-def write_json_atomic(path: str | os.PathLike, payload, overwrite: bool = True) -> Path:
-    """Writes JSON through a temporary file in the same directory, then renames it.
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:
+    """Writes bytes through a temporary file in the same directory, then renames it.
 
-    A reader never sees a half-written file, and an interrupted write leaves the old one.
+    A reader never sees a half-written file, and an interrupted write leaves the old one
+    and no temporary file.
 
     Raises:
         UserError: the directory cannot be written, or the file exists and
@@ -146,25 +147,34 @@ def write_json_atomic(path: str | os.PathLike, payload, overwrite: bool = True) 
     path = Path(path)
     if not overwrite and path.exists():
         raise UserError(f"{path} already exists; refusing to overwrite it")
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                              suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; results are meant to be read
+        os.replace(temporary, path)
+        temporary = None
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(to_jsonable(payload), stream, indent=1, sort_keys=False)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException as error:
-        # Whatever stopped the write (full disk, a payload json cannot encode, Ctrl-C),
-        # leave the old file and no half-written temporary behind.
-        os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-        raise
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
     return path
+
+
+def write_json_atomic(path: str | os.PathLike, payload, overwrite: bool = True) -> Path:
+    """Writes ``payload`` as indented JSON with :func:`write_bytes_atomic`.
+
+    Numpy values become Python ones and NaN/inf become null (``to_jsonable``).
+
+    Raises:
+        UserError: as :func:`write_bytes_atomic`.
+    """
+    text = json.dumps(to_jsonable(payload), indent=1, sort_keys=False) + "\n"
+    return write_bytes_atomic(path, text.encode("utf-8"), overwrite)
 
 
 def read_json(path: str | os.PathLike) -> object:

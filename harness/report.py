@@ -7,13 +7,12 @@ same bytes, with dates taken from the runs' own provenance, never the clock.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from harness.errors import UserError
+from harness.records import write_bytes_atomic
 from harness.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
 from harness.stats import paired_difference, summarize
 from harness.tables import (
@@ -36,30 +35,6 @@ from harness.tables import (
 BASELINE = "baseline"
 HEADLINE = accuracy_metric(100)
 ALPHA = 0.05
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Writes ``data`` through a temporary file in the same directory, then renames it.
-
-    Raises:
-        UserError: the directory cannot be created or written.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-    return path
 
 
 def group_for(run: Run, split: str, config: str, fit_on: str) -> CellGroup | None:
@@ -235,7 +210,8 @@ def plot_accuracy(run: Run) -> bytes:
                 else summarize([])
                 for split in splits
             ]
-            heights = [s.mean if s.n else 0.0 for s in summaries]
+            # NaN draws no bar: a configuration not run under this fit_on leaves a gap.
+            heights = [s.mean if s.n else np.nan for s in summaries]
             errors = [s.ci_half_width if s.n > 1 else 0.0 for s in summaries]
             positions = np.arange(len(splits)) + (index - (len(configs) - 1) / 2) * width
             axis.bar(positions, heights, width, yerr=errors, capsize=2, label=config)
@@ -281,9 +257,9 @@ def render_report(paths: list[Path], out_dir: Path | None = None) -> str:
         if out_dir.exists() and not out_dir.is_dir():
             raise UserError(f"cannot write into {out_dir}: not a directory")
         png = plot_accuracy(merge_runs(runs))
-        write_atomic(out_dir / "results.md", markdown.encode("utf-8"))
-        write_atomic(out_dir / "accuracy.png", png)
+        write_bytes_atomic(out_dir / "results.md", markdown.encode("utf-8"))
+        write_bytes_atomic(out_dir / "accuracy.png", png)
     return markdown
 
 
-__all__ = ["build_report", "group_for", "plot_accuracy", "render_report", "write_atomic"]
+__all__ = ["build_report", "group_for", "plot_accuracy", "render_report"]
