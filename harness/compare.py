@@ -253,11 +253,17 @@ def render_pair(base: Run, new: Run, thresholds: Thresholds, metric: str) -> str
 
 
 def version_columns(runs: list[Run]) -> list[str]:
-    """ "TF <version>" per run; the file name is added where two runs share a version."""
-    versions = [run.tf_version for run in runs]
+    """ "TF <version>" per run, with numpy's version where the runs differ in it (numpy
+    moves with TensorFlow's pins and can explain a speed change by itself); the file
+    name is added where two runs share a label."""
+    numpys = [(run.provenance.get("versions") or {}).get("numpy") for run in runs]
+    labels = [
+        f"TF {run.tf_version}" + (f" (numpy {n})" if len(set(numpys)) > 1 and n else "")
+        for run, n in zip(runs, numpys, strict=True)
+    ]
     return [
-        f"TF {v}" if versions.count(v) == 1 else f"TF {v} ({run.path.name})"
-        for v, run in zip(versions, runs, strict=True)
+        label if labels.count(label) == 1 else f"{label} ({run.path.name})"
+        for label, run in zip(labels, runs, strict=True)
     ]
 
 
