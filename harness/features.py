@@ -139,7 +139,6 @@ class FittedFeatures:
     candidate_titles: np.ndarray | None = None
     title_tokens: np.ndarray | None = None
     title_genres: np.ndarray | None = None
-    token_vocabulary_size: int = 0
 
     def vocabulary_size(self, name: str) -> int:
         """Number of ids of a looked-up feature, the out-of-vocabulary id 0 included."""
@@ -198,10 +197,6 @@ class FittedFeatures:
                                          for z in ratings["user_zip_code"][rows]]),
         }
 
-    def candidate_features(self) -> dict[str, np.ndarray]:
-        """The movie tower's inputs for every candidate: ``{"candidate": arange(C)}``."""
-        return {"candidate": np.arange(self.candidate_titles.size, dtype=np.int64)}
-
 
 def _title_genres(data: MovieLens, titles: np.ndarray) -> np.ndarray:
     genres = np.zeros((titles.size, len(GENRE_NAMES)), dtype=np.float32)
@@ -213,18 +208,17 @@ def _title_genres(data: MovieLens, titles: np.ndarray) -> np.ndarray:
 
 
 def _tokenize_titles(fit_titles: np.ndarray, all_titles: np.ndarray, max_tokens: int
-                     ) -> tuple[np.ndarray, int]:
+                     ) -> np.ndarray:
     """The tutorial's TextVectorization, adapted on ``fit_titles``, run once.
 
     Returns:
-        ([len(all_titles), max_len] int64 token ids, vocabulary size).
+        [len(all_titles), max_len] int64 token ids (0 = padding, 1 = out of vocabulary).
     """
     from harness.tfcompat import keras
 
     vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens)
     vectorizer.adapt(fit_titles)
-    tokens = vectorizer(all_titles).numpy().astype(np.int64)
-    return tokens, len(vectorizer.get_vocabulary())
+    return vectorizer(all_titles).numpy().astype(np.int64)
 
 
 def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
@@ -250,7 +244,7 @@ def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
     # rated later is still tokenised with it (its words are known from the catalogue).
     fit_titles = np.unique(ratings["movie_title"][rows])
     if config.title_text:
-        fitted.title_tokens, fitted.token_vocabulary_size = _tokenize_titles(
+        fitted.title_tokens = _tokenize_titles(
             fit_titles, fitted.candidate_titles, config.max_tokens)
     if config.genres:
         fitted.title_genres = _title_genres(data, fitted.candidate_titles)
