@@ -53,7 +53,8 @@ def pytest_addoption(parser):
     group.addoption("--results-dir", default=None,
                     help="also write benchmark.json, results.md and accuracy.png here")
     group.addoption("--overwrite", action="store_true",
-                    help="replace results already in --results-dir")
+                    help="replace an existing --benchmark-json file or results in "
+                         "--results-dir (refused otherwise)")
     group.addoption("--run-dir", default=None,
                     help="resumable run directory (default: <results-dir>/.runs/<id>)")
     group.addoption("--quick", action="store_true",
@@ -197,7 +198,10 @@ def grid_run(request) -> GridRun:
 def pytest_configure(config):
     benchmark_json = config.getoption("benchmark_json", None)
     try:
-        if benchmark_json is not None:  # pytest-benchmark opens it without making folders
+        if benchmark_json is not None:
+            if Path(benchmark_json).exists() and not config.getoption("overwrite"):
+                raise UserError(f"{benchmark_json} exists; pass --overwrite to replace it")
+            # pytest-benchmark opens it without making folders.
             Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
         config._ctxbench = GridRun(config)
     except OSError as error:

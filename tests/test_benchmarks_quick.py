@@ -117,6 +117,7 @@ def test_run_directory_of_another_grid_is_refused(quick_run):
     (["--splits", "random,nope"], "unknown split 'nope'; valid:"),
     (["--fit-on", "test"], "--fit-on must be one of"),
     (["--results-dir", "/etc/passwd/results"], "is not writable"),
+    (["--benchmark-json", str(Path(__file__))], "exists; pass --overwrite"),
 ])
 def test_bad_options_get_one_clear_line(args, message):
     result = _pytest_benchmarks("--quick", *args, "--collect-only")
