@@ -1,4 +1,4 @@
-"""``python -m harness``: data, splits, report and compare.
+"""ctxbench harness CLI: data, splits, report and compare.
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
 """
