@@ -115,7 +115,8 @@ class GridRun:
         self.env = environment()
         self.cells = self.spec.cells()
         self.selected: list[Cell] = self.cells
-        self.live: dict[str, tuple] = {}  # cell key -> (prepared, trained, train entry)
+        # cell key -> (prepared cell, trained model, result, train entry) until inference.
+        self.live: dict[str, tuple] = {}
         self.output_json: dict | None = None
         self.done = 0
         self.resumed = 0
