@@ -72,7 +72,7 @@ def cmd_report(args) -> int:
 
     markdown = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None)
     if not args.out:
-        print(markdown)
+        print(markdown, end="")
     else:
         print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -3,39 +3,39 @@
 ``pytest benchmarks --benchmark-json out.json`` writes one entry per timed benchmark; a
 ctxbench entry carries its cell (split, config, fit_on, seed), status, metrics, throughput,
 leakage diagnostics and provenance in ``extra_info``. :func:`load_run` validates the file
-and groups the entries by cell; every malformed input raises :class:`UserError` with one
-line naming the file and what is wrong. Entries without a cell (speed-up or scaling
-benchmarks) are kept aside in :attr:`Run.other`.
+(each entry through :mod:`harness.entries`, the declared grid through
+:mod:`harness.expected`) and groups the entries by cell; every malformed input raises
+:class:`UserError` with one line naming the file and what is wrong. Entries without a cell
+(speed-up or scaling benchmarks) are kept aside in :attr:`Run.other`. :func:`merge_runs`
+joins several runs into one.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from harness.entries import STATUSES, entry_fields, merge_seed
 from harness.errors import UserError
+from harness.expected import (
+    POPULARITY,
+    CellKey,
+    Grid,
+    GroupKey,
+    cell_order,
+    expected_grid,
+    in_grid_order,
+    merge_grids,
+    unique,
+)
 from harness.records import read_json
 
-POPULARITY = "popularity"
 CELL_KINDS = ("train", "inference")
-STATUSES = ("ok", "failed")
-# Without a declared grid, fit_on="default" means what harness.grid runs: train for every
-# configuration plus all for the tutorial's two (duplicated so reading needs no registry).
-_DEFAULT_FIT_ON_ALL = ("baseline", "timestamp")
-_REQUIRED = {"config": str, "seed": int, "fit_on": str, "epochs": int, "kind": str, "status": str}
-
-_TYPE_NAMES = {str: "a string", int: "an integer"}
-
-GroupKey = tuple[str, str, str]
-"""(split, config, fit_on): the cells of one configuration over seeds."""
-CellKey = tuple[str, str, str, int]
-"""(split, config, fit_on, seed): one cell."""
 
 
 @dataclass(frozen=True)
@@ -118,32 +118,6 @@ class CellGroup:
         return {result.epochs for result in self.seeds.values()}
 
 
-@dataclass(frozen=True)
-class Grid:
-    """The cells a run set out to produce.
-
-    Attributes:
-        splits, configs: names in run order (configs include "popularity" when run).
-        seeds: the seeds.
-        fit_on: fit_on settings of the learned configurations.
-        epochs: training epochs (None when unknown).
-        declared: True when read from the file's ``ctxbench.grid``, False when inferred
-            from the entries present.
-        cells: every expected (split, config, fit_on, seed): the declared
-            ``grid.cells`` when listed, else the product of the above.
-        quick: the declared ``grid.quick`` (a users subsample for smoke runs), if any.
-    """
-
-    splits: tuple[str, ...]
-    configs: tuple[str, ...]
-    seeds: tuple[int, ...]
-    fit_on: tuple[str, ...]
-    epochs: int | None
-    declared: bool
-    cells: frozenset[CellKey]
-    quick: bool | None = None
-
-
 @dataclass
 class Run:
     """One or more benchmark JSON files, grouped by cell.
@@ -178,20 +152,20 @@ class Run:
     def missing(self) -> list[CellKey]:
         """Expected cells with no entry at all, in grid order."""
         present = self.present
-        order = _orderer(self.grid)
+        order = cell_order(self.grid)
         return sorted((cell for cell in self.grid.cells if cell not in present), key=order)
 
     @property
     def splits(self) -> list[str]:
-        return _unique(key[0] for key in self.cells)
+        return unique(key[0] for key in self.cells)
 
     @property
     def configs(self) -> list[str]:
-        return _unique(key[1] for key in self.cells)
+        return unique(key[1] for key in self.cells)
 
     @property
     def fit_ons(self) -> list[str]:
-        return _unique(key[2] for key in self.cells)
+        return unique(key[2] for key in self.cells)
 
     @property
     def epochs(self) -> set[int]:
@@ -208,47 +182,6 @@ class Run:
         return self.provenance.get("data_sha256")
 
 
-def _unique(items: Iterable) -> list:
-    return list(dict.fromkeys(items))
-
-
-def _orderer(grid: Grid):
-    splits = {name: i for i, name in enumerate(grid.splits)}
-    configs = {name: i for i, name in enumerate(grid.configs)}
-    fit_ons = {name: i for i, name in enumerate(grid.fit_on)}
-
-    def order(cell: CellKey):
-        split, config, fit_on, seed = cell
-        return (
-            splits.get(split, len(splits)),
-            split,
-            configs.get(config, len(configs)),
-            config,
-            fit_ons.get(fit_on, len(fit_ons)),
-            fit_on,
-            seed,
-        )
-
-    return order
-
-
-def _number(value, where: str) -> float:
-    """A JSON number or null (NaN) as a float."""
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{where} must be a number or null, got {value!r:.40}")
-    return float(value)
-
-
-def _numbers(value, where: str) -> dict[str, float]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise UserError(f"{where} must be an object, got {type(value).__name__}")
-    return {str(k): _number(v, f"{where}[{k!r}]") for k, v in value.items()}
-
-
 def is_cell_entry(entry: dict) -> bool:
     """Whether a benchmark entry is a ctxbench cell (has a split and a train/inference kind).
 
@@ -257,172 +190,6 @@ def is_cell_entry(entry: dict) -> bool:
     """
     extra = entry.get("extra_info")
     return isinstance(extra, dict) and "split" in extra and extra.get("kind", "train") in CELL_KINDS
-
-
-def _entry_fields(path: Path, index: int, entry: dict) -> dict:
-    """Validated ``extra_info`` of a cell entry."""
-    extra = entry["extra_info"]
-    where = f"{path}: benchmarks[{index}] ({str(entry.get('name', '?'))[:60]})"
-    fields = {}
-    for key, kind in {"split": str, **_REQUIRED}.items():
-        if key not in extra:
-            raise UserError(f"{where}: extra_info has no {key!r}")
-        value = extra[key]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise UserError(
-                f"{where}: extra_info.{key} must be {_TYPE_NAMES[kind]}, got {value!r:.40}"
-            )
-        fields[key] = value
-    if fields["status"] not in STATUSES:
-        raise UserError(
-            f"{where}: extra_info.status must be one of {', '.join(STATUSES)}, "
-            f"got {fields['status']!r:.40}"
-        )
-    error = extra.get("error")
-    if error is not None and not isinstance(error, str):
-        raise UserError(f"{where}: extra_info.error must be a string or null")
-    fields["error"] = error
-    fields["metrics"] = _numbers(extra.get("metrics"), f"{where}: extra_info.metrics")
-    fields["leakage"] = _numbers(extra.get("leakage"), f"{where}: extra_info.leakage")
-    for key in ("examples_per_second", "queries_per_second"):
-        value = _number(extra.get(key), f"{where}: extra_info.{key}")
-        fields[key] = None if math.isnan(value) else value
-    provenance = extra.get("provenance") or {}
-    if not isinstance(provenance, dict):
-        raise UserError(f"{where}: extra_info.provenance must be an object")
-    fields["provenance"] = provenance
-    return fields
-
-
-def _merge_seed(entries: list[dict], path: Path) -> SeedResult:
-    """One cell's train and inference entries -> a :class:`SeedResult`."""
-    by_kind = {fields["kind"]: fields for fields in entries}
-    failed = [f for f in entries if f["status"] != "ok"]
-    with_metrics = [f for f in entries if f["metrics"] and f["status"] == "ok"]
-    training = by_kind.get("train", {})
-    queries = by_kind.get("inference", {}).get("queries_per_second")
-    if queries is None:
-        queries = training.get("queries_per_second")
-    return SeedResult(
-        seed=entries[0]["seed"],
-        status="failed" if failed else "ok",
-        error=next(
-            (f["error"] for f in failed if f["error"]),
-            None if not failed else "failed without an error message",
-        ),
-        metrics=with_metrics[0]["metrics"] if with_metrics else {},
-        examples_per_second=training.get("examples_per_second"),
-        queries_per_second=queries,
-        epochs=entries[0]["epochs"],
-        source=path,
-    )
-
-
-def _as_seeds(value, where: str) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return tuple(range(value))  # harness.grid stores a count: seeds 0 .. n - 1
-    if isinstance(value, list) and all(
-        isinstance(s, int) and not isinstance(s, bool) for s in value
-    ):
-        return tuple(value)
-    raise UserError(f"{where}: ctxbench.grid.seeds must be a list of integers or a count")
-
-
-def _as_names(value, where: str, key: str) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise UserError(f"{where}: ctxbench.grid.{key} must be a list of names")
-
-
-def _listed_cells(path: Path, keys, splits: tuple[str, ...]) -> list[CellKey] | None:
-    """Parses ``ctxbench.grid.cells``: keys "<split>-<config>-<fit_on>-s<seed>"."""
-    if keys is None:
-        return None
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise UserError(f"{path}: ctxbench.grid.cells must be a list of cell keys")
-    cells = []
-    for key in keys:
-        parts = key.rsplit("-", 2)
-        if len(parts) != 3 or not re.fullmatch(r"s\d+", parts[2]):
-            raise UserError(f"{path}: ctxbench.grid.cells has a malformed key {key!r:.60}")
-        head, fit_on, seed = parts[0], parts[1], int(parts[2][1:])
-        # Split names may hold hyphens only if registered so: match the declared ones first.
-        split = next((s for s in splits if head.startswith(f"{s}-")), head.split("-")[0])
-        config = head[len(split) + 1 :]
-        if not config:
-            raise UserError(f"{path}: ctxbench.grid.cells has a malformed key {key!r:.60}")
-        cells.append((split, config, fit_on, seed))
-    return cells
-
-
-def _expected_grid(path: Path, declared: dict | None, cells: dict[GroupKey, CellGroup]) -> Grid:
-    """The declared grid, or one inferred from the cells present (every present split,
-    configuration and seed, with each configuration's fit_on settings as found)."""
-    declared = declared or {}
-    if not isinstance(declared, dict):
-        raise UserError(f"{path}: ctxbench.grid must be an object")
-    where = str(path)
-    seen_fit_on: dict[str, set[str]] = {}
-    for _split, config, fit_on in cells:
-        seen_fit_on.setdefault(config, set()).add(fit_on)
-    splits = _as_names(declared.get("splits"), where, "splits") or tuple(
-        _unique(k[0] for k in cells)
-    )
-    configs = _as_names(declared.get("configs"), where, "configs") or tuple(
-        _unique(k[1] for k in cells)
-    )
-    seeds = _as_seeds(declared.get("seeds"), where) or tuple(
-        sorted({s for group in cells.values() for s in group.seeds})
-    )
-    fit_on = _as_names(declared.get("fit_on"), where, "fit_on")
-    run_popularity = (
-        declared.get("popularity", False) is True
-        or POPULARITY in configs
-        or POPULARITY in seen_fit_on
-    )
-    if run_popularity and POPULARITY not in configs:
-        configs = (POPULARITY, *configs)
-    epochs = declared.get("epochs")
-    if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool)):
-        raise UserError(f"{path}: ctxbench.grid.epochs must be an integer")
-
-    def fit_on_for(config: str) -> set[str]:
-        seen = seen_fit_on.get(config, set())
-        if fit_on is None or config == POPULARITY:  # popularity ignores preprocessing
-            return seen or {"train"}
-        if fit_on == ("default",):
-            return {"train"} | ({"all"} if config in _DEFAULT_FIT_ON_ALL else set()) | seen
-        return set(fit_on) | seen
-
-    listed = _listed_cells(path, declared.get("cells"), splits)
-    if listed is not None:  # the exact cells the run selected (harness.grid.Cell.key)
-        expected = frozenset(listed)
-    else:
-        expected = frozenset(
-            (split, config, f, seed)
-            for split in splits
-            for config in configs
-            for f in fit_on_for(config)
-            for seed in seeds
-        )
-    found = sorted({c[2] for c in expected}, key=lambda f: (f != "train", f != "all", f))
-    all_fit_on = _unique([*(fit_on or ()), *found])
-    return Grid(
-        splits=splits,
-        configs=configs,
-        seeds=seeds,
-        fit_on=tuple(f for f in all_fit_on if f != "default"),
-        epochs=epochs,
-        declared=bool(declared),
-        cells=expected,
-        quick=declared.get("quick") if isinstance(declared.get("quick"), bool) else None,
-    )
 
 
 def load_run(path: str | os.PathLike) -> Run:
@@ -461,7 +228,7 @@ def load_run(path: str | os.PathLike) -> Run:
         if not is_cell_entry(entry):
             other.append(entry)
             continue
-        fields = _entry_fields(path, index, entry)
+        fields = entry_fields(path, index, entry)
         cell = (fields["split"], fields["config"], fields["fit_on"], fields["seed"])
         same = entries.setdefault(cell, [])
         if any(f["kind"] == fields["kind"] for f in same):
@@ -478,7 +245,7 @@ def load_run(path: str | os.PathLike) -> Run:
     hashes: set[str] = set()
     for (split, config, fit_on, seed), same in entries.items():
         group = cells.setdefault((split, config, fit_on), CellGroup(split, config, fit_on))
-        group.seeds[seed] = _merge_seed(same, path)
+        group.seeds[seed] = SeedResult(**merge_seed(same), source=path)
         for fields in same:
             if fields["leakage"]:
                 leakage.setdefault(split, {}).setdefault(seed, fields["leakage"])
@@ -496,13 +263,12 @@ def load_run(path: str | os.PathLike) -> Run:
             f"{path}: entries were run on different data (sha256 "
             f"{', '.join(sorted(h[:12] for h in hashes))})"
         )
-    grid = _expected_grid(path, header.get("grid"), cells)
-    order = _orderer(grid)
-    ordered = dict(sorted(cells.items(), key=lambda item: order((*item[0], 0))))
+    present = [(*key, seed) for key, group in cells.items() for seed in group.seeds]
+    grid = expected_grid(path, header.get("grid"), present)
     return Run(
         path=path,
         sources=(path,),
-        cells=ordered,
+        cells=in_grid_order(cells, grid),
         leakage=leakage,
         provenance=provenance,
         grid=grid,
@@ -561,26 +327,14 @@ def merge_runs(runs: list[Run]) -> Run:
         for split, by_seed in run.leakage.items():
             for seed, values in by_seed.items():
                 leakage.setdefault(split, {}).setdefault(seed, values)
-    grids = [run.grid for run in runs]
-    grid = Grid(
-        splits=tuple(_unique(s for g in grids for s in g.splits)),
-        configs=tuple(_unique(c for g in grids for c in g.configs)),
-        seeds=tuple(sorted({s for g in grids for s in g.seeds})),
-        fit_on=tuple(_unique(f for g in grids for f in g.fit_on)),
-        epochs=next((g.epochs for g in grids if g.epochs is not None), None),
-        declared=all(g.declared for g in grids),
-        cells=frozenset().union(*(g.cells for g in grids)),
-        quick=True if any(g.quick for g in grids) else grids[0].quick,
-    )
-    order = _orderer(grid)
-    ordered = dict(sorted(cells.items(), key=lambda item: order((*item[0], 0))))
+    grid = merge_grids([run.grid for run in runs])
     provenance = dict(first.provenance)
     if not provenance.get("data_sha256"):
         provenance["data_sha256"] = next((r.data_sha256 for r in runs if r.data_sha256), None)
     return Run(
         path=first.path,
         sources=tuple(p for r in runs for p in r.sources),
-        cells=ordered,
+        cells=in_grid_order(cells, grid),
         leakage=leakage,
         provenance=provenance,
         grid=grid,
@@ -591,6 +345,8 @@ def merge_runs(runs: list[Run]) -> Run:
 
 __all__ = [
     "POPULARITY",
+    "CELL_KINDS",
+    "STATUSES",
     "CellGroup",
     "CellKey",
     "Grid",
