@@ -133,6 +133,11 @@ def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
     }
 
 
+def _cell_provenance(cell: PreparedCell, env: dict | None) -> dict:
+    return _provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
+                       cell.split_name, env)
+
+
 def _sizes(cell: PreparedCell) -> dict[str, float]:
     fitted = cell.fitted
     return {"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
@@ -149,8 +154,7 @@ def result_of(cell: PreparedCell, trained: TrainedModel, metrics: dict[str, floa
                  "examples_per_second": trained.examples_per_second, **timings},
         sizes={**_sizes(cell), "epoch_losses": trained.losses},
         leakage=cell.leakage,
-        provenance=_provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
-                               cell.split_name, env),
+        provenance=_cell_provenance(cell, env),
     )
 
 
@@ -160,8 +164,7 @@ def failed_result(cell: PreparedCell, error: BaseException, env: dict | None = N
     return CellResult(
         split=cell.split_name, config=cell.config.name, seed=cell.seed, status="failed",
         error=f"{type(error).__name__}: {error}", sizes=_sizes(cell), leakage=cell.leakage,
-        provenance=_provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
-                               cell.split_name, env),
+        provenance=_cell_provenance(cell, env),
     )
 
 
@@ -219,11 +222,11 @@ def prepare_popularity(data: MovieLens, split_name: str, seed: int, options: Tra
                        ) -> PopularityCell:
     """Splits and counts the training interactions of every candidate."""
     split, leakage = split_data(data, split_name, seed, options.test_fraction)
-    titles = np.unique(data.movies["movie_title"])
-    candidate = np.searchsorted(titles, data.ratings["movie_title"])
+    candidate = data.title_codes
     return PopularityCell(data=data, split_name=split_name, seed=seed, options=options,
                           split=split, leakage=leakage, candidate=candidate,
-                          scores=popularity_scores(candidate[split.train], titles.size))
+                          scores=popularity_scores(candidate[split.train],
+                                                   data.candidate_titles.size))
 
 
 def popularity_result(cell: PopularityCell, env: dict | None = None) -> CellResult:

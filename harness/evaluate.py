@@ -25,22 +25,16 @@ def capped_block_size(requested: int, num_candidates: int) -> int:
     return max(1, min(requested, MAX_SCORES_PER_BLOCK // max(num_candidates, 1)))
 
 
-def embed(tower, features: dict[str, np.ndarray] | np.ndarray, batch_size: int = 8192
-          ) -> tf.Tensor:
-    """Runs a tower over inputs in batches.
+def embed(tower, features: dict[str, np.ndarray], batch_size: int = 8192) -> tf.Tensor:
+    """Runs the query tower over encoded rows in batches.
 
     Returns:
         [n, dim] float32 embeddings.
     """
-    size = len(features["candidate"] if isinstance(features, dict) else features)
-    outputs = []
-    for start in range(0, size, batch_size):
-        if isinstance(features, dict):
-            batch = {name: values[start:start + batch_size]
-                     for name, values in features.items()}
-        else:
-            batch = features[start:start + batch_size]
-        outputs.append(tower(batch, training=False))
+    size = len(features["candidate"])
+    outputs = [tower({name: values[start:start + batch_size]
+                      for name, values in features.items()}, training=False)
+               for start in range(0, size, batch_size)]
     return tf.concat(outputs, axis=0)
 
 
