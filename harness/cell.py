@@ -114,8 +114,7 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
         features, rows = sides[prefix]
         start = time.perf_counter()
         queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
-        ranks = true_candidate_ranks(queries, candidates, features["candidate"],
-                                     cell.options.eval_batch_size)
+        ranks = true_candidate_ranks(queries, candidates, features["candidate"])
         metrics.update(metrics_from_ranks(ranks, users[rows], prefix, ks))
         if prefix == "test":
             timings["eval_seconds"] = time.perf_counter() - start

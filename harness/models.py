@@ -17,11 +17,11 @@ class _Seeds:
     def next(self) -> int:
         return int(self._rng.integers(2**31 - 1))
 
-    def embedding(self, input_dim: int, output_dim: int, **kwargs) -> keras.layers.Layer:
-        # Keras's default embedding initializer, seeded.
-        initializer = keras.initializers.RandomUniform(-0.05, 0.05, seed=self.next())
-        return keras.layers.Embedding(input_dim, output_dim,
-                                      embeddings_initializer=initializer, **kwargs)
+    def table(self, layer: keras.layers.Layer, name: str, rows: int, dim: int):
+        """An embedding table of ``layer``, initialised as Keras's ``Embedding`` does."""
+        return layer.add_weight(
+            name=name, shape=(rows, dim),
+            initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=self.next()))
 
     def dense(self, units: int, **kwargs) -> keras.layers.Layer:
         return keras.layers.Dense(
@@ -36,28 +36,32 @@ def _dense_stack(config, seeds: _Seeds) -> keras.Sequential:
 
 
 class QueryTower(keras.Model):
-    """User tower: user id embedding plus the configured context features, then Dense."""
+    """User tower: user id embedding plus the configured context features, then Dense.
+
+    Each feature's embedding is a table looked up with ``tf.gather`` (what
+    ``keras.layers.Embedding`` does, without a layer call per feature: evaluation runs
+    the tower eagerly over all test rows at once, where layer calls are the cost).
+    """
 
     def __init__(self, fitted: FittedFeatures, seeds: _Seeds):
         super().__init__()
         config = fitted.config
         dim = config.embedding_dim
-        self._embeddings = {"user_id": seeds.embedding(fitted.vocabulary_size("user_id"), dim)}
+        rows = {"user_id": fitted.vocabulary_size("user_id")}
         if config.timestamp:
-            self._embeddings["timestamp_bucket"] = seeds.embedding(
-                config.timestamp_buckets + 1, dim)
+            rows["timestamp_bucket"] = config.timestamp_buckets + 1
         if config.time_of_day_week:
-            self._embeddings["hour_of_day"] = seeds.embedding(24, dim)
-            self._embeddings["day_of_week"] = seeds.embedding(7, dim)
+            rows.update(hour_of_day=24, day_of_week=7)
         if config.user_profile:
             for name in ("user_age", "user_gender", "user_occupation", "user_zip_prefix"):
-                self._embeddings[name] = seeds.embedding(fitted.vocabulary_size(name), dim)
+                rows[name] = fitted.vocabulary_size(name)
+        self._tables = [(name, seeds.table(self, f"{name}_embeddings", size, dim))
+                        for name, size in rows.items()]
         self._use_normalized_timestamp = config.timestamp
-        # Keras tracks layers held in a dict attribute.
         self.dense = _dense_stack(config, seeds)
 
     def call(self, features):
-        parts = [layer(features[name]) for name, layer in self._embeddings.items()]
+        parts = [tf.gather(table, features[name]) for name, table in self._tables]
         if self._use_normalized_timestamp:
             parts.append(tf.reshape(features["timestamp_normalized"], (-1, 1)))
         return self.dense(tf.concat(parts, axis=1))
@@ -78,19 +82,15 @@ class CandidateTower(keras.Model):
         config = fitted.config
         dim = config.embedding_dim
         self.num_candidates = fitted.candidate_titles.size
-        self.title_embeddings = self.add_weight(
-            name="title_embeddings", shape=(self.num_candidates, dim),
-            initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next()))
-        self.title_words = None
+        self.title_embeddings = seeds.table(self, "title_embeddings", self.num_candidates, dim)
+        self.title_words = self._catalogue_words = None
         if config.title_text:
             # Each title's token ids without the padding (id 0); the out-of-vocabulary
             # id 1 stays, as it does under Embedding(mask_zero=True).
             tokens = fitted.title_tokens
             self.title_words = tf.RaggedTensor.from_row_lengths(
                 tokens[tokens != 0], np.count_nonzero(tokens, axis=1))
-            self.token_embeddings = self.add_weight(
-                name="token_embeddings", shape=(config.max_tokens, dim),
-                initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next()))
+            self.token_embeddings = seeds.table(self, "token_embeddings", config.max_tokens, dim)
         self.title_genres = None
         if config.genres:
             self.title_genres = tf.constant(fitted.title_genres)
@@ -99,20 +99,29 @@ class CandidateTower(keras.Model):
 
     def embed_candidates(self, rows):
         """[n] distinct candidate rows -> [n, output_dim] embeddings."""
-        parts = [tf.gather(self.title_embeddings, rows)]
+        words = genres = None
         if self.title_words is not None:
-            # The mean of a title's word embeddings: Embedding(mask_zero=True) followed
-            # by GlobalAveragePooling1D over the padded ids, without the padding.
             words = tf.gather(self.title_words, rows).to_sparse()
-            parts.append(tf.nn.embedding_lookup_sparse(self.token_embeddings, words, None,
-                                                       combiner="mean"))
         if self.title_genres is not None:
-            parts.append(self.genre_embedding(tf.gather(self.title_genres, rows)))
-        return self.dense(tf.concat(parts, axis=1))
+            genres = tf.gather(self.title_genres, rows)
+        return self._embed(tf.gather(self.title_embeddings, rows), words, genres)
 
     def catalogue(self):
         """[num_candidates, output_dim] embeddings of every candidate, in row order."""
-        return self.embed_candidates(tf.range(self.num_candidates, dtype=tf.int64))
+        if self.title_words is not None and self._catalogue_words is None:
+            self._catalogue_words = self.title_words.to_sparse()  # once, not per evaluation
+        return self._embed(self.title_embeddings, self._catalogue_words, self.title_genres)
+
+    def _embed(self, title_embeddings, words, genres):
+        parts = [title_embeddings]
+        if words is not None:
+            # The mean of a title's word embeddings: Embedding(mask_zero=True) followed
+            # by GlobalAveragePooling1D over the padded ids, without the padding.
+            parts.append(tf.nn.embedding_lookup_sparse(self.token_embeddings, words, None,
+                                                       combiner="mean"))
+        if genres is not None:
+            parts.append(self.genre_embedding(genres))
+        return self.dense(tf.concat(parts, axis=1))
 
     def call(self, candidate):
         distinct, position = tf.unique(tf.cast(candidate, tf.int64))
