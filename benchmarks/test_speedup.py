@@ -7,8 +7,10 @@ throughput.
 
 Each side pays its own graph tracing (a new model traces its train step; that is what
 running a cell costs), but neither pays TensorFlow's once-per-process start-up: a tiny
-run of each side on 2% of the users warms the runtime first. Evaluation is timed
-twice per side: the first call (tracing included, the headline) and a second, warm one.
+run of each side on 2% of the users warms the runtime first. Evaluation is timed on
+each side as the first call (tracing included, the headline) and as the median of
+WARM_EVALS further calls (the tutorial's evaluation speed varies by a quarter from call
+to call on a shared machine; a median of several is steadier than one).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ SPLIT, CONFIG, SEED = "random", "timestamp", 0
 TARGETS = {"train_speedup": 20.0, "eval_speedup": 100.0}
 TOP_100 = "test/top_100_categorical_accuracy"
 WARM_UP_USER_FRACTION = 0.02
+WARM_EVALS = 3
 
 
 def _warm_up(data) -> None:
@@ -60,17 +63,18 @@ def test_speedup_over_tutorial(benchmark, request):
     gc.collect()  # neither side's timing should pay for the other's garbage
     trained = benchmark.pedantic(fit_cell, args=(cell,), rounds=1, iterations=1)
     harness_metrics, harness_timings = evaluate_cell(cell, trained)
-    _, harness_warm = evaluate_cell(cell, trained)
+    harness_warm_qps = float(np.median([
+        evaluate_cell(cell, trained, prefixes=("test",))[1]["queries_per_second"]
+        for _ in range(WARM_EVALS)]))
 
     gc.collect()
     reference = run_reference(data, split.train, split.test, seed=SEED,
                               use_timestamps=cell.config.timestamp, epochs=options.epochs,
-                              warm_eval=True)
+                              warm_evals=WARM_EVALS)
 
     train_speedup = trained.examples_per_second / reference.examples_per_second
     eval_speedup = harness_timings["queries_per_second"] / reference.queries_per_second
-    warm_eval_speedup = (harness_warm["queries_per_second"]
-                         / reference.warm_queries_per_second)
+    warm_eval_speedup = harness_warm_qps / reference.warm_queries_per_second
     benchmark.extra_info.update({
         "kind": "speedup", "split": SPLIT, "config": CONFIG, "seed": SEED,
         "fit_on": options.fit_on, "epochs": options.epochs,
@@ -84,7 +88,7 @@ def test_speedup_over_tutorial(benchmark, request):
         "reference_eval_seconds": reference.eval_seconds,
         "harness_eval_seconds": harness_timings["eval_seconds"],
         "reference_warm_queries_per_second": reference.warm_queries_per_second,
-        "harness_warm_queries_per_second": harness_warm["queries_per_second"],
+        "harness_warm_queries_per_second": harness_warm_qps, "warm_evals": WARM_EVALS,
         "train_speedup": train_speedup, "eval_speedup": eval_speedup,
         "warm_eval_speedup": warm_eval_speedup,
         "targets": TARGETS,

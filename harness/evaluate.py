@@ -37,19 +37,23 @@ def embed(tower, features: dict[str, np.ndarray], batch_size: int = 8192) -> tf.
     return tf.concat(outputs, axis=0)
 
 
-def true_candidate_ranks(queries, candidates, true_candidates) -> np.ndarray:
-    """0-based rank of each query's true candidate among all candidates.
+def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None = None
+                         ) -> np.ndarray:
+    """0-based rank of each query's true candidate among all candidates, up to ``cap``.
 
     Args:
         queries: [num_queries, dim] float32 query embeddings (array or tensor).
         candidates: [num_candidates, dim] float32 candidate embeddings.
         true_candidates: [num_queries] int, row of each query's true candidate.
+        cap: ranks stop here (metrics up to cut-off k need ranks only below k);
+            None for exact ranks however large.
 
     Returns:
-        [num_queries] int64 ranks; rank r means r candidates scored strictly higher.
+        [num_queries] int64 ranks; rank r < cap means r candidates scored strictly
+        higher, rank == cap at least cap.
     """
     return count_higher(np.asarray(queries), np.asarray(candidates),
-                        np.asarray(true_candidates))
+                        np.asarray(true_candidates), cap)
 
 
 _MATRIX = tf.TensorSpec([None, None], tf.float32)
@@ -60,7 +64,8 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
     """Retrieval metrics from true-candidate ranks.
 
     Args:
-        ranks: [n] 0-based rank of each interaction's true candidate.
+        ranks: [n] 0-based rank of each interaction's true candidate; ranks of
+            ``max(ks)`` or more may be capped there (they count as misses everywhere).
         users: [n] user of each interaction (for user-averaged recall).
         prefix: key prefix, e.g. "test" or "train".
         ks: cut-offs.
@@ -71,7 +76,8 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
         ``{prefix}/recall_at_{k}`` (the same hit rate averaged per user first, then over
         users: for a context-free query it is the set-based Recall@k),
         ``{prefix}/ndcg_at_{k}`` (1 / log2(rank + 2) inside the top k, one relevant
-        item per interaction); and ``{prefix}/mrr`` (mean 1 / (rank + 1), untruncated).
+        item per interaction); and ``{prefix}/mrr_at_{max(ks)}`` (mean reciprocal rank,
+        1 / (rank + 1) inside the top max(ks), 0 beyond).
     """
     ranks = np.asarray(ranks)
     if ranks.size == 0:
@@ -95,7 +101,9 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
         # gain[hit].sum(), not np.dot: a BLAS call wakes OpenBLAS threads that then spin
         # for ~50 ms, halving the speed of whatever runs next on two cores.
         metrics[f"{prefix}/ndcg_at_{k}"] = float(gain[hit].sum()) / ranks.size
-    metrics[f"{prefix}/mrr"] = float(np.mean(1.0 / (ranks + 1.0)))
+    cutoff = max(ks)
+    reciprocal = 1.0 / (ranks + 1.0)
+    metrics[f"{prefix}/mrr_at_{cutoff}"] = float(reciprocal[ranks < cutoff].sum()) / ranks.size
     return metrics
 
 

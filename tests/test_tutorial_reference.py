@@ -27,7 +27,7 @@ def test_reference_trains_and_evaluates_on_tiny_data(use_timestamps):
     split = make_split("random", data.ratings["user_id"], data.ratings["timestamp"], seed=0)
     result = run_reference(data, split.train, split.test, seed=0,
                            use_timestamps=use_timestamps, epochs=1,
-                           warm_eval=use_timestamps)
+                           warm_evals=2 if use_timestamps else 0)
     accuracies = _accuracies(result.metrics)
     assert set(result.metrics) == {f"test/top_{k}_categorical_accuracy" for k in DEFAULT_KS}
     assert all(math.isfinite(a) and 0.0 <= a <= 1.0 for a in accuracies)
@@ -40,7 +40,7 @@ def test_reference_trains_and_evaluates_on_tiny_data(use_timestamps):
                                                        / result.train_seconds)
     assert result.queries_per_second == pytest.approx(split.test.size / result.eval_seconds)
     assert len(result.losses) == 1 and math.isfinite(result.losses[0])
-    if use_timestamps:  # asked for a second, warm evaluation
+    if use_timestamps:  # asked for two more, warm evaluations
         assert result.warm_queries_per_second == pytest.approx(
             split.test.size / result.warm_eval_seconds)
     else:
