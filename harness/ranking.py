@@ -12,7 +12,7 @@ Metrics at cut-offs up to k need a rank only while it is below k, so the count s
 at a cap: once ``cap`` candidates outscore the true one (checked every
 ``BLOCK`` candidates), the rank is reported as ``cap`` and the rest of the catalogue is
 skipped. Every rank below the cap is exact; on MovieLens three quarters of the test
-queries rank beyond 100, and evaluation takes about a third less time.
+queries rank beyond 100, and the kernel takes about a quarter less time.
 
 Every score, the true candidate's included, is computed by the same expression in the
 same order (``q[0]*c[0] + q[1]*c[1] + ...`` with fused multiply-adds), so a candidate
@@ -130,7 +130,7 @@ def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndar
     if true_rows.shape != (num_queries,):
         raise ValueError(f"true rows {true_rows.shape} for {num_queries} queries")
     if cap is None:
-        cap = num_candidates
+        cap = max(num_candidates, 1)  # no rank reaches it
     if cap < 1:
         raise ValueError(f"cap must be at least 1, not {cap}")
     if num_queries == 0:
