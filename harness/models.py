@@ -105,6 +105,7 @@ class CandidateTower(keras.Model):
             tokens = fitted.title_tokens
             self.title_words = tf.RaggedTensor.from_row_lengths(
                 tokens[tokens != 0], np.count_nonzero(tokens, axis=1))
+            self._catalogue_words = self.title_words.to_sparse()  # every row, for catalogue()
             self.token_embeddings = seeds.table(self, "token_embeddings", config.max_tokens, dim)
         self.title_genres = None
         if config.genres:
@@ -124,8 +125,6 @@ class CandidateTower(keras.Model):
 
     def catalogue(self):
         """[num_candidates, output_dim] embeddings of every candidate, in row order."""
-        if self.title_words is not None and self._catalogue_words is None:
-            self._catalogue_words = self.title_words.to_sparse()  # once, not per evaluation
         return self._embed(self.title_embeddings, self._catalogue_words, self.title_genres)
 
     def _embed(self, title_embeddings, words, genres):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -112,20 +111,18 @@ def test_paired_difference_sign_is_new_minus_base():
     assert paired_difference([1.0, 2.0], [2.0, 4.0]).mean == pytest.approx(-1.5)
 
 
+@pytest.mark.filterwarnings("error")
 def test_paired_difference_identical_nonzero_differences_are_certain_without_warning():
     # Rounding makes these differences unequal in the last bit; scipy would warn about
     # catastrophic cancellation and return a meaningless t.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        result = paired_difference([0.27, 0.28, 0.29], [0.22, 0.23, 0.24])
+    result = paired_difference([0.27, 0.28, 0.29], [0.22, 0.23, 0.24])
     assert result.mean == pytest.approx(0.05)
     assert result.p_value == 0.0
 
 
+@pytest.mark.filterwarnings("error")
 def test_paired_difference_of_equal_samples_has_p_one():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        result = paired_difference([0.2, 0.3, 0.4], [0.2, 0.3, 0.4])
+    result = paired_difference([0.2, 0.3, 0.4], [0.2, 0.3, 0.4])
     assert result.mean == 0.0
     assert result.p_value == 1.0
     assert result.ci_half_width == 0.0
@@ -179,10 +176,9 @@ def test_welch_uses_unequal_variances():
     assert abs(result.p_value - pooled) > 0.01  # Student's pooled test would differ
 
 
+@pytest.mark.filterwarnings("error")
 def test_welch_identical_constant_samples_have_p_one_without_warning():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        result = welch([0.3, 0.3, 0.3], [0.3, 0.3, 0.3])
+    result = welch([0.3, 0.3, 0.3], [0.3, 0.3, 0.3])
     assert result.difference == 0.0
     assert result.p_value == 1.0
 
@@ -193,12 +189,11 @@ def test_welch_different_constant_samples_have_p_zero():
     assert result.p_value == 0.0
 
 
+@pytest.mark.filterwarnings("error")
 def test_welch_one_constant_sample():
     # Variance 0 on one side: se^2 = 0.01 / 3, df = n_b - 1 = 2, t = 0.1 / sqrt(0.01 / 3)
     # = sqrt(3); p (df 2) = 1 - sqrt(3) / sqrt(5).
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        result = welch([0.3, 0.3, 0.3], [0.1, 0.2, 0.3])
+    result = welch([0.3, 0.3, 0.3], [0.1, 0.2, 0.3])
     assert result.p_value == pytest.approx(1 - math.sqrt(3 / 5), rel=1e-9)
 
 
