@@ -26,6 +26,7 @@ from harness.grid import (
     RunDirectory,
     code_fingerprint,
 )
+from harness.machine import gemm_gflops, machine
 from harness.records import environment, write_json_atomic
 
 GRID_KINDS = ("train", "inference")
@@ -139,7 +140,7 @@ class GridRun:
         if self._run_dir is None:
             manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
                         "grid": self.spec.to_dict(), "versions": self.env["versions"],
-                        "cpu": self.env["cpu"]}
+                        "machine": machine()}
             path = self.config.getoption("run_dir")
             if path is None:
                 run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()
@@ -200,6 +201,10 @@ def pytest_configure(config):
     benchmark_json = config.getoption("benchmark_json", None)
     try:
         if benchmark_json is not None:
+            if not isinstance(benchmark_json, (str, Path)):
+                # pytest-benchmark < 5.3 opened (and emptied) the file while parsing options.
+                raise UserError("--benchmark-json needs pytest-benchmark >= 5.3 (this one "
+                                "opens the file before ctxbench can refuse to overwrite it)")
             if Path(benchmark_json).exists() and not config.getoption("overwrite"):
                 raise UserError(f"{benchmark_json} exists; pass --overwrite to replace it")
             # pytest-benchmark opens it without making folders.
@@ -261,6 +266,11 @@ def _complete_json(grid: GridRun, output_json: dict) -> dict:
     return output_json
 
 
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """The machine, once per file: ISA, caches, cores and this session's GEMM rate."""
+    machine_info["ctxbench"] = {**machine(), "gemm_gflops": gemm_gflops()}
+
+
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     grid: GridRun = config._ctxbench
     grid.output_json = _complete_json(grid, output_json)
@@ -279,9 +289,11 @@ def _fresh_json(grid: GridRun, config) -> dict:
         pytest_benchmark_generate_machine_info,
     )
 
+    machine_info = pytest_benchmark_generate_machine_info()
+    config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
     output = pytest_benchmark_generate_json(
         config=config, benchmarks=config._benchmarksession.benchmarks, include_data=True,
-        machine_info=pytest_benchmark_generate_machine_info(),
+        machine_info=machine_info,
         commit_info=pytest_benchmark_generate_commit_info(config))
     return _complete_json(grid, output)
 

@@ -3,7 +3,10 @@
 Accuracy regresses when a top-k test accuracy (or ``--metric``) of a (split, config,
 fit_on) drops significantly (Welch p < ``--alpha``) by more than ``--min-drop``; speed
 regresses when a median throughput falls below ``(1 - --max-slowdown)`` x the baseline's;
-a cell that succeeded in the baseline and fails in a new run also counts. Exit status:
+a cell that succeeded in the baseline and fails in a new run also counts. Speed is
+judged only between runs recorded on the same machine (CPU, instruction sets, caches,
+cores: :func:`harness.machine.same_machine`); across machines, or where a run does not
+record its machine, throughput is shown as not comparable and never judged. Exit status:
 0 no regression, 1 a regression, 2 (``UserError``) unreadable or incomparable runs. With
 more than two files the table has one column per TensorFlow version, and every later file
 is judged against the first.
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.machine import describe, same_machine
 from harness.runs import CellGroup, Run, load_run
 from harness.stats import median_iqr, summarize, welch
 from harness.tables import (
@@ -122,6 +126,20 @@ def differences(base: Run, new: Run) -> list[str]:
     return found
 
 
+def speed_comparable(base: Run, new: Run) -> bool:
+    """Whether both runs recorded the same machine, so their speeds may be compared."""
+    return same_machine(base.provenance.get("machine"), new.provenance.get("machine"))
+
+
+def _machines_note(base: Run, others: list[Run]) -> str:
+    """Why some throughputs are not compared: each run's machine, or that it is unknown."""
+    names = ", ".join(
+        f"{run.path.name}: {describe(run.provenance.get('machine')) or 'machine not recorded'}"
+        for run in [base, *others])
+    return (f"Not compared: a speed holds only for the machine it was measured on, and "
+            f"these runs do not share one that they recorded ({names}).")
+
+
 def judged_metrics(base: Run, metric: str) -> list[str]:
     """The top-k test accuracies present in ``base``, plus ``metric``."""
     names = {m for g in base.cells.values() for s in g.seeds.values() for m in s.metrics}
@@ -152,7 +170,7 @@ def regressions(base: Run, new: Run, thresholds: Thresholds, metric: str) -> lis
                     f"{test.mean_a:.4f} (Δ {test.difference:+.4f}, Welch "
                     f"{fmt_p(test.p_value)})"
                 )
-        for kind, label in THROUGHPUTS:
+        for kind, label in THROUGHPUTS if speed_comparable(base, new) else ():
             before, after = _median(base_group, kind), _median(new_group, kind)
             if (
                 is_number(before)
@@ -233,7 +251,7 @@ def render_pair(base: Run, new: Run, thresholds: Thresholds, metric: str) -> str
             f"Medians over seeds; ratio = new / base; a regression is a ratio under "
             f"{1.0 - thresholds.max_slowdown:.2f}.",
             "",
-            markdown_table(
+            _machines_note(base, [new]) if not speed_comparable(base, new) else markdown_table(
                 [
                     "split",
                     "configuration",
@@ -270,15 +288,21 @@ def version_columns(runs: list[Run]) -> list[str]:
 def render_versions(runs: list[Run], metric: str) -> str:
     """Markdown with one column per TensorFlow version: accuracy and throughput."""
     columns = version_columns(runs)
+    # Speeds only from runs recorded on the first run's machine; a run that recorded no
+    # machine cannot be shown to be on it.
+    timed = [run is runs[0] or speed_comparable(runs[0], run) for run in runs]
+    if sum(timed) < 2:
+        timed = [False] * len(runs)
     accuracy, speed = [], []
     for key in runs[0].cells:
         groups = [run.cells[key] for run in runs]
         accuracy.append([*key, *[fmt_mean_std(summarize(g.metric(metric))) for g in groups]])
         for kind, label in THROUGHPUTS:
-            values = [_median(g, kind) for g in groups]
+            values = [_median(g, kind) for g, t in zip(groups, timed, strict=True) if t]
             if any(is_number(v) for v in values):
                 speed.append([*key, label, *[fmt_rate(v) for v in values]])
     label = metric_label(metric)
+    untimed = [run for run, t in zip(runs, timed, strict=True) if not t]
     return "\n".join(
         [
             f"## {label.capitalize()} by TensorFlow version",
@@ -291,8 +315,10 @@ def render_versions(runs: list[Run], metric: str) -> str:
             "",
             "Medians over seeds.",
             "",
-            markdown_table(["split", "configuration", "fit_on", "measure", *columns], speed),
-            "",
+            *([markdown_table(["split", "configuration", "fit_on", "measure",
+                               *[c for c, t in zip(columns, timed, strict=True) if t]],
+                              speed), ""] if any(timed) else []),
+            *([_machines_note(runs[0], untimed), ""] if untimed else []),
         ]
     )
 
@@ -367,6 +393,7 @@ def main(args: argparse.Namespace) -> int:
 
 __all__ = [
     "DEFAULT_METRIC",
+    "speed_comparable",
     "Thresholds",
     "add_arguments",
     "compare",

@@ -6,7 +6,7 @@ Materialising the [queries, candidates] score matrix and comparing it afterwards
 more than the arithmetic: 20,000 MovieLens test queries make a 133 MB matrix that is
 written and read back through main memory. Here each score is computed in registers,
 compared with the query's true score and counted at once (a numba kernel, compiled once
-per process and embedding dimension, run on every core).
+per embedding dimension and cached on disk, run on every core).
 
 Metrics at cut-offs up to k need a rank only while it is below k, so the count stops
 at a cap: once ``cap`` candidates outscore the true one (checked every
@@ -25,6 +25,12 @@ itself by one unit in the last place; in its exact-rank sense this module is str
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import types
 
 import numba
 import numpy as np
@@ -77,25 +83,63 @@ def _kernel_source(dim: int) -> str:
     return "\n".join(lines)
 
 
+def _module_source(dim: int, cache: bool) -> str:
+    """The kernel for ``dim`` and its parallel driver, as the source of one module."""
+    return "\n".join([
+        "import numba",
+        "",
+        "",
+        # contract: a*b + c may become one fused multiply-add (same for every candidate).
+        f"@numba.njit(fastmath={{'contract'}}, boundscheck=False, nogil=True, cache={cache})",
+        _kernel_source(dim),
+        "",
+        "",
+        f"@numba.njit(parallel=True, cache={cache})",
+        "def run(queries, candidates_t, true_rows, cap, ranks, chunks):",
+        "    num_queries = queries.shape[0]",
+        "    for chunk in numba.prange(chunks):",
+        "        # Chunk bounds on whole steps of QUERIES_PER_STEP queries.",
+        f"        steps = num_queries // {QUERIES_PER_STEP}",
+        f"        start = chunk * steps // chunks * {QUERIES_PER_STEP}",
+        f"        stop = (chunk + 1) * steps // chunks * {QUERIES_PER_STEP}",
+        "        kernel(queries, candidates_t, true_rows, cap, ranks, start, stop)",
+        "",
+    ])
+
+
 @functools.cache
-def _kernel(dim: int):
-    namespace: dict = {}
-    exec(compile(_kernel_source(dim), f"<ctxbench rank kernel, dim {dim}>", "exec"),
-         namespace)
-    # contract: a*b + c may become one fused multiply-add (same for every candidate).
-    return numba.njit(fastmath={"contract"}, boundscheck=False, nogil=True)(
-        namespace["kernel"])
+def _compiled(dim: int):
+    """The compiled ``run(queries, candidates_t, true_rows, cap, ranks, chunks)`` for ``dim``.
 
+    Compiling a kernel takes seconds (longer for wider embeddings), paid by every new
+    process: the source is written as a module file under the ctxbench cache directory,
+    named by its hash, so that numba's on-disk cache (keyed by that file and this CPU)
+    serves later processes. Where the cache cannot be written, the kernel is compiled
+    in memory as before.
+    """
+    from harness.data import cache_dir
 
-@numba.njit(parallel=True)
-def _run(kernel, queries, candidates_t, true_rows, cap, ranks, chunks):
-    num_queries = queries.shape[0]
-    for chunk in numba.prange(chunks):
-        # Chunk bounds on whole steps of QUERIES_PER_STEP queries.
-        steps = num_queries // QUERIES_PER_STEP
-        start = chunk * steps // chunks * QUERIES_PER_STEP
-        stop = (chunk + 1) * steps // chunks * QUERIES_PER_STEP
-        kernel(queries, candidates_t, true_rows, cap, ranks, start, stop)
+    source = _module_source(dim, cache=True)
+    digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode()).hexdigest()[:16]
+    path = cache_dir() / "numba" / f"rank_kernel_dim{dim}_{digest}.py"
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(handle, "w") as stream:
+                stream.write(source)
+            os.replace(temporary, path)  # atomic: a concurrent process sees all or nothing
+        name = f"ctxbench_rank_kernel_dim{dim}_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        # Registered, so that numba can find the module again when it loads the cache.
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except OSError:
+        module = types.ModuleType(f"ctxbench_rank_kernel_{dim}")
+        exec(compile(_module_source(dim, cache=False), f"<ctxbench rank kernel, dim {dim}>",
+                     "exec"), module.__dict__)
+    return module.run
 
 
 def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndarray,
@@ -151,5 +195,5 @@ def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndar
         true_rows = np.concatenate([true_rows, np.repeat(true_rows[-1:], extra)])
     ranks = np.empty(queries.shape[0], np.int64)
     chunks = min(queries.shape[0] // QUERIES_PER_STEP, 16 * numba.get_num_threads())
-    _run(_kernel(dim), queries, candidates_t, true_rows, cap, ranks, chunks)
+    _compiled(dim)(queries, candidates_t, true_rows, cap, ranks, chunks)
     return ranks[:num_queries]

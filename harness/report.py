@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import UserError
+from harness.machine import describe
 from harness.records import write_bytes_atomic
 from harness.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
 from harness.stats import paired_difference, summarize
@@ -84,7 +85,7 @@ def _provenance(runs: list[Run]) -> str:
         "data source": lambda r: r.provenance.get("data_source"),
         "data sha256": lambda r: r.data_sha256,
         "versions": versions,
-        "CPU": lambda r: r.provenance.get("cpu"),
+        "machine": lambda r: describe(r.provenance.get("machine")) or r.provenance.get("cpu"),
         "git commit": git,
         "seeds": lambda r: ", ".join(map(str, r.grid.seeds)),
         "epochs": lambda r: ", ".join(map(str, sorted(r.epochs))),

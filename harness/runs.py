@@ -256,6 +256,9 @@ def load_run(path: str | os.PathLike) -> Run:
     for key in ("command", "data_source", "data_sha256", "session"):
         if header.get(key) is not None:
             provenance[key] = header[key]
+    machine_info = data.get("machine_info")
+    if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
+        provenance["machine"] = machine_info["ctxbench"]  # harness.machine.machine()
     if isinstance(header.get("data_sha256"), str):
         hashes.add(header["data_sha256"])
     if len(hashes) > 1:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from tabulate import tabulate
 
+from harness.machine import describe
 from harness.runs import Run
 from harness.stats import MedianIQR, PairedDifference, Summary, median_iqr, summarize
 
@@ -271,6 +272,11 @@ def speedup_section(run: Run) -> list[str]:
             f"rows: {extra.get('split')} split seed {extra.get('seed')}, "
             f"`{extra.get('config')}`, {extra.get('epochs')} epochs, fit_on="
             f"{extra.get('fit_on')}. Measured side by side, never quoted.",
+            "",
+            f"Machine: {describe(run.provenance.get('machine')) or run.provenance.get('cpu')}"
+            f". The ratio holds for this machine only: the tutorial's code is bound by "
+            f"per-step overhead, the harness by arithmetic and memory traffic, so the "
+            f"ratio grows with wider vector units and larger caches.",
             "",
             markdown_table(["", "tutorial", "harness", "speed-up", "target"], rows),
             "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from benchrun import QUICK_GRID, run_benchmarks
 from fixtures_data import write_grouplens, write_recbole
 
 from harness.data import CACHE_DIR_ENV, DATA_DIR_ENV
@@ -41,3 +42,19 @@ def grouplens_dir(tmp_path) -> Path:
 def recbole_dir(tmp_path) -> Path:
     """The tiny dataset as RecBole atomic files (ml-100k.inter, .item, .user)."""
     return write_recbole(tmp_path / "recbole")
+
+
+@pytest.fixture(scope="session")
+def quick_grid(tmp_path_factory) -> tuple[Path, object]:
+    """One quick grid on the real data (``benchrun.QUICK_GRID``), shared by the
+    end-to-end tests: its run directory ``run``, ``results`` directory and ``out.json``.
+
+    Returns:
+        (directory, the finished subprocess).
+    """
+    tmp = tmp_path_factory.mktemp("quick")
+    result = run_benchmarks(*QUICK_GRID, "--run-dir", str(tmp / "run"),
+                            "--results-dir", str(tmp / "results"),
+                            "--benchmark-json", str(tmp / "out.json"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return tmp, result

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from benchrun import QUICK_CELLS, QUICK_GRID, QUICK_SPLITS, ROOT, run_benchmarks
 
-ROOT = Path(__file__).resolve().parent.parent
 EXTRA_INFO_KEYS = {"split", "config", "seed", "fit_on", "epochs", "kind", "metrics",
                    "leakage", "provenance"}
 PROVENANCE_KEYS = {"config", "fit_on", "epochs", "data_sha256", "versions", "cpu",
@@ -19,37 +18,21 @@ PROVENANCE_KEYS = {"config", "fit_on", "epochs", "data_sha256", "versions", "cpu
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
-def _pytest_benchmarks(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p",
-                           "no:cacheprovider", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "PYTHONHASHSEED": "0"})
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """One quick grid (2 seeds) with a run directory and a results directory."""
-    tmp = tmp_path_factory.mktemp("quick")
-    result = _pytest_benchmarks("--quick", "--seeds", "2", "--run-dir", str(tmp / "run"),
-                                "--results-dir", str(tmp / "results"),
-                                "--benchmark-json", str(tmp / "out.json"))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return tmp, result
-
-
-def test_quick_json_has_every_cell_with_its_keys(quick_run):
-    tmp, result = quick_run
+def test_quick_json_has_every_cell_with_its_keys(quick_grid):
+    tmp, result = quick_grid
     output = json.loads((tmp / "out.json").read_text())
     entries = output["benchmarks"]
     grid = output["ctxbench"]["grid"]
     assert grid["quick"] is True and grid["epochs"] == 1 and grid["seeds"] == 2
-    # 4 splits x (popularity + 2 configs) x 2 seeds; two-tower cells have 2 entries each.
-    assert len(grid["cells"]) == 4 * 3 * 2
-    assert len(entries) == 4 * 2 * (1 + 2 * 2)
+    assert grid["splits"] == ["random", "temporal"]
+    assert len(grid["cells"]) == QUICK_CELLS
+    # Two-tower cells have a train and an inference entry, popularity one.
+    assert len(entries) == QUICK_SPLITS * 2 * (1 + 2 * 2)
     kinds = {(e["extra_info"]["split"], e["extra_info"]["config"], e["extra_info"]["kind"])
              for e in entries}
     assert ("temporal", "timestamp", "train") in kinds
     assert ("temporal", "timestamp", "inference") in kinds
-    assert ("leave_last_out", "popularity", "inference") in kinds
+    assert ("random", "popularity", "inference") in kinds
     for entry in entries:
         info = entry["extra_info"]
         assert EXTRA_INFO_KEYS <= set(info), entry["name"]
@@ -66,8 +49,8 @@ def test_quick_json_has_every_cell_with_its_keys(quick_run):
     assert "[ctxbench 1/" in result.stdout  # progress lines
 
 
-def test_quick_results_dir_holds_json_report_and_chart(quick_run):
-    tmp, _ = quick_run
+def test_quick_results_dir_holds_json_report_and_chart(quick_grid):
+    tmp, _ = quick_grid
     results = tmp / "results"
     assert json.loads((results / "benchmark.json").read_text())["benchmarks"]
     report = (results / "results.md").read_text()
@@ -75,16 +58,16 @@ def test_quick_results_dir_holds_json_report_and_chart(quick_run):
     assert (results / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_report_cli_renders_the_json(quick_run):
-    tmp, _ = quick_run
+def test_report_cli_renders_the_json(quick_grid):
+    tmp, _ = quick_grid
     result = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp / "out.json")],
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "timestamp" in result.stdout and "|" in result.stdout
 
 
-def test_pytest_benchmark_compare_reads_the_json(quick_run):
-    tmp, _ = quick_run
+def test_pytest_benchmark_compare_reads_the_json(quick_grid):
+    tmp, _ = quick_grid
     console_script = Path(sys.executable).parent / "pytest-benchmark"
     result = subprocess.run([str(console_script), "compare", str(tmp / "out.json")],
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -92,9 +75,9 @@ def test_pytest_benchmark_compare_reads_the_json(quick_run):
     assert "test_train[random-baseline-train-s0]" in result.stdout
 
 
-def test_rerun_resumes_every_cell_and_reproduces_the_json(quick_run):
-    tmp, _ = quick_run
-    again = _pytest_benchmarks("--quick", "--seeds", "2", "--run-dir", str(tmp / "run"),
+def test_rerun_resumes_every_cell_and_reproduces_the_json(quick_grid):
+    tmp, _ = quick_grid
+    again = run_benchmarks(*QUICK_GRID, "--run-dir", str(tmp / "run"),
                                "--benchmark-json", str(tmp / "again.json"))
     assert again.returncode == 0, again.stdout[-2000:]
     assert "resumed" in again.stdout
@@ -103,9 +86,9 @@ def test_rerun_resumes_every_cell_and_reproduces_the_json(quick_run):
     assert second == first
 
 
-def test_run_directory_of_another_grid_is_refused(quick_run):
-    tmp, _ = quick_run
-    other = _pytest_benchmarks("--quick", "--seeds", "3", "--run-dir", str(tmp / "run"))
+def test_run_directory_of_another_grid_is_refused(quick_grid):
+    tmp, _ = quick_grid
+    other = run_benchmarks(*QUICK_GRID, "--seeds", "3", "--run-dir", str(tmp / "run"))
     assert other.returncode != 0
     assert "grid.seeds: 2 != 3" in other.stdout + other.stderr
 
@@ -120,8 +103,30 @@ def test_run_directory_of_another_grid_is_refused(quick_run):
     (["--benchmark-json", str(Path(__file__))], "exists; pass --overwrite"),
 ])
 def test_bad_options_get_one_clear_line(args, message):
-    result = _pytest_benchmarks("--quick", *args, "--collect-only")
+    result = run_benchmarks("--quick", *args, "--collect-only")
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert message in output
     assert "Traceback" not in output
+
+
+PREVIOUS = b'{"benchmarks": [], "note": "an earlier run"}\n'
+
+
+@pytest.mark.parametrize("args", [
+    [],  # no --overwrite: refused
+    ["--overwrite", "--seeds", "0"],  # a bad option: refused before anything runs
+    ["--overwrite", "--data-dir", "{tmp}/no-such-dir"],  # fails loading the data
+], ids=["refused", "bad-option", "failed-run"])
+def test_an_existing_benchmark_json_survives_a_refused_or_failed_run(tmp_path, args):
+    # pytest-benchmark before 5.3 opened --benchmark-json for writing while parsing the
+    # options, so a refused run emptied the earlier results it was refusing to replace.
+    previous = tmp_path / "prev.json"
+    previous.write_bytes(PREVIOUS)
+    result = run_benchmarks(
+        "--quick", "--seeds", "1", "--splits", "random", "--configs", "baseline",
+        "--no-speedup", "--run-dir", str(tmp_path / "run"),
+        *[a.format(tmp=tmp_path) for a in args], "--benchmark-json", str(previous))
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert previous.read_bytes() == PREVIOUS

@@ -319,3 +319,49 @@ def test_cli_subprocess_exit_codes(tmp_path, base):
         [*run, str(base), str(tmp_path / "x.json")], capture_output=True, timeout=120
     )
     assert (same.returncode, regressed.returncode, broken.returncode) == (0, 1, 2)
+
+
+def _on_machine(document: dict, **changes) -> dict:
+    document = copy.deepcopy(document)
+    machine = document["machine_info"].get("ctxbench")
+    if changes.get("machine") is None and "machine" in changes:
+        document["machine_info"].pop("ctxbench", None)
+    else:
+        machine.update(changes)
+    return document
+
+
+@pytest.mark.parametrize("changes", [
+    {"isa": ["sse4_2", "avx", "avx2", "fma", "avx512f"]},  # another instruction set
+    {"caches": {"L1d": 32768, "L1i": 32768, "L2": 1048576, "L3": 16777216}},
+    {"cores": 4},
+    {"machine": None},  # a run that did not record its machine
+], ids=["isa", "caches", "cores", "unrecorded"])
+def test_speed_is_never_judged_across_machines(capsys, tmp_path, changes):
+    # Half the throughput on a machine other than the baseline's is no regression: the
+    # two speeds were measured on different hardware.
+    slower = _on_machine(build(examples=40_000.0 * 0.5, queries=150_000.0 * 0.5), **changes)
+    status, out, _ = compare(capsys, write(tmp_path / "base.json", build()),
+                             write(tmp_path / "new.json", slower))
+    assert status == 0, out
+    assert "REGRESSION" not in out
+    assert "Not compared: a speed holds only for the machine it was measured on" in out
+    assert "new.json: " in out
+
+
+def test_a_different_gemm_rate_alone_is_the_same_machine(capsys, tmp_path):
+    # The GEMM rate is a measurement (it varies on a shared machine), not an identity.
+    slower = _on_machine(build(examples=40_000.0 * 0.5), gemm_gflops=10.0)
+    status, out, _ = compare(capsys, write(tmp_path / "base.json", build()),
+                             write(tmp_path / "new.json", slower))
+    assert status == 1 and "REGRESSION" in out and "0.50×" in out
+
+
+def test_several_runs_show_speed_only_for_runs_on_the_first_runs_machine(capsys, tmp_path):
+    paths = [write(tmp_path / "a.json", build(tf_version="2.18.0")),
+             write(tmp_path / "b.json", build(tf_version="2.19.0")),
+             write(tmp_path / "c.json", _on_machine(build(tf_version="2.20.0"), cores=8))]
+    status, out, _ = compare(capsys, *paths)
+    speed = out[out.index("## Throughput by TensorFlow version"):]
+    assert "TF 2.18.0" in speed and "TF 2.19.0" in speed and "TF 2.20.0" not in speed
+    assert "c.json: Example CPU @ 2.0GHz, x86_64, 8 cores" in speed

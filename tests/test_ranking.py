@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from floats import dot_error_bound
 
 from harness.ranking import count_higher
 
@@ -57,7 +58,9 @@ def test_float_embeddings_match_float64_ranks_away_from_rounding_ties(
     scores = queries.astype(np.float64) @ candidates.T.astype(np.float64)
     gaps = np.abs(scores - scores[np.arange(num_queries), true_rows][:, None])
     gaps[np.arange(num_queries), true_rows] = np.inf
-    clear = gaps.min(axis=1) > 1e-4  # no other candidate within rounding of the true score
+    # No other candidate within float32 rounding of the true score (a near-tie, whose
+    # order depends on the summation order and so on the CPU).
+    clear = (gaps > dot_error_bound(queries, candidates)).all(axis=1)
     assert clear.mean() > 0.5
     ranks = count_higher(queries, candidates, true_rows)
     np.testing.assert_array_equal(ranks[clear],
@@ -78,18 +81,18 @@ def test_true_candidate_never_outranks_itself(num_candidates):
 
 
 def test_a_read_only_tensor_buffer_reuses_the_compiled_kernel():
-    from harness.ranking import _run
+    from harness.ranking import _compiled
 
     rng = np.random.default_rng(0)
     queries = rng.standard_normal((10, 4)).astype(np.float32)
     candidates = rng.standard_normal((6, 4)).astype(np.float32)
     true_rows = rng.integers(0, 6, 10)
     expected = count_higher(queries, candidates, true_rows)
-    compiled = len(_run.signatures)
+    compiled = len(_compiled(4).signatures)
     queries.flags.writeable = False
     true_rows.flags.writeable = False
     np.testing.assert_array_equal(count_higher(queries, candidates, true_rows), expected)
-    assert len(_run.signatures) == compiled
+    assert len(_compiled(4).signatures) == compiled
 
 
 def test_no_queries_gives_no_ranks():
@@ -116,3 +119,36 @@ def test_bad_input_is_refused(queries, candidates, true_rows, message):
 def test_a_cap_below_one_is_refused():
     with pytest.raises(ValueError, match="cap must be at least 1"):
         count_higher(np.ones((2, 3)), np.ones((4, 3)), np.array([0, 1]), cap=0)
+
+
+def _check_kernel(run, dim: int) -> None:
+    rng = np.random.default_rng(dim)
+    queries = rng.integers(-2, 3, (9, dim)).astype(np.float32)
+    candidates = rng.integers(-2, 3, (20, dim)).astype(np.float32)
+    true_rows = rng.integers(0, 20, 10)[:9]
+    ranks = np.empty(10, np.int64)
+    padded_queries = np.concatenate([queries, queries[-1:]])
+    padded_rows = np.concatenate([true_rows, true_rows[-1:]])
+    run(padded_queries, np.ascontiguousarray(candidates.T), padded_rows, 20, ranks, 2)
+    np.testing.assert_array_equal(ranks[:9], _ranks_float64(queries, candidates, true_rows))
+
+
+def test_the_compiled_kernel_is_cached_on_disk_for_later_processes(tmp_path, monkeypatch):
+    from harness.data import CACHE_DIR_ENV
+    from harness.ranking import _compiled
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
+    _check_kernel(_compiled.__wrapped__(3), 3)  # not the process-wide functools cache
+    cached = {path.name.split(".")[1].split("-")[0]
+              for path in (tmp_path / "numba" / "__pycache__").glob("*.nbi")}
+    assert cached == {"kernel", "run"}
+
+
+def test_an_unwritable_cache_compiles_in_memory(tmp_path, monkeypatch):
+    from harness.data import CACHE_DIR_ENV
+    from harness.ranking import _compiled
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(CACHE_DIR_ENV, str(blocker))  # mkdir under a file fails
+    _check_kernel(_compiled.__wrapped__(3), 3)

@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from benchrun import QUICK_CELLS, QUICK_GRID, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-GRID = ["--quick", "--seeds", "2", "--splits", "random,temporal"]
-N_CELLS = 2 * (1 + 2) * 2  # splits x (popularity + two configurations) x seeds
+N_CELLS = QUICK_CELLS
 # Everything in a cell's record except what a second measurement changes.
 TIMING_KEYS = {"examples_per_second", "queries_per_second", "timings", "provenance"}
 
@@ -23,7 +22,7 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider",
-            *GRID, *args]
+            *QUICK_GRID, *args]
 
 
 def _comparable(path: Path) -> list[tuple]:
@@ -33,12 +32,8 @@ def _comparable(path: Path) -> list[tuple]:
                              if key not in TIMING_KEYS}) for entry in entries]
 
 
-def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path):
-    straight = subprocess.run(_command("--run-dir", str(tmp_path / "straight"),
-                                       "--benchmark-json", str(tmp_path / "straight.json")),
-                              cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert straight.returncode == 0, straight.stdout[-2000:]
-
+def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path, quick_grid):
+    straight, _ = quick_grid  # the same grid, run without interruption
     run_dir = tmp_path / "interrupted"
     process = subprocess.Popen(_command("--run-dir", str(run_dir)), cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,14 +53,15 @@ def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path):
                              cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:]
     assert resumed.stdout.count("resumed") >= finished_before
-    assert _comparable(tmp_path / "resumed.json") == _comparable(tmp_path / "straight.json")
+    assert _comparable(tmp_path / "resumed.json") == _comparable(straight / "out.json")
 
 
 def test_failed_cell_is_recorded_and_the_grid_goes_on(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"),
            "CTXBENCH_TEST_FAIL_CELL": "temporal/baseline/seed1"}
-    result = subprocess.run(_command("-p", "plugins.fail_cell", "--run-dir",
-                                     str(tmp_path / "run"), "--results-dir",
+    # One split of the quick grid: 3 configurations (popularity, 2 learned) x 2 seeds.
+    result = subprocess.run(_command("-p", "plugins.fail_cell", "--splits", "temporal",
+                                     "--run-dir", str(tmp_path / "run"), "--results-dir",
                                      str(tmp_path / "results")),
                             cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 1, result.stdout[-2000:]  # the failed test is reported
@@ -74,7 +70,7 @@ def test_failed_cell_is_recorded_and_the_grid_goes_on(tmp_path):
     failed = [e for e in entries if e["extra_info"]["status"] == "failed"]
     assert [e["name"] for e in failed] == ["test_train[temporal-baseline-train-s1]"]
     assert "injected failure in temporal/baseline/seed1" in failed[0]["extra_info"]["error"]
-    # Every other cell still ran: 11 cells, 7 of them two-tower with two entries.
-    assert len(entries) == 1 + (N_CELLS - 1) + (2 * 2 * 2 - 1)
+    # Every other cell still ran: 5 cells, 3 of them two-tower with two entries.
+    assert len(entries) == 1 + 5 + 3
     report = (tmp_path / "results" / "results.md").read_text()
     assert "injected failure" in report

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from floats import dot_error_bound
 
 from harness.evaluate import DEFAULT_KS
 from harness.synthetic import synthetic_movielens
@@ -125,10 +126,20 @@ def test_factorized_top_k_differs_from_exact_ranks_only_where_it_outranks_itself
     cell, queries, candidates = trained_cell
     true_rows = cell.test_features["candidate"]
     users = cell.data.ratings["user_id"][cell.split.test]
+    rows = np.arange(len(true_rows))
     ranks = true_candidate_ranks(queries, candidates, true_rows)
     scores = queries.astype(np.float64) @ candidates.T.astype(np.float64)
-    exact = (scores > scores[np.arange(len(true_rows)), true_rows][:, None]).sum(axis=1)
-    np.testing.assert_array_equal(ranks, exact)
+    exact = (scores > scores[rows, true_rows][:, None]).sum(axis=1)
+    # Where another candidate scores within float32 rounding of the true one, the
+    # order of the two depends on the summation order, which differs between the numba
+    # kernel, TensorFlow's matmul and float64, and between CPUs: a near-tie. Elsewhere
+    # every path must agree exactly.
+    near = np.abs(scores - scores[rows, true_rows][:, None]) <= dot_error_bound(
+        queries, candidates)
+    near[rows, true_rows] = False
+    clear = ~near.any(axis=1)
+    assert clear.mean() > 0.95, "near-ties should be rare, else this checks little"
+    np.testing.assert_array_equal(ranks[clear], exact[clear])
 
     if index == "streaming_dataset":
         candidates_index = tf.data.Dataset.from_tensor_slices(candidates).batch(128)
@@ -136,14 +147,15 @@ def test_factorized_top_k_differs_from_exact_ranks_only_where_it_outranks_itself
         candidates_index = tfrs.layers.factorized_top_k.BruteForce(k=max(DEFAULT_KS))
         candidates_index.index(tf.constant(candidates))
     theirs = _factorized_top_k(candidates_index, queries, candidates, true_rows)
-    # Their rule, reproduced: the metric is understood to the last query.
+    # Their rule, reproduced: the metric is understood to the last query, but for the
+    # near-ties, each of which can move one top-k accuracy by one query.
     tfrs_ranks, outranks_itself = _factorized_top_k_ranks(queries, candidates, true_rows)
     np.testing.assert_allclose(_accuracies(metrics_from_ranks(tfrs_ranks, users, "test")),
-                               theirs, rtol=0, atol=1e-6)
+                               theirs, rtol=0, atol=(~clear).sum() / len(clear) + 1e-6)
 
-    self_count = tfrs_ranks - ranks
+    self_count = (tfrs_ranks - ranks)[clear]
     assert set(np.unique(self_count)) <= {0, 1}
-    np.testing.assert_array_equal(self_count, outranks_itself)
+    np.testing.assert_array_equal(self_count, outranks_itself[clear])
     assert self_count.mean() > 0.05  # common, not a corner case
     ours = _accuracies(metrics_from_ranks(ranks, users, "test"))
     assert ours[-1] > 2 * 100 / 1_200  # a model that learned something

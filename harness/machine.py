@@ -1,0 +1,166 @@
+"""The machine a speed was measured on: CPU, instruction sets, caches, cores, a GEMM rate.
+
+A throughput, and a ratio of two throughputs, holds for the machine it was measured on:
+the tutorial's code is bound by per-step Python and op overhead, the harness by
+arithmetic and memory traffic, so their ratio moves with the instruction set (AVX-512 or
+not) and the cache sizes. Every results file records :func:`machine` (read from
+``/proc/cpuinfo`` and ``/sys``, no TensorFlow) and a short GEMM measurement
+(:func:`gemm_gflops`), and :func:`same_machine` decides whether two runs' speeds may be
+compared at all.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+# Instruction-set extensions that decide which kernels oneDNN, Eigen, OpenBLAS and
+# LLVM (numba) pick, in the names Linux's /proc/cpuinfo uses.
+ISA_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni",
+    "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512_vnni",
+    "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8",
+    "asimd", "sve", "sve2",  # aarch64 ("Features")
+)
+# The training step's score matrix: a [2048, 32] x [32, 2048] product (batch x dim x batch).
+GEMM_SHAPE = (2048, 32, 2048)
+# What must match for two runs' speeds to be comparable.
+IDENTITY_KEYS = ("cpu", "arch", "cores", "isa", "caches")
+
+
+def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo ({} where there is none)."""
+    fields: dict[str, str] = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        return fields
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _size_bytes(text: str) -> int | None:
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    text = text.strip()
+    try:
+        if text and text[-1] in units:
+            return int(text[:-1]) * units[text[-1]]
+        return int(text)
+    except ValueError:
+        return None
+
+
+def caches(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> dict[str, int]:
+    """Cache sizes seen by the first CPU, in bytes: {"L1d": ..., "L1i": ..., "L2": ...}.
+
+    Sizes are per instance (an L2 per core, an L3 shared by a group of cores), as the
+    kernel reports them.
+    """
+    found: dict[str, int] = {}
+    for index in sorted(root.glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = _size_bytes((index / "size").read_text())
+        except OSError:
+            continue
+        name = f"L{level}" + {"Data": "d", "Instruction": "i"}.get(kind, "")
+        if size is not None:
+            found[name] = size
+    return found
+
+
+def machine() -> dict[str, object]:
+    """The machine: CPU model, architecture, cores, instruction sets and caches.
+
+    Returns:
+        {"cpu": str, "arch": str, "cores": int, "isa": [str, ...] (the ``ISA_FLAGS``
+        present), "caches": {"L1d": bytes, ...}}.
+    """
+    info = _cpuinfo()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    cpu = info.get("model name") or info.get("Hardware") or platform.processor()
+    return {
+        "cpu": cpu or platform.machine(),
+        "arch": platform.machine(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "isa": [flag for flag in ISA_FLAGS if flag in flags],
+        "caches": caches(),
+    }
+
+
+def gemm_gflops(repeats: int = 15) -> float:
+    """TensorFlow's float32 GFLOP/s on the training step's [2048, 32] x [32, 2048] matmul.
+
+    The median of ``repeats`` timed calls after a warm-up: the rate at which this
+    machine's TensorFlow builds the in-batch score matrix, the step's largest part.
+    """
+    import numpy as np
+
+    from harness.tfcompat import tf
+
+    rows, depth, cols = GEMM_SHAPE
+    rng = np.random.default_rng(0)
+    left = tf.constant(rng.standard_normal((rows, depth), dtype=np.float32))
+    right = tf.constant(rng.standard_normal((cols, depth), dtype=np.float32))
+    product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b, transpose_b=True)))
+    product(left, right).numpy()  # trace and warm up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(left, right).numpy()
+        seconds.append(time.perf_counter() - start)
+    return 2 * rows * depth * cols / float(np.median(seconds)) / 1e9
+
+
+def _size_text(size: int) -> str:
+    return f"{size // 1024**2} MiB" if size >= 1024**2 else f"{size // 1024} KiB"
+
+
+def isa_level(isa: list[str]) -> str:
+    """The widest vector extension present: "AMX", "AVX-512", "AVX2", "AVX", ... ."""
+    for flag, name in (("amx_tile", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                       ("avx", "AVX"), ("sve", "SVE"), ("asimd", "NEON"),
+                       ("sse4_2", "SSE4.2")):
+        if flag in isa:
+            return name
+    return "baseline ISA"
+
+
+def describe(info: dict | None) -> str | None:
+    """One line for a report: "AMD EPYC, x86_64, 2 cores, AVX-512 (...), L2 1 MiB, ..."."""
+    if not isinstance(info, dict) or not info.get("cpu"):
+        return None
+    isa = [flag for flag in info.get("isa") or [] if isinstance(flag, str)]
+    parts = [str(info["cpu"]), str(info.get("arch", "?")), f"{info.get('cores', '?')} cores",
+             f"{isa_level(isa)} ({' '.join(isa) or 'none listed'})"]
+    sizes = info.get("caches") if isinstance(info.get("caches"), dict) else {}
+    parts += [f"{name} {_size_text(size)}" for name, size in sizes.items()
+              if isinstance(size, int) and name != "L1i"]
+    gemm = info.get("gemm_gflops")
+    if isinstance(gemm, (int, float)) and not isinstance(gemm, bool):
+        rows, depth, cols = GEMM_SHAPE
+        parts.append(f"TF matmul {rows}x{depth}x{cols} {gemm:.0f} GFLOP/s")
+    return ", ".join(parts)
+
+
+def same_machine(first: dict | None, second: dict | None) -> bool:
+    """Whether two recorded machines are alike enough to compare speeds (never when
+    either is unknown)."""
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        return False
+    return all(first.get(key) is not None and first.get(key) == second.get(key)
+               for key in IDENTITY_KEYS)
+
+
+__all__ = ["GEMM_SHAPE", "ISA_FLAGS", "caches", "describe", "gemm_gflops", "isa_level",
+           "machine", "same_machine"]

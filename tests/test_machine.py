@@ -1,0 +1,91 @@
+"""harness.machine: what a speed was measured on, read from fake /proc and /sys trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import machine as machine_module
+from harness.machine import caches, describe, isa_level, machine, same_machine
+
+CPUINFO = """processor\t: 0
+model name\t: Example EPYC 9999
+flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512bw avx512vl amx_tile
+
+processor\t: 1
+model name\t: Example EPYC 9999
+flags\t\t: fpu sse4_2
+"""
+
+
+def _cache(root: Path, index: int, level: int, kind: str, size: str) -> None:
+    folder = root / f"index{index}"
+    folder.mkdir(parents=True)
+    (folder / "level").write_text(f"{level}\n")
+    (folder / "type").write_text(f"{kind}\n")
+    (folder / "size").write_text(f"{size}\n")
+
+
+def test_caches_read_from_sysfs(tmp_path):
+    _cache(tmp_path, 0, 1, "Data", "48K")
+    _cache(tmp_path, 1, 1, "Instruction", "32K")
+    _cache(tmp_path, 2, 2, "Unified", "2048K")
+    _cache(tmp_path, 3, 3, "Unified", "32M")
+    assert caches(tmp_path) == {"L1d": 48 * 1024, "L1i": 32 * 1024, "L2": 2 * 1024**2,
+                                "L3": 32 * 1024**2}
+
+
+def test_cpuinfo_fields_are_the_first_processors(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO)
+    fields = machine_module._cpuinfo(cpuinfo)
+    assert fields["model name"] == "Example EPYC 9999"
+    assert "avx512f" in fields["flags"].split()  # processor 0's, not processor 1's
+    assert machine_module._cpuinfo(tmp_path / "missing") == {}
+
+
+def test_this_machine_is_described():
+    info = machine()
+    assert set(info) == {"cpu", "arch", "cores", "isa", "caches"}
+    assert isinstance(info["cores"], int) and info["cores"] >= 1
+    assert set(info["isa"]) <= set(machine_module.ISA_FLAGS)
+    assert describe(info).startswith(str(info["cpu"]))
+
+
+@pytest.mark.parametrize("isa, level", [
+    (["sse4_2", "avx", "avx2", "fma", "avx512f", "amx_tile"], "AMX"),
+    (["sse4_2", "avx", "avx2", "fma", "avx512f"], "AVX-512"),
+    (["sse4_2", "avx", "avx2", "fma"], "AVX2"),
+    (["asimd"], "NEON"),
+    ([], "baseline ISA"),
+])
+def test_isa_level_names_the_widest_vector_extension(isa, level):
+    assert isa_level(isa) == level
+
+
+def test_describe_names_isa_caches_and_gemm_rate():
+    info = {"cpu": "Example CPU", "arch": "x86_64", "cores": 2,
+            "isa": ["avx", "avx2", "avx512f"],
+            "caches": {"L1d": 32768, "L1i": 32768, "L2": 1048576, "L3": 33554432},
+            "gemm_gflops": 41.7}
+    assert describe(info) == ("Example CPU, x86_64, 2 cores, AVX-512 (avx avx2 avx512f), "
+                              "L1d 32 KiB, L2 1 MiB, L3 32 MiB, "
+                              "TF matmul 2048x32x2048 42 GFLOP/s")
+    assert describe(None) is None and describe({"isa": []}) is None
+
+
+def test_same_machine_needs_every_identity_field_equal_and_known():
+    first = {"cpu": "X", "arch": "x86_64", "cores": 2, "isa": ["avx2"],
+             "caches": {"L2": 1}, "gemm_gflops": 20.0}
+    assert same_machine(first, {**first, "gemm_gflops": 35.0})  # a measurement, not identity
+    for key, other in (("cpu", "Y"), ("cores", 4), ("isa", ["avx2", "avx512f"]),
+                       ("caches", {"L2": 2}), ("arch", "aarch64")):
+        assert not same_machine(first, {**first, key: other}), key
+    assert not same_machine(first, None)
+    assert not same_machine({**first, "isa": None}, {**first, "isa": None})
+
+
+def test_gemm_rate_is_a_positive_number():
+    rate = machine_module.gemm_gflops(repeats=2)
+    assert 0.1 < rate < 1e5
