@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import USER_ERRORS, UserError
-from harness.grid import (
+from harness.run.rundir import (
     QUICK_CONFIGS,
     QUICK_SEEDS,
     QUICK_USER_FRACTION,
@@ -26,8 +26,8 @@ from harness.grid import (
     RunDirectory,
     code_fingerprint,
 )
-from harness.machine import gemm_gflops, machine
-from harness.records import environment, write_json_atomic
+from harness.run.machine import gemm_gflops, machine
+from harness.run.records import environment, write_json_atomic
 
 GRID_KINDS = ("train", "inference")
 
@@ -127,7 +127,7 @@ class GridRun:
     @property
     def data(self):
         if self._data is None:
-            from harness.data import load_movielens, subsample_users
+            from harness.data.sources import load_movielens, subsample_users
 
             data = load_movielens(self.data_dir)
             if self.spec.quick:
@@ -313,7 +313,7 @@ def pytest_sessionfinish(session, exitstatus):
             if benchmark_json is not None:
                 written.append(write_json_atomic(benchmark_json, output))
         if grid.results_dir is not None:
-            from harness.report import render_report
+            from harness.report.report import render_report
 
             path = write_json_atomic(grid.results_dir / "benchmark.json", output)
             render_report([path], grid.results_dir)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.cell import (
+from harness.run.cell import (
     evaluate_cell,
     failed_result,
     fit_cell,
@@ -20,9 +20,9 @@ from harness.cell import (
     prepare_popularity,
     result_of,
 )
-from harness.evaluate import popularity_ranks
-from harness.records import CellResult
-from harness.training import TrainOptions
+from harness.evaluation.metrics import popularity_ranks
+from harness.run.records import CellResult
+from harness.model.training import TrainOptions
 
 INFERENCE_ROUNDS = 5
 

@@ -3,7 +3,7 @@
 Synthetic data, one epoch of the ``baseline`` configuration per point: interactions
 10^4, 10^5, 10^6 crossed with catalogues of 10^3, 10^4, 10^5 items. The largest point
 scores 2e5 test queries against 1e5 items; evaluation scores them in blocks sized to the
-catalogue (``harness.evaluate.capped_block_size``), so memory stays bounded. On two CPU
+catalogue (``harness.evaluation.metrics.capped_block_size``), so memory stays bounded. On two CPU
 cores the whole sweep takes about two minutes.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cell import evaluate_cell, fit_cell
-from harness.scaling import peak_rss_mib, prepare_scaling_cell, scaling_table
+from harness.run.cell import evaluate_cell, fit_cell
+from harness.report.scaling import peak_rss_mib, prepare_scaling_cell, scaling_table
 
 INTERACTIONS = (10_000, 100_000, 1_000_000)
 ITEMS = (1_000, 10_000, 100_000)

@@ -20,10 +20,10 @@ import gc
 import numpy as np
 import pytest
 
-from harness.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
-from harness.data import subsample_users
-from harness.training import TrainOptions
-from harness.tutorial_reference import run_reference
+from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
+from harness.data.sources import subsample_users
+from harness.model.training import TrainOptions
+from harness.model.tutorial import run_reference
 from splits import make_split
 
 SPLIT, CONFIG, SEED = "random", "timestamp", 0

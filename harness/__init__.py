@@ -9,7 +9,7 @@ the TF-free modules (data, splitdata, records, entries, expected, runs, stats, r
 compare) stay quick to import.
 """
 
-from harness.data import MovieLens, load_movielens
+from harness.data.sources import MovieLens, load_movielens
 from harness.errors import DataError, TrainingError, UserError
 
 __all__ = ["DataError", "MovieLens", "TrainingError", "UserError", "load_movielens"]

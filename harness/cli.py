@@ -35,7 +35,7 @@ def _seed(text: str) -> int:
 
 
 def _load(args):
-    from harness.data import load_movielens
+    from harness.data.sources import load_movielens
 
     return load_movielens(args.data_dir, source=getattr(args, "source", None))
 
@@ -51,7 +51,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_splits(args) -> int:
-    from harness.splitdata import COUNT_KEYS, split_table
+    from harness.data.splitdata import COUNT_KEYS, split_table
 
     data = _load(args)
     rows = split_table(data, args.test_fraction, args.seed)
@@ -68,7 +68,7 @@ def cmd_splits(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from harness.report import render_report
+    from harness.report.report import render_report
 
     markdown = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None)
     if not args.out:
@@ -79,7 +79,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from harness.compare import main as compare_main
+    from harness.report.compare import main as compare_main
 
     return compare_main(args)
 
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_report)
 
     sub = commands.add_parser("compare", help="accuracy and speed regressions between runs")
-    from harness.compare import add_arguments
+    from harness.report.compare import add_arguments
 
     add_arguments(sub)
     sub.set_defaults(func=cmd_compare)

@@ -12,7 +12,7 @@ import pytest
 from benchrun import QUICK_GRID, run_benchmarks
 from fixtures_data import write_grouplens, write_recbole
 
-from harness.data import CACHE_DIR_ENV, DATA_DIR_ENV
+from harness.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV
 
 
 @pytest.fixture

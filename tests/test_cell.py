@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from harness.cell import POPULARITY, prepare_cell, run_cell
-from harness.data import load_movielens, subsample_users
+from harness.run.cell import POPULARITY, prepare_cell, run_cell
+from harness.data.sources import load_movielens, subsample_users
 from harness.errors import TrainingError, UserError
-from harness.features import CONFIGS, fit_features, get_config
-from harness.training import TrainOptions
+from harness.model.features import CONFIGS, fit_features, get_config
+from harness.model.training import TrainOptions
 from splits import SplitError, UnknownNameError
 
 pytestmark = pytest.mark.realdata

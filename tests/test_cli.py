@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fixtures_data import RATINGS, USERS, grouplens_files, write_files
 
-from harness.data import CACHE_DIR_ENV, DATA_DIR_ENV, load_from_dir, load_movielens
-from harness.splitdata import split_table
+from harness.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, load_from_dir, load_movielens
+from harness.data.splitdata import split_table
 from splits import SPLITS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

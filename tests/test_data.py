@@ -27,8 +27,8 @@ from fixtures_data import (
     write_zip,
 )
 
-from harness import data as data_module
-from harness.data import (
+from harness.data import sources as data_module
+from harness.data.sources import (
     GENRE_NAMES,
     RATING_COLUMNS,
     RECBOLE_VERSION,

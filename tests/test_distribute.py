@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 
-from harness.evaluate import DEFAULT_KS
-from harness.records import REPO_ROOT
+from harness.evaluation.metrics import DEFAULT_KS
+from harness.run.records import REPO_ROOT
 
 SCRIPT = textwrap.dedent("""
     import json
@@ -27,9 +27,9 @@ SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-    from harness.cell import run_cell
-    from harness.synthetic import synthetic_movielens
-    from harness.training import TrainOptions
+    from harness.run.cell import run_cell
+    from harness.data.synthetic import synthetic_movielens
+    from harness.model.training import TrainOptions
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=300, n_items=500,
                                n_interactions=20_000)

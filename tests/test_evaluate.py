@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.evaluate import metrics_from_ranks
+from harness.evaluation.metrics import metrics_from_ranks
 
 RANKS = np.array([0, 3, 150, 99, 100])
 USERS = np.array([0, 0, 7, 9, 9])  # codes with gaps: users 1-6 and 8 have no rows

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from fixtures_data import grouplens_files, recbole_files, write_files
 
-from harness.data import load_from_dir
+from harness.data.sources import load_from_dir
 from harness.errors import DataError, UserError
-from harness.runs import load_run
+from harness.results.runs import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_JSON = ROOT / "tests" / "fixtures" / "run_train.json"

@@ -1,4 +1,4 @@
-"""harness.machine: what a speed was measured on, read from fake /proc and /sys trees."""
+"""harness.run.machine: what a speed was measured on, read from fake /proc and /sys trees."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import machine as machine_module
-from harness.machine import caches, describe, isa_level, machine, same_machine
+from harness.run import machine as machine_module
+from harness.run.machine import caches, describe, isa_level, machine, same_machine
 
 CPUINFO = """processor\t: 0
 model name\t: Example EPYC 9999

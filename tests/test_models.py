@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from floats import EPS32, assert_close_in_ulps
 
-from harness.synthetic import synthetic_movielens
+from harness.data.synthetic import synthetic_movielens
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ def _scores(n: int, scale: float, seed: int = 0) -> np.ndarray:
 def test_in_batch_softmax_equals_retrieval_cross_entropy_and_its_gradient(n, scale):
     # Retrieval's default: CategoricalCrossentropy(from_logits=True) on an identity
     # label matrix. Large scales check the max-subtraction (no overflow).
-    from harness.models import in_batch_softmax
+    from harness.model.towers import in_batch_softmax
     from harness.tfcompat import keras, tf
 
     scores = tf.constant(_scores(n, scale))
@@ -39,7 +39,7 @@ def test_in_batch_softmax_equals_retrieval_cross_entropy_and_its_gradient(n, sca
 
 
 def test_retrieval_task_loss_is_unchanged_by_in_batch_softmax_loss():
-    from harness.models import InBatchSoftmaxLoss
+    from harness.model.towers import InBatchSoftmaxLoss
     from harness.tfcompat import tf, tfrs
 
     rng = np.random.default_rng(2)
@@ -56,8 +56,8 @@ def test_training_many_models_registers_no_gradient_per_model():
     # (~10 MB a cell, 2 GB over the default grid).
     from tensorflow.python.framework import ops
 
-    from harness.cell import run_cell
-    from harness.training import TrainOptions
+    from harness.run.cell import run_cell
+    from harness.model.training import TrainOptions
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=60,
                                n_interactions=800)
@@ -76,10 +76,10 @@ def test_catalogue_equals_the_per_batch_tower(config):
     # back). Their Dense matmuls and sparse word means have different shapes, so they
     # agree to a few float32 ulps (floats.assert_close_in_ulps), not bit for bit, on a
     # CPU other than the one that wrote this test.
-    from harness.cell import prepare_cell
-    from harness.models import build_model
+    from harness.run.cell import prepare_cell
+    from harness.model.towers import build_model
     from harness.tfcompat import tf
-    from harness.training import TrainOptions
+    from harness.model.training import TrainOptions
 
     data = synthetic_movielens(np.random.default_rng(3), n_users=30, n_items=50,
                                n_interactions=600)

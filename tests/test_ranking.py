@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from floats import dot_error_bound
 
-from harness.ranking import count_higher
+from harness.evaluation.ranking import count_higher
 
 
 def _ranks_float64(queries, candidates, true_rows):
@@ -81,7 +81,7 @@ def test_true_candidate_never_outranks_itself(num_candidates):
 
 
 def test_a_read_only_tensor_buffer_reuses_the_compiled_kernel():
-    from harness.ranking import _compiled
+    from harness.evaluation.ranking import _compiled
 
     rng = np.random.default_rng(0)
     queries = rng.standard_normal((10, 4)).astype(np.float32)
@@ -134,8 +134,8 @@ def _check_kernel(run, dim: int) -> None:
 
 
 def test_the_compiled_kernel_is_cached_on_disk_for_later_processes(tmp_path, monkeypatch):
-    from harness.data import CACHE_DIR_ENV
-    from harness.ranking import _compiled
+    from harness.data.sources import CACHE_DIR_ENV
+    from harness.evaluation.ranking import _compiled
 
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
     _check_kernel(_compiled.__wrapped__(3), 3)  # not the process-wide functools cache
@@ -145,8 +145,8 @@ def test_the_compiled_kernel_is_cached_on_disk_for_later_processes(tmp_path, mon
 
 
 def test_an_unwritable_cache_compiles_in_memory(tmp_path, monkeypatch):
-    from harness.data import CACHE_DIR_ENV
-    from harness.ranking import _compiled
+    from harness.data.sources import CACHE_DIR_ENV
+    from harness.evaluation.ranking import _compiled
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
-from harness.records import CellResult, read_json, to_jsonable, write_json_atomic
+from harness.run.records import CellResult, read_json, to_jsonable, write_json_atomic
 
 
 def test_write_then_replace_leaves_only_the_file(tmp_path):

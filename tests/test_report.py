@@ -1,10 +1,10 @@
-"""harness.report and harness.runs against small golden JSON fixtures.
+"""harness.report.report and harness.results.runs against small golden JSON fixtures.
 
 ``tests/fixtures/run_train.json``: fit_on=train, splits random and temporal, popularity,
 baseline and timestamp, seeds 0-2; temporal/timestamp seed 2 failed, temporal/popularity
 seed 2 is missing, temporal/baseline seed 1 has a null top-50 accuracy, and one
 speed-up entry is not a cell. ``run_all.json``: fit_on=all, baseline and timestamp, with
-the grid declared the way ``harness.grid`` writes it. The golden Markdown files are the
+the grid declared the way ``harness.run.rundir`` writes it. The golden Markdown files are the
 expected reports; regenerate them with ``CTXBENCH_UPDATE_GOLDEN=1 pytest tests/test_report.py``
 after a deliberate change, and review the diff.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UserError
-from harness.report import render_report
-from harness.runs import load_run
+from harness.report.report import render_report
+from harness.results.runs import load_run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRAIN = FIXTURES / "run_train.json"
@@ -180,7 +180,7 @@ def _one_cell_document(grid: dict) -> dict:
 
 
 def test_declared_cell_keys_define_the_expected_grid(tmp_path):
-    # harness.grid declares the exact cells as "<split>-<config>-<fit_on>-s<seed>".
+    # harness.run.rundir declares the exact cells as "<split>-<config>-<fit_on>-s<seed>".
     grid = {
         "splits": ["user_temporal"],
         "configs": ["genres"],

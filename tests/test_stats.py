@@ -1,4 +1,4 @@
-"""harness.stats on tiny hand-computed arrays.
+"""harness.evaluation.stats on tiny hand-computed arrays.
 
 Student t quantiles and p-values have closed forms for 1, 2 and 4 degrees of freedom,
 used below instead of scipy so that a wrong df or tail shows up:
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from harness.stats import median_iqr, paired_difference, summarize, welch
+from harness.evaluation.stats import median_iqr, paired_difference, summarize, welch
 
 # t_{0.975,2} = 0.95 / sqrt(2 * 0.975 * 0.025) = 0.95 / sqrt(0.04875)
 T_975_2 = 0.95 / math.sqrt(0.04875)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.data import GENRE_NAMES, RATING_COLUMNS, table_sha256
-from harness.synthetic import SyntheticSpec, synthetic_movielens
+from harness.data.sources import GENRE_NAMES, RATING_COLUMNS, table_sha256
+from harness.data.synthetic import SyntheticSpec, synthetic_movielens
 from splits import make_split
 
 SMALL = {"n_users": 40, "n_items": 60, "n_interactions": 1_000}
@@ -103,8 +103,8 @@ GAIN_METRIC = "test/top_50_categorical_accuracy"
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_timestamps_help_on_a_random_split_but_not_on_a_temporal_one(seed):
-    from harness.cell import run_cell
-    from harness.training import TrainOptions
+    from harness.run.cell import run_cell
+    from harness.model.training import TrainOptions
 
     data = synthetic_movielens(np.random.default_rng(seed), **KNOWN_ANSWER)
     # More, smaller steps than the tutorial's 8 batches of 2048 per epoch, so that the

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from floats import dot_error_bound
 
-from harness.evaluate import DEFAULT_KS
-from harness.synthetic import synthetic_movielens
+from harness.evaluation.metrics import DEFAULT_KS
+from harness.data.synthetic import synthetic_movielens
 from splits import make_split
 
 TINY = {"n_users": 80, "n_items": 300, "n_interactions": 4_000}
@@ -22,7 +22,7 @@ def _accuracies(metrics: dict[str, float]) -> list[float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("use_timestamps", [False, True])
 def test_reference_trains_and_evaluates_on_tiny_data(use_timestamps):
-    from harness.tutorial_reference import run_reference
+    from harness.model.tutorial import run_reference
 
     data = synthetic_movielens(np.random.default_rng(0), **TINY)
     split = make_split("random", data.ratings["user_id"], data.ratings["timestamp"], seed=0)
@@ -51,8 +51,8 @@ def test_reference_trains_and_evaluates_on_tiny_data(use_timestamps):
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_reference_runs_on_a_movielens_subsample():
-    from harness.data import load_movielens, subsample_users
-    from harness.tutorial_reference import run_reference
+    from harness.data.sources import load_movielens, subsample_users
+    from harness.model.tutorial import run_reference
 
     data = subsample_users(load_movielens(), 0.05)
     split = make_split("random", data.ratings["user_id"], data.ratings["timestamp"], seed=0)
@@ -65,9 +65,9 @@ def test_reference_runs_on_a_movielens_subsample():
 @pytest.fixture(scope="module")
 def trained_cell():
     """A harness cell on 1200 candidates (so top-100 is a real cut), trained one epoch."""
-    from harness.cell import candidate_embeddings, fit_cell, prepare_cell
-    from harness.evaluate import embed
-    from harness.training import TrainOptions
+    from harness.run.cell import candidate_embeddings, fit_cell, prepare_cell
+    from harness.evaluation.metrics import embed
+    from harness.model.training import TrainOptions
 
     data = synthetic_movielens(np.random.default_rng(1), n_users=200, n_items=1_200,
                                n_interactions=12_000)
@@ -120,7 +120,7 @@ def test_factorized_top_k_differs_from_exact_ranks_only_where_it_outranks_itself
     query loses a rank. The harness's ranks compare like with like (the float64 ranks
     exactly, here); FactorizedTopK's are those ranks plus exactly that self-count.
     """
-    from harness.evaluate import metrics_from_ranks, true_candidate_ranks
+    from harness.evaluation.metrics import metrics_from_ranks, true_candidate_ranks
     from harness.tfcompat import tf, tfrs
 
     cell, queries, candidates = trained_cell

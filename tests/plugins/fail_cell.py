@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 
-import harness.cell
+import harness.run.cell
 
 
 def pytest_configure(config):
     target = os.environ["CTXBENCH_TEST_FAIL_CELL"]
-    real_fit = harness.cell.fit_cell
+    real_fit = harness.run.cell.fit_cell
 
     def fit_or_fail(cell, strategy=None):
         if cell.name == target:
             raise RuntimeError(f"injected failure in {cell.name}")
         return real_fit(cell, strategy)
 
-    harness.cell.fit_cell = fit_or_fail
+    harness.run.cell.fit_cell = fit_or_fail

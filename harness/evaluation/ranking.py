@@ -117,7 +117,7 @@ def _compiled(dim: int):
     serves later processes. Where the cache cannot be written, the kernel is compiled
     in memory as before.
     """
-    from harness.data import cache_dir
+    from harness.data.sources import cache_dir
 
     source = _module_source(dim, cache=True)
     digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode()).hexdigest()[:16]

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.features import CONFIGS, FIT_ON
-from harness.records import REPO_ROOT, read_json, write_json_atomic
+from harness.model.features import CONFIGS, FIT_ON
+from harness.run.records import REPO_ROOT, read_json, write_json_atomic
 from splits import SPLITS
 
 # The tutorial's two configurations, also run with preprocessing fitted on all rows.

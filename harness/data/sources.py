@@ -25,14 +25,14 @@ import sys
 from pathlib import Path
 
 from harness.errors import DataError, UserError
-from harness.formats import (
+from harness.data.formats import (
     directory_reader,
     open_zip,
     parse_grouplens,
     parse_recbole,
     zip_reader,
 )
-from harness.table import (
+from harness.data.table import (
     GENRE_NAMES,
     RATING_COLUMNS,
     MovieLens,

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from harness.errors import TrainingError
-from harness.features import FittedFeatures
-from harness.models import TwoTowerModel, build_model
+from harness.model.features import FittedFeatures
+from harness.model.towers import TwoTowerModel, build_model
 from harness.tfcompat import keras, tf
 
 
@@ -38,7 +38,7 @@ class TrainOptions:
 
     def __post_init__(self):
         from harness.errors import UserError
-        from harness.features import FIT_ON
+        from harness.model.features import FIT_ON
 
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise UserError(f"epochs must be a positive integer, got {self.epochs!r}")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.data import MovieLens
-from harness.evaluate import DEFAULT_KS
+from harness.data.sources import MovieLens
+from harness.evaluation.metrics import DEFAULT_KS
 from harness.tfcompat import keras, tf, tfrs
 
 EMBEDDING_DIM = 32

@@ -3,14 +3,14 @@
 The rank of a query's true candidate is the number of candidates scoring strictly
 higher: the rule of ``tfrs.metrics.FactorizedTopK`` (``tf.math.in_top_k`` on the true
 score against the top scores: ties count in the true candidate's favour). Every k
-comes from one rank per query, computed in one pass by :mod:`harness.ranking`.
+comes from one rank per query, computed in one pass by :mod:`harness.evaluation.ranking`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from harness.ranking import count_higher
+from harness.evaluation.ranking import count_higher
 from harness.tfcompat import tf
 
 DEFAULT_KS = (1, 5, 10, 50, 100)

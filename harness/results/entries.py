@@ -5,7 +5,7 @@ inference entry; each carries the cell (split, config, fit_on, seed), status, me
 throughput, leakage diagnostics and provenance in ``extra_info``. :func:`entry_fields`
 checks one entry's ``extra_info`` and raises :class:`UserError` with one line naming the
 file, the entry and what is wrong; :func:`merge_seed` merges one cell's entries into the
-fields of a :class:`harness.runs.SeedResult`.
+fields of a :class:`harness.results.runs.SeedResult`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def entry_fields(path: Path, index: int, entry: dict) -> dict:
     Args:
         path: the file, for messages.
         index: the entry's position in ``benchmarks``, for messages.
-        entry: a benchmark entry for which :func:`harness.runs.is_cell_entry` holds.
+        entry: a benchmark entry for which :func:`harness.results.runs.is_cell_entry` holds.
 
     Returns:
         split, config, seed, fit_on, epochs, kind, status, error, metrics, leakage,
@@ -90,7 +90,7 @@ def merge_seed(entries: list[dict]) -> dict:
     """One cell's train and inference entries (as :func:`entry_fields`) merged.
 
     Returns:
-        The fields of a :class:`harness.runs.SeedResult` but its ``source``: seed,
+        The fields of a :class:`harness.results.runs.SeedResult` but its ``source``: seed,
         status ("failed" when any entry failed), error, metrics, examples_per_second,
         queries_per_second (the inference entry's, else the train entry's) and epochs.
     """

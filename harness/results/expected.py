@@ -5,7 +5,7 @@ fit_on, epochs, popularity, quick, or the exact ``cells``); :func:`expected_grid
 it, or infers one from the cells present, into a :class:`Grid`. :func:`cell_order` sorts
 cells in grid order (splits, configurations and fit_on settings as the grid lists them).
 Every malformed declaration raises :class:`UserError` with one line naming the file.
-(The grid that runs cells, and its run directory, is :mod:`harness.grid`.)
+(The grid that runs cells, and its run directory, is :mod:`harness.run.rundir`.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TypeVar
 from harness.errors import UserError
 
 POPULARITY = "popularity"
-# Without a declared grid, fit_on="default" means what harness.grid runs: train for every
+# Without a declared grid, fit_on="default" means what harness.run.rundir runs: train for every
 # configuration plus all for the tutorial's two (duplicated so reading needs no registry).
 _DEFAULT_FIT_ON_ALL = ("baseline", "timestamp")
 
@@ -93,7 +93,7 @@ def _as_seeds(value, where: str) -> tuple[int, ...] | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return tuple(range(value))  # harness.grid stores a count: seeds 0 .. n - 1
+        return tuple(range(value))  # harness.run.rundir stores a count: seeds 0 .. n - 1
     if isinstance(value, list) and all(
         isinstance(s, int) and not isinstance(s, bool) for s in value
     ):

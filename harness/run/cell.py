@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.data import MovieLens
+from harness.data.sources import MovieLens
 from harness.errors import UserError
-from harness.evaluate import (
+from harness.evaluation.metrics import (
     DEFAULT_KS,
     embed,
     metrics_from_ranks,
@@ -18,10 +18,10 @@ from harness.evaluate import (
     retrieve_top_k,
     true_candidate_ranks,
 )
-from harness.features import FeatureConfig, FittedFeatures, fit_features, get_config
-from harness.records import CellResult, environment, utc_now
-from harness.splitdata import split_data
-from harness.training import TrainedModel, TrainOptions, train
+from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
+from harness.run.records import CellResult, environment, utc_now
+from harness.data.splitdata import split_data
+from harness.model.training import TrainedModel, TrainOptions, train
 from splits import Split
 
 POPULARITY = "popularity"

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import UserError
-from harness.machine import describe
-from harness.records import write_bytes_atomic
-from harness.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
-from harness.stats import paired_difference, summarize
-from harness.tables import (
+from harness.run.machine import describe
+from harness.run.records import write_bytes_atomic
+from harness.results.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
+from harness.evaluation.stats import paired_difference, summarize
+from harness.report.sections import (
     ACCURACY_KS,
     MISSING,
     accuracy_metric,
@@ -168,7 +168,7 @@ def _feature_help(run: Run) -> list[str]:
 
 
 def build_report(runs: list[Run]) -> str:
-    """Markdown of the given runs, merged (see :func:`harness.runs.merge_runs`)."""
+    """Markdown of the given runs, merged (see :func:`harness.results.runs.merge_runs`)."""
     run = merge_runs(runs)
     lines = ["# ctxbench results", "", "## Provenance", "", _provenance(runs), ""]
     for section in (

@@ -3,8 +3,8 @@
 ``pytest benchmarks --benchmark-json out.json`` writes one entry per timed benchmark; a
 ctxbench entry carries its cell (split, config, fit_on, seed), status, metrics, throughput,
 leakage diagnostics and provenance in ``extra_info``. :func:`load_run` validates the file
-(each entry through :mod:`harness.entries`, the declared grid through
-:mod:`harness.expected`) and groups the entries by cell; every malformed input raises
+(each entry through :mod:`harness.results.entries`, the declared grid through
+:mod:`harness.results.expected`) and groups the entries by cell; every malformed input raises
 :class:`UserError` with one line naming the file and what is wrong. Entries without a cell
 (speed-up or scaling benchmarks) are kept aside in :attr:`Run.other`. :func:`merge_runs`
 joins several runs into one.
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.entries import STATUSES, entry_fields, merge_seed
+from harness.results.entries import STATUSES, entry_fields, merge_seed
 from harness.errors import UserError
-from harness.expected import (
+from harness.results.expected import (
     POPULARITY,
     CellKey,
     Grid,
@@ -33,7 +33,7 @@ from harness.expected import (
     merge_grids,
     unique,
 )
-from harness.records import read_json
+from harness.run.records import read_json
 
 CELL_KINDS = ("train", "inference")
 
@@ -258,7 +258,7 @@ def load_run(path: str | os.PathLike) -> Run:
             provenance[key] = header[key]
     machine_info = data.get("machine_info")
     if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
-        provenance["machine"] = machine_info["ctxbench"]  # harness.machine.machine()
+        provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
     if isinstance(header.get("data_sha256"), str):
         hashes.add(header["data_sha256"])
     if len(hashes) > 1:

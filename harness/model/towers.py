@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.features import FittedFeatures
+from harness.model.features import FittedFeatures
 from harness.tfcompat import keras, tf, tfrs
 
 
@@ -192,7 +192,7 @@ class TwoTowerModel(tfrs.models.Model):
     """``tfrs.models.Model`` with a ``tfrs.tasks.Retrieval`` task (in-batch softmax).
 
     The task carries no metric: the tutorial's FactorizedTopK inside every training step
-    is what made it slow, and evaluation is done exactly, once, by ``harness.evaluate``.
+    is what made it slow, and evaluation is done exactly, once, by ``harness.evaluation.metrics``.
     """
 
     def __init__(self, fitted: FittedFeatures, seed: int):

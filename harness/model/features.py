@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from harness.data import GENRE_NAMES, MovieLens
+from harness.data.sources import GENRE_NAMES, MovieLens
 from splits.registry import Registry
 
 FIT_ON = ("train", "all")

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from harness.data import GENRE_NAMES, MovieLens, table_sha256
+from harness.data.sources import GENRE_NAMES, MovieLens, table_sha256
 
 # MovieLens-100k's first timestamp and roughly its time span (215 days).
 DEFAULT_START = 874_724_710

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 from tabulate import tabulate
 
-from harness.machine import describe
-from harness.runs import Run
-from harness.stats import MedianIQR, PairedDifference, Summary, median_iqr, summarize
+from harness.run.machine import describe
+from harness.results.runs import Run
+from harness.evaluation.stats import MedianIQR, PairedDifference, Summary, median_iqr, summarize
 
 MISSING = "—"
 ACCURACY_KS = (100, 50, 10)
@@ -286,7 +286,7 @@ def speedup_section(run: Run) -> list[str]:
 
 def scaling_section(run: Run) -> list[str]:
     """Markdown lines: the synthetic scaling sweep (``--scaling``), if it ran."""
-    from harness.scaling import scaling_table
+    from harness.report.scaling import scaling_table
 
     points = [_extra(e) for e in run.other if _is_scaling(e)]
     if not points:

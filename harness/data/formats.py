@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harness.errors import DataError
-from harness.table import GENRE_NAMES, MovieLens, build_table
+from harness.data.table import GENRE_NAMES, MovieLens, build_table
 
 # u.item's 19 genre flags, in file order, with tfds's spelling.
 _GROUPLENS_GENRES = (

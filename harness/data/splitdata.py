@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.data import MovieLens
+from harness.data.sources import MovieLens
 from splits import Split, get_split, leakage_diagnostics
 
 COUNT_KEYS = ("n_train", "n_test", "test_users_unseen", "test_items_unseen")

@@ -5,7 +5,7 @@ fit_on) drops significantly (Welch p < ``--alpha``) by more than ``--min-drop``;
 regresses when a median throughput falls below ``(1 - --max-slowdown)`` x the baseline's;
 a cell that succeeded in the baseline and fails in a new run also counts. Speed is
 judged only between runs recorded on the same machine (CPU, instruction sets, caches,
-cores: :func:`harness.machine.same_machine`); across machines, or where a run does not
+cores: :func:`harness.run.machine.same_machine`); across machines, or where a run does not
 record its machine, throughput is shown as not comparable and never judged. Exit status:
 0 no regression, 1 a regression, 2 (``UserError``) unreadable or incomparable runs. With
 more than two files the table has one column per TensorFlow version, and every later file
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.machine import describe, same_machine
-from harness.runs import CellGroup, Run, load_run
-from harness.stats import median_iqr, summarize, welch
-from harness.tables import (
+from harness.run.machine import describe, same_machine
+from harness.results.runs import CellGroup, Run, load_run
+from harness.evaluation.stats import median_iqr, summarize, welch
+from harness.report.sections import (
     fmt_float,
     fmt_mean_std,
     fmt_p,
@@ -379,7 +379,7 @@ def compare(
 
 def main(args: argparse.Namespace) -> int:
     """Runs ``compare`` from parsed arguments; prints Markdown, returns the exit status."""
-    from harness.records import write_bytes_atomic
+    from harness.run.records import write_bytes_atomic
 
     thresholds = Thresholds(
         alpha=args.alpha, min_drop=args.min_drop, max_slowdown=args.max_slowdown

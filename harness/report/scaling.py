@@ -1,6 +1,6 @@
 """How training and evaluation cost grow with interactions and catalogue size.
 
-One scaling point is a synthetic table (:mod:`harness.synthetic`) of a given number of
+One scaling point is a synthetic table (:mod:`harness.data.synthetic`) of a given number of
 interactions and items, a random 80/20 split, one epoch of the ``baseline`` model, and
 exact evaluation of the test queries against the whole catalogue. :func:`scaling_table`
 renders the points with the fitted log-log slopes (1 = linear growth).
@@ -15,7 +15,7 @@ import numpy as np
 from tabulate import tabulate
 
 if TYPE_CHECKING:
-    from harness.cell import PreparedCell
+    from harness.run.cell import PreparedCell
 
 
 INTERACTIONS_PER_USER = 50
@@ -29,9 +29,9 @@ def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
     user's history keeps its length as the table grows.
     """
     # Imported here: the table and slope helpers below serve the report, without TF.
-    from harness.cell import prepare_cell
-    from harness.synthetic import synthetic_movielens
-    from harness.training import TrainOptions
+    from harness.run.cell import prepare_cell
+    from harness.data.synthetic import synthetic_movielens
+    from harness.model.training import TrainOptions
 
     data = synthetic_movielens(
         np.random.default_rng(seed), n_interactions=n_interactions, n_items=n_items,

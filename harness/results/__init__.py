@@ -1,0 +1,6 @@
+"""Results: benchmark JSON files read back, validated and grouped by cell.
+
+Modules: ``runs`` (``load_run``, ``merge_runs``, :class:`Run`).
+May import: ``harness.run.schema``, ``harness.run.records``, ``harness.evaluation.stats``
+and the layers below; never TensorFlow (reading results must stay quick) or ``report``.
+"""

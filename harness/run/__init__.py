@@ -1,0 +1,9 @@
+"""Run: what a benchmark run is made of, and running it.
+
+Modules: ``schema`` (the grid, the cell, the benchmark entry and the cell result: one
+definition for the writer, the reader and the test fixtures), ``cell`` (one cell end to
+end), ``rundir`` (the resumable run directory), ``records`` (provenance and atomic JSON
+files), ``machine`` (the machine a speed was measured on).
+May import: everything below (``data``, ``evaluation``, ``model``); never ``results`` or
+``report``.
+"""
