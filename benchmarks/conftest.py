@@ -8,28 +8,33 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import resource
+import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness.errors import USER_ERRORS, UserError
-from harness.run.rundir import (
+from harness.model.features import CONFIGS
+from harness.run.machine import gemm_gflops, machine
+from harness.run.records import environment, peak_rss_mib, write_json_atomic
+from harness.run.rundir import RunDirectory, code_fingerprint
+from harness.run.schema import (
+    DEFAULT_FIT_ON,
+    KINDS,
+    POPULARITY,
     QUICK_CONFIGS,
     QUICK_SEEDS,
     QUICK_USER_FRACTION,
     Cell,
-    GridSpec,
-    RunDirectory,
-    code_fingerprint,
+    Grid,
 )
-from harness.run.machine import gemm_gflops, machine
-from harness.run.records import environment, write_json_atomic
+from splits import SPLITS
 
-GRID_KINDS = ("train", "inference")
+GRID_RUN = pytest.StashKey["GridRun"]()
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -67,23 +72,22 @@ def pytest_addoption(parser):
                     help="also run the synthetic scaling benchmarks (slow)")
 
 
-def _grid_spec(config) -> GridSpec:
+def _grid(config) -> Grid:
+    """The grid the options ask for, checked against the registries."""
     quick = config.getoption("quick")
     seeds, epochs = config.getoption("seeds"), config.getoption("epochs")
     fit_on = config.getoption("fit_on")
-    spec = dict(
-        quick=quick,
-        seeds=(QUICK_SEEDS if quick else 5) if seeds is None else seeds,
+    seeds = (QUICK_SEEDS if quick else 5) if seeds is None else seeds
+    if seeds < 1:
+        raise UserError(f"--seeds must be a positive integer, got {seeds!r}")
+    return Grid(
+        splits=config.getoption("splits") or tuple(SPLITS),
+        configs=config.getoption("configs") or (QUICK_CONFIGS if quick else tuple(CONFIGS)),
+        seeds=tuple(range(seeds)),
         epochs=(1 if quick else 3) if epochs is None else epochs,
-        fit_on="train" if quick and fit_on == "default" else fit_on,
-    )
-    if config.getoption("splits"):
-        spec["splits"] = config.getoption("splits")
-    if config.getoption("configs"):
-        spec["configs"] = config.getoption("configs")
-    elif quick:
-        spec["configs"] = QUICK_CONFIGS
-    return GridSpec(**spec)
+        fit_on=("train",) if quick and fit_on == DEFAULT_FIT_ON else (fit_on,),
+        quick=quick,
+    ).validate()
 
 
 def _check_writable(directory: Path) -> None:
@@ -101,7 +105,7 @@ class GridRun:
 
     def __init__(self, config):
         self.config = config
-        self.spec = _grid_spec(config)
+        self.grid = _grid(config)
         self.data_dir = config.getoption("data_dir")
         results_dir = config.getoption("results_dir")
         self.results_dir = Path(results_dir) if results_dir else None
@@ -114,11 +118,13 @@ class GridRun:
         self._data = None
         self._run_dir: RunDirectory | None = None
         self.env = environment()
-        self.cells = self.spec.cells()
+        self.cells = self.grid.cells()
         self.selected: list[Cell] = self.cells
         # cell key -> (prepared cell, trained model, result, train entry) until inference.
         self.live: dict[str, tuple] = {}
         self.output_json: dict | None = None
+        # pytest-benchmark's --benchmark-json when ctxbench gave it one (--results-dir only).
+        self.scratch: Path | None = None
         self.done = 0
         self.resumed = 0
         self.started = time.perf_counter()
@@ -130,7 +136,7 @@ class GridRun:
             from harness.data.sources import load_movielens, subsample_users
 
             data = load_movielens(self.data_dir)
-            if self.spec.quick:
+            if self.grid.quick:
                 data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
             self._data = data
         return self._data
@@ -139,7 +145,7 @@ class GridRun:
     def run_dir(self) -> RunDirectory:
         if self._run_dir is None:
             manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
-                        "grid": self.spec.to_dict(), "versions": self.env["versions"],
+                        "grid": self.grid.to_dict(), "versions": self.env["versions"],
                         "machine": machine()}
             path = self.config.getoption("run_dir")
             if path is None:
@@ -172,16 +178,15 @@ class GridRun:
                 entries += record["entries"]
         return entries
 
-    def expected(self) -> dict:
+    def header(self) -> dict:
         """The run-level record: the grid asked for and what this session cost."""
-        return {"grid": {**self.spec.to_dict(),
-                         "cells": [cell.key for cell in self.selected]},
+        selected = replace(self.grid, selected=frozenset(self.selected))
+        return {"grid": selected.to_dict(),
                 "command": self.env["command"], "data_source": self.data.source,
                 "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path),
                 "session": {
                     "wall_seconds": time.perf_counter() - self.started,
-                    # ru_maxrss is in KiB on Linux.
-                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "peak_rss_mb": peak_rss_mib(),
                     "cells_resumed": self.resumed,
                     "utc_start": self.utc_start,
                 }}
@@ -189,7 +194,7 @@ class GridRun:
 
 @pytest.fixture(scope="session")
 def grid_run(request) -> GridRun:
-    grid: GridRun = request.config._ctxbench
+    grid = request.config.stash[GRID_RUN]
     try:
         _ = grid.run_dir  # loads the data and opens (or refuses) the run directory
     except USER_ERRORS as error:
@@ -197,8 +202,10 @@ def grid_run(request) -> GridRun:
     return grid
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark's (trylast) reads the options
 def pytest_configure(config):
     benchmark_json = config.getoption("benchmark_json", None)
+    results_dir = config.getoption("results_dir")
     try:
         if benchmark_json is not None:
             if not isinstance(benchmark_json, (str, Path)):
@@ -209,20 +216,26 @@ def pytest_configure(config):
                 raise UserError(f"{benchmark_json} exists; pass --overwrite to replace it")
             # pytest-benchmark opens it without making folders.
             Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
-        config._ctxbench = GridRun(config)
+        grid = GridRun(config)
     except OSError as error:
         raise pytest.UsageError(f"cannot write {benchmark_json}: {error.strerror}") from None
     except USER_ERRORS as error:
         raise pytest.UsageError(str(error)) from None
+    if benchmark_json is None and results_dir is not None:
+        # pytest-benchmark builds its JSON (and calls the hooks that complete it) only for
+        # --benchmark-json: give it a file of our own, removed at the end of the session.
+        grid.scratch = Path(tempfile.mkdtemp(prefix="ctxbench-")) / "benchmark.json"
+        config.option.benchmark_json = grid.scratch
+    config.stash[GRID_RUN] = grid
 
 
 def pytest_generate_tests(metafunc):
-    grid: GridRun = metafunc.config._ctxbench
+    grid = metafunc.config.stash[GRID_RUN]
     if "cell" in metafunc.fixturenames:
-        cells = [c for c in grid.cells if c.config != "popularity"]
+        cells = [c for c in grid.cells if c.config != POPULARITY]
         metafunc.parametrize("cell", cells, ids=[c.key for c in cells])
     if "popularity_cell" in metafunc.fixturenames:
-        cells = [c for c in grid.cells if c.config == "popularity"]
+        cells = [c for c in grid.cells if c.config == POPULARITY]
         metafunc.parametrize("popularity_cell", cells, ids=[c.key for c in cells])
 
 
@@ -235,7 +248,7 @@ def _item_cell(item) -> Cell | None:
 
 def pytest_collection_modifyitems(config, items):
     # Train and inference of a cell run back to back, so each model is freed at once.
-    grid: GridRun = config._ctxbench
+    grid = config.stash[GRID_RUN]
     order = {cell: index for index, cell in enumerate(grid.cells)}
 
     def key(item):
@@ -250,20 +263,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_collection_finish(session):
-    grid: GridRun = session.config._ctxbench
+    grid = session.config.stash[GRID_RUN]
     selected = {_item_cell(item) for item in session.items} - {None}
     grid.selected = [cell for cell in grid.cells if cell in selected]
-
-
-def _complete_json(grid: GridRun, output_json: dict) -> dict:
-    """Replaces the grid entries by the run directory's (fresh, resumed and failed ones)."""
-    if grid._run_dir is None:  # no grid cell was asked for (e.g. only --scaling)
-        return output_json
-    others = [entry for entry in output_json.get("benchmarks", [])
-              if (entry.get("extra_info") or {}).get("kind") not in GRID_KINDS]
-    output_json["benchmarks"] = grid.entries() + others
-    output_json["ctxbench"] = grid.expected()
-    return output_json
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -272,50 +274,48 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    grid: GridRun = config._ctxbench
-    grid.output_json = _complete_json(grid, output_json)
+    """The grid's entries come from the run directory (fresh, resumed and failed cells
+    alike); the benchmarks that are not cells (speed-up, scaling) stay as timed."""
+    grid = config.stash[GRID_RUN]
+    if grid._run_dir is not None:  # a grid cell was asked for (not only --scaling)
+        others = [entry for entry in output_json.get("benchmarks", [])
+                  if (entry.get("extra_info") or {}).get("kind") not in KINDS]
+        output_json["benchmarks"] = grid.entries() + others
+        output_json["ctxbench"] = grid.header()
+    grid.output_json = output_json
 
 
-def _fresh_json(grid: GridRun, config) -> dict:
-    """The JSON pytest-benchmark writes, built here when it wrote none.
-
-    That happens without ``--benchmark-json`` (only ``--results-dir``) or when every cell
-    was resumed. The benchmarks that did run this session (the speed-up and scaling
-    benchmarks too) are included, through pytest-benchmark's own JSON hook.
-    """
-    from pytest_benchmark.plugin import (
-        pytest_benchmark_generate_commit_info,
-        pytest_benchmark_generate_json,
-        pytest_benchmark_generate_machine_info,
-    )
-
-    machine_info = pytest_benchmark_generate_machine_info()
-    config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
-    output = pytest_benchmark_generate_json(
-        config=config, benchmarks=config._benchmarksession.benchmarks, include_data=True,
-        machine_info=machine_info,
-        commit_info=pytest_benchmark_generate_commit_info(config))
-    return _complete_json(grid, output)
+def _json_of_a_session_without_benchmarks(config) -> dict:
+    """The JSON pytest-benchmark would write, through its own hooks, when no benchmark
+    ran this session (every cell resumed): it writes none then."""
+    hook = config.hook
+    machine_info = hook.pytest_benchmark_generate_machine_info(config=config)
+    hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
+    commit_info = hook.pytest_benchmark_generate_commit_info(config=config)
+    hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+    output = hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=[], include_data=True, machine_info=machine_info,
+        commit_info=commit_info)
+    hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=output)
+    return output
 
 
 def pytest_sessionfinish(session, exitstatus):
-    grid: GridRun = session.config._ctxbench
-    if grid._run_dir is None and not session.config._benchmarksession.benchmarks:
-        return  # nothing ran
-    benchmark_json = session.config.getoption("benchmark_json", None)
-    if grid.results_dir is None and (benchmark_json is None or grid.output_json is not None):
+    config = session.config
+    grid = config.stash.get(GRID_RUN, None)
+    if grid is None:
         return
     written = []
     try:
-        output = grid.output_json
-        if output is None:
-            output = _fresh_json(grid, session.config)
-            if benchmark_json is not None:
+        if grid.output_json is None and grid._run_dir is not None:
+            output = _json_of_a_session_without_benchmarks(config)
+            benchmark_json = config.getoption("benchmark_json", None)
+            if grid.scratch is None and benchmark_json is not None:
                 written.append(write_json_atomic(benchmark_json, output))
-        if grid.results_dir is not None:
+        if grid.results_dir is not None and grid.output_json is not None:
             from harness.report.report import render_report
 
-            path = write_json_atomic(grid.results_dir / "benchmark.json", output)
+            path = write_json_atomic(grid.results_dir / "benchmark.json", grid.output_json)
             render_report([path], grid.results_dir)
             written += [path, grid.results_dir / "results.md",
                         grid.results_dir / "accuracy.png"]
@@ -323,6 +323,9 @@ def pytest_sessionfinish(session, exitstatus):
         print(f"ctxbench: could not write the results: {error}", file=sys.stderr)
         session.exitstatus = 2
         return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    finally:
+        if grid.scratch is not None:
+            shutil.rmtree(grid.scratch.parent, ignore_errors=True)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and written:
         reporter.write_line("ctxbench: wrote " + ", ".join(str(p) for p in written))

@@ -10,6 +10,9 @@ import time
 
 import pytest
 
+from harness.evaluation.keys import accuracy_key
+from harness.evaluation.metrics import popularity_ranks
+from harness.model.training import TrainOptions
 from harness.run.cell import (
     evaluate_cell,
     failed_result,
@@ -20,23 +23,13 @@ from harness.run.cell import (
     prepare_popularity,
     result_of,
 )
-from harness.evaluation.metrics import popularity_ranks
-from harness.run.records import CellResult
-from harness.model.training import TrainOptions
+from harness.run.schema import benchmark_entry, entry_info
 
 INFERENCE_ROUNDS = 5
 
 
 def _options(grid, cell) -> TrainOptions:
-    return TrainOptions(epochs=grid.spec.epochs, fit_on=cell.fit_on)
-
-
-def _extra_info(cell, result: CellResult, kind: str, **throughput) -> dict:
-    return {"split": cell.split, "config": cell.config, "seed": cell.seed,
-            "fit_on": cell.fit_on, "epochs": result.provenance["epochs"], "kind": kind,
-            "status": result.status, "error": result.error, "model": result.model,
-            "metrics": result.metrics, **throughput, "timings": result.timings,
-            "leakage": result.leakage, "provenance": result.provenance}
+    return TrainOptions(epochs=grid.grid.epochs, fit_on=cell.fit_on)
 
 
 def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:
@@ -45,10 +38,8 @@ def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:
 
     stats = Stats()
     stats.update(seconds)
-    return {"group": cell.group, "name": f"test_{kind}[{cell.key}]",
-            "fullname": f"benchmarks/test_grid.py::test_{kind}[{cell.key}]",
-            "params": {"cell": cell.key}, "param": cell.key, "extra_info": extra_info,
-            "options": {}, "stats": {**stats.as_dict(), "data": [seconds], "iterations": 1}}
+    return benchmark_entry(cell, kind, extra_info,
+                           {**stats.as_dict(), "data": [seconds], "iterations": 1})
 
 
 def _entry(benchmark, cell) -> dict:
@@ -77,19 +68,17 @@ def test_train(benchmark, grid_run, cell):
         trained = benchmark.pedantic(fit_cell, args=(prepared,), rounds=1, iterations=1)
     except Exception as error:  # NaN loss or any other failure: record it, go on
         result = failed_result(prepared, error, grid_run.env)
-        info = _extra_info(cell, result, "train", examples_per_second=None)
+        info = entry_info(result, "train", None)
         grid_run.run_dir.store(cell, {
-            "status": "failed", "result": result.to_dict(),
-            "entries": [_failed_entry(cell, "train",
-                                      time.perf_counter() - start, info)]})
+            "status": "failed",
+            "entries": [_failed_entry(cell, "train", time.perf_counter() - start, info)]})
         grid_run.progress(cell, f"FAILED: {error}")
         raise
     metrics, timings = evaluate_cell(prepared, trained)
     result = result_of(prepared, trained, metrics, timings, grid_run.env)
-    benchmark.extra_info.update(_extra_info(
-        cell, result, "train", examples_per_second=trained.examples_per_second))
+    benchmark.extra_info.update(entry_info(result, "train", trained.examples_per_second))
     grid_run.live[cell.key] = (prepared, trained, result, _entry(benchmark, cell))
-    top100 = metrics["test/top_100_categorical_accuracy"]
+    top100 = metrics[accuracy_key(100)]
     grid_run.progress(cell, f"trained at {trained.examples_per_second:,.0f} examples/s, "
                             f"test top-100 {top100:.4f}")
 
@@ -103,11 +92,9 @@ def test_inference(benchmark, grid_run, cell):
     benchmark.pedantic(infer_top_k, args=(prepared, trained), rounds=INFERENCE_ROUNDS,
                        warmup_rounds=1, iterations=1)
     queries_per_second = prepared.split.test.size / benchmark.stats.stats.median
-    benchmark.extra_info.update(_extra_info(cell, result, "inference",
-                                            queries_per_second=queries_per_second))
-    grid_run.run_dir.store(cell, {"status": "ok", "result": result.to_dict(),
-                                  "entries": [train_entry,
-                                              _entry(benchmark, cell)]})
+    benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
+    grid_run.run_dir.store(cell, {"status": "ok",
+                                  "entries": [train_entry, _entry(benchmark, cell)]})
 
 
 def test_popularity(benchmark, grid_run, popularity_cell):
@@ -115,16 +102,14 @@ def test_popularity(benchmark, grid_run, popularity_cell):
     _skip_if_finished(grid_run, cell)
     benchmark.group = cell.split + "/popularity"
     popularity = prepare_popularity(grid_run.data, cell.split, cell.seed,
-                                    TrainOptions(epochs=grid_run.spec.epochs))
+                                    TrainOptions(epochs=grid_run.grid.epochs))
     # The inference workload: rank every test query's item under the popularity order.
     benchmark.pedantic(popularity_ranks, args=(popularity.scores,
                                                popularity.candidate[popularity.split.test]),
                        rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
     result = popularity_result(popularity, grid_run.env)
     queries_per_second = popularity.split.test.size / benchmark.stats.stats.median
-    benchmark.extra_info.update(_extra_info(cell, result, "inference",
-                                            queries_per_second=queries_per_second))
-    grid_run.run_dir.store(cell, {"status": "ok", "result": result.to_dict(),
-                                  "entries": [_entry(benchmark, cell)]})
+    benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
+    grid_run.run_dir.store(cell, {"status": "ok", "entries": [_entry(benchmark, cell)]})
     grid_run.progress(cell, f"popularity test top-100 "
                             f"{result.metrics['test/top_100_categorical_accuracy']:.4f}")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.run.cell import evaluate_cell, fit_cell
-from harness.report.scaling import peak_rss_mib, prepare_scaling_cell, scaling_table
+from harness.report.scaling import scaling_table
+from harness.run.cell import evaluate_cell, fit_cell, prepare_scaling_cell
+from harness.run.records import peak_rss_mib
 
 INTERACTIONS = (10_000, 100_000, 1_000_000)
 ITEMS = (1_000, 10_000, 100_000)

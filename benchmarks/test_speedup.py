@@ -20,15 +20,16 @@ import gc
 import numpy as np
 import pytest
 
-from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
 from harness.data.sources import subsample_users
+from harness.evaluation.keys import accuracy_key
 from harness.model.training import TrainOptions
 from harness.model.tutorial import run_reference
+from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
 from splits import make_split
 
 SPLIT, CONFIG, SEED = "random", "timestamp", 0
 TARGETS = {"train_speedup": 20.0, "eval_speedup": 100.0}
-TOP_100 = "test/top_100_categorical_accuracy"
+TOP_100 = accuracy_key(100)
 WARM_UP_USER_FRACTION = 0.02
 WARM_EVALS = 3
 
@@ -52,7 +53,7 @@ def test_speedup_over_tutorial(benchmark, request):
     grid_run = request.getfixturevalue("grid_run")  # only now: it loads the data
     benchmark.group = "speedup"
     data = grid_run.data
-    options = TrainOptions(epochs=grid_run.spec.epochs, fit_on="all")
+    options = TrainOptions(epochs=grid_run.grid.epochs, fit_on="all")
     split = make_split(SPLIT, data.ratings["user_id"], data.ratings["timestamp"],
                        test_fraction=options.test_fraction, seed=SEED)
 

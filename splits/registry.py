@@ -37,6 +37,9 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str, value: T) -> T:
+        if not name or "-" in name:
+            # Cell keys join names with "-" ("<split>-<config>-<fit_on>-s<seed>").
+            raise ValueError(f"{self.kind} name {name!r} must be non-empty without '-'")
         if name in self._items:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = value

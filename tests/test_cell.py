@@ -7,11 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from harness.run.cell import POPULARITY, prepare_cell, run_cell
 from harness.data.sources import load_movielens, subsample_users
 from harness.errors import TrainingError, UserError
 from harness.model.features import CONFIGS, fit_features, get_config
 from harness.model.training import TrainOptions
+from harness.run.cell import POPULARITY, prepare_cell, run_cell
+from harness.run.records import to_jsonable
+from harness.run.schema import Cell, entry_info
 from splits import SplitError, UnknownNameError
 
 pytestmark = pytest.mark.realdata
@@ -63,7 +65,8 @@ def test_record_carries_metrics_leakage_and_provenance(small):
                                            "tensorflow_recommenders", "numpy"}
     assert provenance["utc_time"].endswith("+00:00")
     assert result.timings["examples_per_second"] > 0
-    assert result.to_dict()["metrics"] == result.metrics
+    assert result.cell == Cell("temporal", "genres", "train", 0) and result.epochs == 1
+    assert to_jsonable(entry_info(result, "train", 1.0))["metrics"] == result.metrics
 
 
 def test_every_registered_configuration_trains(small):

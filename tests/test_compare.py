@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.evaluation.keys import mrr_key
+from harness.run.schema import Grid
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("ctxbench_benchjson", FIXTURES / "benchjson.py")
@@ -64,14 +66,9 @@ def build(
                 queries_per_second=queries * (1 + 0.01 * seed),
                 error="TrainingError: loss became NaN",
             )
-    grid = {
-        "splits": sorted({s for s, _ in values}),
-        "configs": ["popularity", "baseline", "timestamp"],
-        "seeds": list(range(SEEDS)),
-        "fit_on": ["train"],
-        "epochs": epochs,
-    }
-    return benchjson.benchmark_file(entries, grid=grid, sha=sha)
+    grid = Grid(splits=tuple(sorted({s for s, _ in values})), configs=("baseline", "timestamp"),
+                seeds=tuple(range(SEEDS)), epochs=epochs, fit_on=("train",))
+    return benchjson.benchmark_file(entries, grid=grid.to_dict(), sha=sha)
 
 
 def shifted(document: dict, shift: float, ks=(1, 5, 10, 50, 100)) -> dict:
@@ -197,15 +194,15 @@ def test_newly_failed_cell_exits_1(capsys, base, tmp_path):
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
-        (build(epochs=5), "epochs differ (base.json: 3; new.json: 5)"),
-        (build(sha="f" * 64), "data sha256 differs"),
+        (build(epochs=5), "epochs: 3 != 5"),
+        (build(sha="f" * 64), "data_sha256: 5e2ab1c0"),
         (
             build({k: v for k, v in BASE.items() if k[0] == "random"}),
-            "splits differ (base.json: random, temporal; new.json: random)",
+            "splits: random, temporal != random",
         ),
         (
             build({k: v for k, v in BASE.items() if k[1] != "timestamp"}),
-            "configs differ",
+            "configs: baseline, popularity, timestamp != baseline, popularity",
         ),
     ],
 )
@@ -223,7 +220,7 @@ def test_different_fit_on_is_incomparable(capsys, base, tmp_path):
         entry["extra_info"]["fit_on"] = "all"
     status, _, err = compare(capsys, base, write(tmp_path / "new.json", document))
     assert status == 2
-    assert "fit_on differ (base.json: train; new.json: all)" in err
+    assert "fit_on: train != all" in err
 
 
 @pytest.mark.parametrize(
@@ -290,9 +287,27 @@ def test_out_writes_the_printed_markdown(capsys, base, tmp_path):
     assert out_file.read_text(encoding="utf-8") == out
 
 
-def test_metric_option_selects_the_table(capsys, base):
-    _, out, _ = compare(capsys, base, base, options=("--metric", "test/mrr"))
-    assert "| base test/mrr " in out
+def test_metric_option_selects_the_table_and_judges_that_metric(capsys, base, tmp_path):
+    # A metric name real runs write (harness.evaluation.keys), not one only fixtures have.
+    metric = mrr_key(100)
+    status, out, _ = compare(capsys, base, base, options=("--metric", metric))
+    assert status == 0 and f"| base {metric} " in out
+    # A drop in that metric alone, every top-k accuracy unchanged, is a regression.
+    worse = copy.deepcopy(build())
+    for entry in worse["benchmarks"]:
+        metrics = entry["extra_info"]["metrics"]
+        if metric in metrics:
+            metrics[metric] -= 0.05
+    path = write(tmp_path / "new.json", worse)
+    status, out, _ = compare(capsys, base, path, options=("--metric", metric))
+    assert status == 1, out
+    assert f"random/baseline/train: {metric} fell" in out
+    assert compare(capsys, base, path)[0] == 0  # not judged unless asked for
+
+
+def test_a_metric_no_run_writes_is_refused_listing_the_valid_ones(capsys, base):
+    status, _, err = compare(capsys, base, base, options=("--metric", "test/mrr"))
+    assert status == 2 and "test/mrr_at_100" in err
 
 
 def test_pytest_benchmark_compare_accepts_the_fixture(tmp_path):
@@ -306,8 +321,8 @@ def test_pytest_benchmark_compare_accepts_the_fixture(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "Failed to load" not in result.stdout + result.stderr
-    assert "test_inference[random-baseline-train-seed0]" in result.stdout
-    assert "test_train[temporal-timestamp-train-seed2]" in result.stdout
+    assert "test_inference[random-baseline-train-s0]" in result.stdout
+    assert "test_train[temporal-timestamp-train-s2]" in result.stdout
 
 
 def test_cli_subprocess_exit_codes(tmp_path, base):

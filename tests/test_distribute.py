@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from harness.evaluation.metrics import DEFAULT_KS
+from harness.evaluation.keys import DEFAULT_KS
 from harness.run.records import REPO_ROOT
 
 SCRIPT = textwrap.dedent("""

@@ -56,8 +56,8 @@ def test_training_many_models_registers_no_gradient_per_model():
     # (~10 MB a cell, 2 GB over the default grid).
     from tensorflow.python.framework import ops
 
-    from harness.run.cell import run_cell
     from harness.model.training import TrainOptions
+    from harness.run.cell import run_cell
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=60,
                                n_interactions=800)
@@ -76,10 +76,10 @@ def test_catalogue_equals_the_per_batch_tower(config):
     # back). Their Dense matmuls and sparse word means have different shapes, so they
     # agree to a few float32 ulps (floats.assert_close_in_ulps), not bit for bit, on a
     # CPU other than the one that wrote this test.
-    from harness.run.cell import prepare_cell
     from harness.model.towers import build_model
-    from harness.tfcompat import tf
     from harness.model.training import TrainOptions
+    from harness.run.cell import prepare_cell
+    from harness.tfcompat import tf
 
     data = synthetic_movielens(np.random.default_rng(3), n_users=30, n_items=50,
                                n_interactions=600)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
-from harness.run.records import CellResult, read_json, to_jsonable, write_json_atomic
+from harness.run.records import read_json, to_jsonable, write_json_atomic
 
 
 def test_write_then_replace_leaves_only_the_file(tmp_path):
@@ -117,15 +117,3 @@ def test_to_jsonable_converts_numpy_and_non_finite_values():
     assert type(converted["matrix"][0][0]) is int
     assert type(converted["nested"][0]["x"]) is float
     json.dumps(converted, allow_nan=False)  # strict JSON
-
-
-def test_cell_result_round_trips_through_json(tmp_path):
-    cell = CellResult(split="temporal", config="ids", seed=1,
-                      metrics={"test/top_100_categorical_accuracy": np.float32(0.125)},
-                      leakage={"future_leak_rate": np.float64(0.0)})
-    path = write_json_atomic(tmp_path / "cell.json", cell.to_dict())
-    loaded = CellResult.from_dict(read_json(path))
-    assert loaded.metrics == {"test/top_100_categorical_accuracy": 0.125}
-    assert loaded.leakage == {"future_leak_rate": 0.0}
-    assert (loaded.split, loaded.config, loaded.seed, loaded.status) == (
-        "temporal", "ids", 1, "ok")

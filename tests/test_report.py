@@ -24,6 +24,7 @@ import pytest
 from harness.errors import UserError
 from harness.report.report import render_report
 from harness.results.runs import load_run
+from harness.run.schema import Cell
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRAIN = FIXTURES / "run_train.json"
@@ -157,7 +158,7 @@ def test_grid_is_inferred_without_the_ctxbench_header(tmp_path):
     del document["ctxbench"]
     run = load_run(_write(tmp_path / "old.json", document))
     assert not run.grid.declared
-    assert run.missing == [("temporal", "popularity", "train", 2)]
+    assert run.missing == [Cell("temporal", "popularity", "train", 2)]
     assert run.data_sha256 == document["benchmarks"][0]["extra_info"]["provenance"]["data_sha256"]
     assert "Cells of the grid inferred from the cells present" in render_report(
         [tmp_path / "old.json"]
@@ -197,8 +198,8 @@ def test_declared_cell_keys_define_the_expected_grid(tmp_path):
     run = load_run(_write(tmp_path / "grid.json", _one_cell_document(grid)))
     assert run.grid.seeds == (0, 1)
     assert run.missing == [
-        ("user_temporal", "popularity", "train", 0),
-        ("user_temporal", "genres", "train", 1),
+        Cell("user_temporal", "popularity", "train", 0),
+        Cell("user_temporal", "genres", "train", 1),
     ]
 
 
@@ -213,8 +214,8 @@ def test_default_fit_on_expects_all_for_the_tutorial_configs(tmp_path):
     }
     run = load_run(_write(tmp_path / "grid.json", _one_cell_document(grid)))
     assert run.missing == [
-        ("user_temporal", "baseline", "train", 0),
-        ("user_temporal", "baseline", "all", 0),
+        Cell("user_temporal", "baseline", "train", 0),
+        Cell("user_temporal", "baseline", "all", 0),
     ]
 
 
@@ -225,7 +226,7 @@ def test_run_groups_cells_and_keeps_other_entries():
     assert run.tf_version == "2.19.0"
     group = run.cells[("temporal", "timestamp", "train")]
     assert group.ok_seeds == [0, 1]
-    assert group.failures[0].seed == 2 and "NaN" in group.failures[0].error
+    assert group.failures[0].cell.seed == 2 and "NaN" in group.failures[0].error
     assert group.metric("test/top_100_categorical_accuracy").tolist() == [0.079, 0.086]
     assert [entry["name"] for entry in run.other] == ["test_speedup[random]"]
     assert run.leakage["random"][2]["test_items_unseen"] == 7.0
@@ -282,7 +283,7 @@ def _with_sha(document: dict, sha: str) -> dict:
 
 def test_merging_runs_of_different_data_is_refused(tmp_path):
     other = _write(tmp_path / "other.json", _with_sha(_fixture(ALL), "f" * 64))
-    with pytest.raises(UserError, match="sha256 ffffffffffff differs"):
+    with pytest.raises(UserError, match="data_sha256: 5e2ab1c0.* != ffffffff"):
         render_report([TRAIN, other])
 
 
@@ -358,7 +359,8 @@ def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
                "harness_examples_per_second": 230_000.0, "train_speedup": 23.0,
                "reference_queries_per_second": 14_000.0,
                "harness_queries_per_second": 420_000.0, "eval_speedup": 30.0,
-               "reference_top_100": 0.2463, "harness_top_100": 0.2531}
+               "reference_top_100": 0.2463, "harness_top_100": 0.2531,
+               "targets": {"train_speedup": 20.0, "eval_speedup": 100.0}}
     points = [{"kind": "scaling", "n_interactions": n, "n_items": 1000,
                "train_seconds": n / 100_000, "examples_per_second": 100_000.0,
                "eval_seconds": 0.1, "queries_per_second": 1e6}

@@ -103,8 +103,8 @@ GAIN_METRIC = "test/top_50_categorical_accuracy"
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_timestamps_help_on_a_random_split_but_not_on_a_temporal_one(seed):
-    from harness.run.cell import run_cell
     from harness.model.training import TrainOptions
+    from harness.run.cell import run_cell
 
     data = synthetic_movielens(np.random.default_rng(seed), **KNOWN_ANSWER)
     # More, smaller steps than the tutorial's 8 batches of 2048 per epoch, so that the

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from floats import dot_error_bound
 
-from harness.evaluation.metrics import DEFAULT_KS
 from harness.data.synthetic import synthetic_movielens
+from harness.evaluation.keys import DEFAULT_KS
 from splits import make_split
 
 TINY = {"n_users": 80, "n_items": 300, "n_interactions": 4_000}
@@ -65,9 +65,9 @@ def test_reference_runs_on_a_movielens_subsample():
 @pytest.fixture(scope="module")
 def trained_cell():
     """A harness cell on 1200 candidates (so top-100 is a real cut), trained one epoch."""
-    from harness.run.cell import candidate_embeddings, fit_cell, prepare_cell
     from harness.evaluation.metrics import embed
     from harness.model.training import TrainOptions
+    from harness.run.cell import candidate_embeddings, fit_cell, prepare_cell
 
     data = synthetic_movielens(np.random.default_rng(1), n_users=200, n_items=1_200,
                                n_interactions=12_000)

@@ -11,8 +11,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from harness.errors import DataError
 from harness.data.table import GENRE_NAMES, MovieLens, build_table
+from harness.errors import DataError
 
 # u.item's 19 genre flags, in file order, with tfds's spelling.
 _GROUPLENS_GENRES = (

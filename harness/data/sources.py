@@ -24,7 +24,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.errors import DataError, UserError
 from harness.data.formats import (
     directory_reader,
     open_zip,
@@ -40,6 +39,7 @@ from harness.data.table import (
     subsample_users,
     table_sha256,
 )
+from harness.errors import DataError, UserError
 
 RECBOLE_VERSION = "1.2.1"
 RECBOLE_WHEEL = f"recbole-{RECBOLE_VERSION}-py3-none-any.whl"

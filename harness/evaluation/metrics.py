@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.evaluation.keys import DEFAULT_KS, accuracy_key, mrr_key, ndcg_key, recall_key
 from harness.evaluation.ranking import count_higher
 from harness.tfcompat import tf
 
-DEFAULT_KS = (1, 5, 10, 50, 100)
 # At most this many scores (float32) exist at once: 128 MiB, one 20,000-query block of
 # MovieLens's 1,664 candidates; a 100,000-item catalogue gets blocks of 335 queries.
 MAX_SCORES_PER_BLOCK = 2**25
@@ -94,16 +94,16 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
     for k in ks:
         hit = ranks < k
         hits = np.count_nonzero(hit)
-        metrics[f"{prefix}/top_{k}_categorical_accuracy"] = float(hits / ranks.size)
+        metrics[accuracy_key(k, prefix)] = float(hits / ranks.size)
         per_user_hits = np.bincount(user_index, weights=hit, minlength=per_user_count.size)
-        metrics[f"{prefix}/recall_at_{k}"] = float(np.mean(
+        metrics[recall_key(k, prefix)] = float(np.mean(
             per_user_hits[present] / per_user_count[present]))
         # gain[hit].sum(), not np.dot: a BLAS call wakes OpenBLAS threads that then spin
         # for ~50 ms, halving the speed of whatever runs next on two cores.
-        metrics[f"{prefix}/ndcg_at_{k}"] = float(gain[hit].sum()) / ranks.size
+        metrics[ndcg_key(k, prefix)] = float(gain[hit].sum()) / ranks.size
     cutoff = max(ks)
     reciprocal = 1.0 / (ranks + 1.0)
-    metrics[f"{prefix}/mrr_at_{cutoff}"] = float(reciprocal[ranks < cutoff].sum()) / ranks.size
+    metrics[mrr_key(cutoff, prefix)] = float(reciprocal[ranks < cutoff].sum()) / ranks.size
     return metrics
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.data.sources import MovieLens
-from harness.evaluation.metrics import DEFAULT_KS
+from harness.evaluation.keys import DEFAULT_KS, accuracy_key
 from harness.tfcompat import keras, tf, tfrs
 
 EMBEDDING_DIM = 32
@@ -231,7 +231,7 @@ def run_reference(data: MovieLens, train_rows: np.ndarray, test_rows: np.ndarray
         warm_seconds.append(time.perf_counter() - start)
     warm_eval_seconds = float(np.median(warm_seconds)) if warm_seconds else None
 
-    metrics = {f"test/top_{k}_categorical_accuracy":
+    metrics = {accuracy_key(k):
                float(evaluation[f"factorized_top_k/top_{k}_categorical_accuracy"])
                for k in DEFAULT_KS}
     n_train, n_test = int(len(train_rows)), int(len(test_rows))

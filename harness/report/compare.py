@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.run.machine import describe, same_machine
-from harness.results.runs import CellGroup, Run, load_run
+from harness.evaluation.keys import accuracy_key
 from harness.evaluation.stats import median_iqr, summarize, welch
 from harness.report.sections import (
     fmt_float,
@@ -34,8 +33,10 @@ from harness.report.sections import (
     markdown_table,
     metric_label,
 )
+from harness.results.runs import CellGroup, Run, incompatibilities, load_run
+from harness.run.machine import describe, same_machine
 
-DEFAULT_METRIC = "test/top_100_categorical_accuracy"
+DEFAULT_METRIC = accuracy_key(100)
 _ACCURACY = re.compile(r"^test/top_\d+_categorical_accuracy$")
 THROUGHPUTS = (("train", "train examples/s"), ("inference", "inference queries/s"))
 
@@ -98,28 +99,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="also write the Markdown to this file (atomically)")
 
 
-def _names(values) -> str:
-    return ", ".join(sorted(map(str, values))) or "none"
-
-
 def differences(base: Run, new: Run) -> list[str]:
     """Why two runs cannot be compared: one phrase per difference (empty when comparable)."""
-    found = []
-    for label, get in (
-        ("splits", lambda r: set(r.splits)),
-        ("configs", lambda r: set(r.configs)),
-        ("fit_on", lambda r: set(r.fit_ons)),
-        ("epochs", lambda r: r.epochs),
-    ):
-        if get(base) != get(new):
-            found.append(
-                f"{label} differ ({base.path.name}: {_names(get(base))}; "
-                f"{new.path.name}: {_names(get(new))})"
-            )
-    if None not in (base.grid.quick, new.grid.quick) and base.grid.quick != new.grid.quick:
-        found.append(f"quick differs ({base.grid.quick} vs {new.grid.quick})")
-    if base.data_sha256 and new.data_sha256 and base.data_sha256 != new.data_sha256:
-        found.append(f"data sha256 differs ({base.data_sha256[:12]} vs {new.data_sha256[:12]})")
+    found = incompatibilities(
+        base, new, ("splits", "configs", "fit_on", "epochs", "quick", "data_sha256"))
     if not found and set(base.cells) != set(new.cells):
         only = sorted({"/".join(k) for k in set(base.cells) ^ set(new.cells)})
         found.append(f"cells differ ({', '.join(only[:4])}{' ...' if len(only) > 4 else ''})")
@@ -185,11 +168,11 @@ def regressions(base: Run, new: Run, thresholds: Thresholds, metric: str) -> lis
         newly_failed = [
             r
             for r in new_group.failures
-            if r.seed in base_group.seeds and base_group.seeds[r.seed].status == "ok"
+            if r.cell.seed in base_group.seeds and base_group.seeds[r.cell.seed].status == "ok"
         ]
         if newly_failed:
             found.append(
-                f"{name}: seed(s) {', '.join(str(r.seed) for r in newly_failed)} "
+                f"{name}: seed(s) {', '.join(str(r.cell.seed) for r in newly_failed)} "
                 f"failed ({newly_failed[0].error})"
             )
     return found
@@ -344,7 +327,8 @@ def compare(
     for run in runs[1:]:
         found = differences(base, run)
         if found:
-            raise UserError(f"{base.path} and {run.path} are not comparable: " + "; ".join(found))
+            raise UserError(f"{base.path} and {run.path} are not comparable "
+                            f"({base.path.name} != {run.path.name}): " + "; ".join(found))
     present = {m for g in base.cells.values() for s in g.seeds.values() for m in s.metrics}
     if base.cells and metric not in present:
         raise UserError(

@@ -12,14 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import UserError
-from harness.run.machine import describe
-from harness.run.records import write_bytes_atomic
-from harness.results.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
+from harness.evaluation.keys import accuracy_key
 from harness.evaluation.stats import paired_difference, summarize
 from harness.report.sections import (
     ACCURACY_KS,
     MISSING,
-    accuracy_metric,
     fmt_delta,
     fmt_mean_ci,
     is_number,
@@ -32,9 +29,12 @@ from harness.report.sections import (
     speedup_section,
     throughput_section,
 )
+from harness.results.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
+from harness.run.machine import describe
+from harness.run.records import write_bytes_atomic
 
 BASELINE = "baseline"
-HEADLINE = accuracy_metric(100)
+HEADLINE = accuracy_key(100)
 ALPHA = 0.05
 
 
@@ -48,7 +48,7 @@ def group_for(run: Run, split: str, config: str, fit_on: str) -> CellGroup | Non
 
 
 def _rows_configs(run: Run) -> list[str]:
-    configs = [c for c in run.grid.configs if any(k[1] == c for k in run.cells)]
+    configs = [c for c in run.grid.all_configs if any(k[1] == c for k in run.cells)]
     configs += [c for c in run.configs if c not in configs]
     return sorted(configs, key=lambda c: c != POPULARITY)  # stable: popularity first
 
@@ -63,9 +63,12 @@ def _session(run: Run) -> str | None:
     session = run.provenance.get("session")
     if not isinstance(session, dict) or not is_number(session.get("wall_seconds")):
         return None
-    text = f"{session['wall_seconds'] / 60:.1f} min, {session.get('peak_rss_mb', 0):,.0f} MB"
-    if session.get("cells_resumed"):
-        text += f" ({session['cells_resumed']} cells resumed from an earlier session)"
+    rss = session.get("peak_rss_mb")
+    text = f"{session['wall_seconds'] / 60:.1f} min, " + (
+        f"{rss:,.0f} MB" if is_number(rss) else MISSING)
+    resumed = session.get("cells_resumed")
+    if is_number(resumed) and resumed:
+        text += f" ({resumed:.0f} cells resumed from an earlier session)"
     return text
 
 
@@ -109,7 +112,7 @@ def _accuracy(run: Run) -> list[str]:
     ]
     for fit_on in _learned_fit_ons(run):
         for k in ACCURACY_KS:
-            metric = accuracy_metric(k)
+            metric = accuracy_key(k)
             rows = []
             for config in _rows_configs(run):
                 if config != POPULARITY and (

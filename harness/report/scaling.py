@@ -1,48 +1,16 @@
 """How training and evaluation cost grow with interactions and catalogue size.
 
-One scaling point is a synthetic table (:mod:`harness.data.synthetic`) of a given number of
-interactions and items, a random 80/20 split, one epoch of the ``baseline`` model, and
-exact evaluation of the test queries against the whole catalogue. :func:`scaling_table`
-renders the points with the fitted log-log slopes (1 = linear growth).
+One scaling point (:func:`harness.run.cell.prepare_scaling_cell`) is a synthetic table
+of a given number of interactions and items, a random 80/20 split, one epoch of the
+``baseline`` model, and exact evaluation of the test queries against the whole
+catalogue. :func:`scaling_table` renders the points with the fitted log-log slopes
+(1 = linear growth).
 """
 
 from __future__ import annotations
 
-import resource
-from typing import TYPE_CHECKING
-
 import numpy as np
 from tabulate import tabulate
-
-if TYPE_CHECKING:
-    from harness.run.cell import PreparedCell
-
-
-INTERACTIONS_PER_USER = 50
-
-
-def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
-                         config: str = "baseline", epochs: int = 1) -> PreparedCell:
-    """A synthetic table of the given size, split at random and encoded.
-
-    Users grow with interactions (one per ``INTERACTIONS_PER_USER``, at least 100), so a
-    user's history keeps its length as the table grows.
-    """
-    # Imported here: the table and slope helpers below serve the report, without TF.
-    from harness.run.cell import prepare_cell
-    from harness.data.synthetic import synthetic_movielens
-    from harness.model.training import TrainOptions
-
-    data = synthetic_movielens(
-        np.random.default_rng(seed), n_interactions=n_interactions, n_items=n_items,
-        n_users=max(100, n_interactions // INTERACTIONS_PER_USER))
-    options = TrainOptions(epochs=epochs)
-    return prepare_cell(data, "random", config, seed, options)
-
-
-def peak_rss_mib() -> float:
-    """The process's peak resident memory so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def loglog_slope(x, y) -> float:
@@ -102,5 +70,4 @@ def scaling_table(entries: list[dict]) -> str:
     return table + ("\n\n" + "\n".join(slopes) if slopes else "") + "\n"
 
 
-__all__ = ["loglog_slope", "peak_rss_mib",
-           "prepare_scaling_cell", "scaling_table"]
+__all__ = ["loglog_slope", "scaling_table"]

@@ -2,12 +2,12 @@
 
 ``pytest benchmarks --benchmark-json out.json`` writes one entry per timed benchmark; a
 ctxbench entry carries its cell (split, config, fit_on, seed), status, metrics, throughput,
-leakage diagnostics and provenance in ``extra_info``. :func:`load_run` validates the file
-(each entry through :mod:`harness.results.entries`, the declared grid through
-:mod:`harness.results.expected`) and groups the entries by cell; every malformed input raises
-:class:`UserError` with one line naming the file and what is wrong. Entries without a cell
-(speed-up or scaling benchmarks) are kept aside in :attr:`Run.other`. :func:`merge_runs`
-joins several runs into one.
+leakage diagnostics and provenance in ``extra_info`` (:mod:`harness.run.schema` defines
+it). :func:`load_run` reads a file in four steps — validate each entry, group the entries
+by cell, check that one data set produced them, read the declared (or infer the) grid —
+and every malformed input raises :class:`UserError` with one line naming the file and
+what is wrong. Entries without a cell (speed-up or scaling benchmarks) are kept aside in
+:attr:`Run.other`. :func:`merge_runs` joins several runs into one.
 """
 
 from __future__ import annotations
@@ -20,48 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.results.entries import STATUSES, entry_fields, merge_seed
 from harness.errors import UserError
-from harness.results.expected import (
+from harness.run.records import read_json
+from harness.run.schema import (
     POPULARITY,
-    CellKey,
+    Cell,
+    CellResult,
+    EntryFields,
     Grid,
     GroupKey,
-    cell_order,
-    expected_grid,
-    in_grid_order,
-    merge_grids,
+    differences,
+    is_cell_entry,
+    merge_entries,
+    parse_entry,
     unique,
 )
-from harness.run.records import read_json
-
-CELL_KINDS = ("train", "inference")
-
-
-@dataclass(frozen=True)
-class SeedResult:
-    """What one cell (one seed) produced, merged over its train and inference entries.
-
-    Attributes:
-        seed: the cell's seed.
-        status: "failed" when any of its entries failed, else "ok".
-        error: the first failed entry's error, or None.
-        metrics: flat metrics, JSON null read as NaN (empty for most failures).
-        examples_per_second: training throughput (None for popularity or when absent).
-        queries_per_second: inference throughput, from the inference entry when there
-            is one, else from the train entry.
-        epochs: training epochs of the cell.
-        source: the file it was read from.
-    """
-
-    seed: int
-    status: str
-    error: str | None
-    metrics: dict[str, float]
-    examples_per_second: float | None
-    queries_per_second: float | None
-    epochs: int
-    source: Path
 
 
 @dataclass
@@ -70,13 +43,13 @@ class CellGroup:
 
     Attributes:
         split, config, fit_on: the group.
-        seeds: seed -> :class:`SeedResult`, every seed that has an entry.
+        seeds: seed -> :class:`CellResult`, every seed that has an entry.
     """
 
     split: str
     config: str
     fit_on: str
-    seeds: dict[int, SeedResult] = field(default_factory=dict)
+    seeds: dict[int, CellResult] = field(default_factory=dict)
 
     @property
     def key(self) -> GroupKey:
@@ -88,7 +61,7 @@ class CellGroup:
         return sorted(seed for seed, result in self.seeds.items() if result.status == "ok")
 
     @property
-    def failures(self) -> list[SeedResult]:
+    def failures(self) -> list[CellResult]:
         return [self.seeds[s] for s in sorted(self.seeds) if self.seeds[s].status != "ok"]
 
     def metric(self, name: str, seeds: Iterable[int] | None = None) -> np.ndarray:
@@ -145,15 +118,14 @@ class Run:
     other: list[dict] = field(default_factory=list)
 
     @property
-    def present(self) -> set[CellKey]:
-        return {(*key, seed) for key, group in self.cells.items() for seed in group.seeds}
+    def present(self) -> set[Cell]:
+        return {Cell(*key, seed) for key, group in self.cells.items() for seed in group.seeds}
 
     @property
-    def missing(self) -> list[CellKey]:
+    def missing(self) -> list[Cell]:
         """Expected cells with no entry at all, in grid order."""
         present = self.present
-        order = cell_order(self.grid)
-        return sorted((cell for cell in self.grid.cells if cell not in present), key=order)
+        return [cell for cell in self.grid.cells() if cell not in present]
 
     @property
     def splits(self) -> list[str]:
@@ -173,6 +145,13 @@ class Run:
         found = {e for group in self.cells.values() for e in group.epochs}
         return found | ({self.grid.epochs} if self.grid.epochs is not None else set())
 
+    def identity(self) -> dict:
+        """What two runs must share to be compared or merged (see
+        :func:`harness.run.schema.differences`)."""
+        return {"splits": sorted(self.splits), "configs": sorted(self.configs),
+                "fit_on": sorted(self.fit_ons), "epochs": sorted(self.epochs),
+                "quick": self.grid.quick, "data_sha256": self.data_sha256}
+
     @property
     def tf_version(self) -> str:
         return str(self.provenance.get("versions", {}).get("tensorflow", "unknown"))
@@ -182,14 +161,49 @@ class Run:
         return self.provenance.get("data_sha256")
 
 
-def is_cell_entry(entry: dict) -> bool:
-    """Whether a benchmark entry is a ctxbench cell (has a split and a train/inference kind).
+def _group(results: Iterable[CellResult]) -> dict[GroupKey, CellGroup]:
+    """Results grouped by (split, config, fit_on); a cell given twice is refused."""
+    cells: dict[GroupKey, CellGroup] = {}
+    for result in results:
+        group = cells.setdefault(result.cell.group_key, CellGroup(*result.cell.group_key))
+        seed = result.cell.seed
+        if seed in group.seeds:
+            raise UserError(f"{result.source}: cell {'/'.join(group.key)}/seed {seed} is "
+                            f"also in {group.seeds[seed].source}; pass each cell once")
+        group.seeds[seed] = result
+    return cells
 
-    An entry with a ``split`` but no ``kind`` counts as a cell, so that its missing key is
-    reported rather than the entry silently ignored.
-    """
-    extra = entry.get("extra_info")
-    return isinstance(extra, dict) and "split" in extra and extra.get("kind", "train") in CELL_KINDS
+
+def _in_order(cells: dict[GroupKey, CellGroup], grid: Grid) -> dict[GroupKey, CellGroup]:
+    return dict(sorted(cells.items(), key=lambda item: grid.order(Cell(*item[0], 0))))
+
+
+def _leakage(results: Iterable[CellResult]) -> dict[str, dict[int, dict[str, float]]]:
+    leakage: dict[str, dict[int, dict[str, float]]] = {}
+    for result in results:
+        if result.leakage:
+            leakage.setdefault(result.cell.split, {}).setdefault(result.cell.seed,
+                                                                 result.leakage)
+    return leakage
+
+
+def _read_entries(path: Path, benchmarks: list) -> tuple[list[CellResult], list[dict]]:
+    """Validates every entry; returns each cell's result and the entries of no cell."""
+    by_cell: dict[Cell, list[EntryFields]] = {}
+    other: list[dict] = []
+    for index, entry in enumerate(benchmarks):
+        if not isinstance(entry, dict):
+            raise UserError(f"{path}: benchmarks[{index}] is not an object")
+        if not is_cell_entry(entry):
+            other.append(entry)
+            continue
+        fields = parse_entry(path, index, entry)
+        same = by_cell.setdefault(fields.cell, [])
+        if any(f.kind == fields.kind for f in same):
+            raise UserError(f"{path}: benchmarks[{index}]: a second {fields.kind} entry "
+                            f"for cell {'/'.join(fields.cell.group_key)}/{fields.cell.seed}")
+        same.append(fields)
+    return [merge_entries(entries, source=path) for entries in by_cell.values()], other
 
 
 def load_run(path: str | os.PathLike) -> Run:
@@ -219,65 +233,41 @@ def load_run(path: str | os.PathLike) -> Run:
     header = data.get("ctxbench") or {}
     if not isinstance(header, dict):
         raise UserError(f"{path}: 'ctxbench' must be an object")
-    entries: dict[CellKey, list[dict]] = {}
-    other: list[dict] = []
-    first_provenance: dict | None = None
-    for index, entry in enumerate(benchmarks):
-        if not isinstance(entry, dict):
-            raise UserError(f"{path}: benchmarks[{index}] is not an object")
-        if not is_cell_entry(entry):
-            other.append(entry)
-            continue
-        fields = entry_fields(path, index, entry)
-        cell = (fields["split"], fields["config"], fields["fit_on"], fields["seed"])
-        same = entries.setdefault(cell, [])
-        if any(f["kind"] == fields["kind"] for f in same):
-            raise UserError(
-                f"{path}: benchmarks[{index}]: a second {fields['kind']} entry "
-                f"for cell {'/'.join(map(str, cell))}"
-            )
-        same.append(fields)
-        if first_provenance is None and fields["provenance"]:
-            first_provenance = fields["provenance"]
+    results, other = _read_entries(path, benchmarks)
 
-    cells: dict[GroupKey, CellGroup] = {}
-    leakage: dict[str, dict[int, dict[str, float]]] = {}
-    hashes: set[str] = set()
-    for (split, config, fit_on, seed), same in entries.items():
-        group = cells.setdefault((split, config, fit_on), CellGroup(split, config, fit_on))
-        group.seeds[seed] = SeedResult(**merge_seed(same), source=path)
-        for fields in same:
-            if fields["leakage"]:
-                leakage.setdefault(split, {}).setdefault(seed, fields["leakage"])
-            sha = fields["provenance"].get("data_sha256")
-            if isinstance(sha, str):
-                hashes.add(sha)
-    provenance = dict(first_provenance or {})
+    found = [result.provenance.get("data_sha256") for result in results]
+    hashes = {sha for sha in [*found, header.get("data_sha256")] if isinstance(sha, str)}
+    if len(hashes) > 1:
+        raise UserError(
+            f"{path}: entries were run on different data (sha256 "
+            f"{', '.join(sorted(h[:12] for h in hashes))})"
+        )
+    provenance = dict(next((r.provenance for r in results if r.provenance), {}))
     for key in ("command", "data_source", "data_sha256", "session"):
         if header.get(key) is not None:
             provenance[key] = header[key]
     machine_info = data.get("machine_info")
     if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
         provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
-    if isinstance(header.get("data_sha256"), str):
-        hashes.add(header["data_sha256"])
-    if len(hashes) > 1:
-        raise UserError(
-            f"{path}: entries were run on different data (sha256 "
-            f"{', '.join(sorted(h[:12] for h in hashes))})"
-        )
-    present = [(*key, seed) for key, group in cells.items() for seed in group.seeds]
-    grid = expected_grid(path, header.get("grid"), present)
+    grid = Grid.read(header.get("grid"), [r.cell for r in results], str(path))
     return Run(
         path=path,
         sources=(path,),
-        cells=in_grid_order(cells, grid),
-        leakage=leakage,
+        cells=_in_order(_group(results), grid),
+        leakage=_leakage(results),
         provenance=provenance,
         grid=grid,
         datetime=data.get("datetime") if isinstance(data.get("datetime"), str) else None,
         other=other,
     )
+
+
+def incompatibilities(first: Run, second: Run, keys: Iterable[str]) -> list[str]:
+    """How two runs differ in the :meth:`Run.identity` fields ``keys`` that both know
+    (a file that does not say its epochs or data hash differs from none)."""
+    mine, theirs = first.identity(), second.identity()
+    known = [k for k in keys if mine[k] not in (None, []) and theirs[k] not in (None, [])]
+    return differences({k: mine[k] for k in known}, {k: theirs[k] for k in known})
 
 
 def merge_runs(runs: list[Run]) -> Run:
@@ -291,54 +281,27 @@ def merge_runs(runs: list[Run]) -> Run:
         ``sources`` listing every file.
 
     Raises:
-        UserError: the runs used different data (sha256) or epochs, or two runs hold
-            the same cell.
+        UserError: the runs used different data (sha256), epochs or quick settings, or
+            two runs hold the same cell.
     """
     if not runs:
         raise UserError("no benchmark JSON file given")
     first = runs[0]
     for run in runs[1:]:
-        if first.data_sha256 and run.data_sha256 and first.data_sha256 != run.data_sha256:
-            raise UserError(
-                f"{run.path}: data sha256 {run.data_sha256[:12]} differs from "
-                f"{first.path}'s {first.data_sha256[:12]}; cannot merge results "
-                "of different data"
-            )
-        if first.epochs and run.epochs and first.epochs != run.epochs:
-            raise UserError(
-                f"{run.path}: epochs {sorted(run.epochs)} differ from "
-                f"{first.path}'s {sorted(first.epochs)}; cannot merge"
-            )
-        if None not in (first.grid.quick, run.grid.quick) and first.grid.quick != run.grid.quick:
-            raise UserError(
-                f"{run.path}: a {'quick' if run.grid.quick else 'full'} run cannot be merged "
-                f"with {first.path}, a {'quick' if first.grid.quick else 'full'} run"
-            )
-    cells: dict[GroupKey, CellGroup] = {}
-    leakage: dict[str, dict[int, dict[str, float]]] = {}
-    for run in runs:
-        for key, group in run.cells.items():
-            merged = cells.setdefault(key, CellGroup(*key))
-            for seed, result in group.seeds.items():
-                if seed in merged.seeds:
-                    raise UserError(
-                        f"{result.source}: cell {'/'.join(key)}/seed {seed} is "
-                        f"also in {merged.seeds[seed].source}; pass each cell "
-                        "once"
-                    )
-                merged.seeds[seed] = result
-        for split, by_seed in run.leakage.items():
-            for seed, values in by_seed.items():
-                leakage.setdefault(split, {}).setdefault(seed, values)
-    grid = merge_grids([run.grid for run in runs])
+        found = incompatibilities(first, run, ("data_sha256", "epochs", "quick"))
+        if found:
+            raise UserError(f"{run.path} cannot be merged with {first.path}: "
+                            + "; ".join(found))
+    results = [r for run in runs for group in run.cells.values() for r in group.seeds.values()]
+    grid = Grid.union([run.grid for run in runs])
     provenance = dict(first.provenance)
     if not provenance.get("data_sha256"):
         provenance["data_sha256"] = next((r.data_sha256 for r in runs if r.data_sha256), None)
     return Run(
         path=first.path,
         sources=tuple(p for r in runs for p in r.sources),
-        cells=in_grid_order(cells, grid),
-        leakage=leakage,
+        cells=_in_order(_group(results), grid),
+        leakage=_leakage(results),
         provenance=provenance,
         grid=grid,
         datetime=first.datetime,
@@ -346,17 +309,4 @@ def merge_runs(runs: list[Run]) -> Run:
     )
 
 
-__all__ = [
-    "POPULARITY",
-    "CELL_KINDS",
-    "STATUSES",
-    "CellGroup",
-    "CellKey",
-    "Grid",
-    "GroupKey",
-    "Run",
-    "SeedResult",
-    "is_cell_entry",
-    "load_run",
-    "merge_runs",
-]
+__all__ = ["POPULARITY", "CellGroup", "Run", "incompatibilities", "load_run", "merge_runs"]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.data.sources import MovieLens
+from harness.data.splitdata import split_data
 from harness.errors import UserError
+from harness.evaluation.keys import DEFAULT_KS
 from harness.evaluation.metrics import (
-    DEFAULT_KS,
     embed,
     metrics_from_ranks,
     popularity_ranks,
@@ -19,12 +20,12 @@ from harness.evaluation.metrics import (
     true_candidate_ranks,
 )
 from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
-from harness.run.records import CellResult, environment, utc_now
-from harness.data.splitdata import split_data
 from harness.model.training import TrainedModel, TrainOptions, train
+from harness.run.records import environment, utc_now
+from harness.run.schema import POPULARITY, Cell, CellResult
 from splits import Split
 
-POPULARITY = "popularity"
+INTERACTIONS_PER_USER = 50  # of a scaling point's synthetic table
 
 
 @dataclass
@@ -140,6 +141,10 @@ def _cell_provenance(cell: PreparedCell, env: dict | None) -> dict:
                        cell.split_name, env)
 
 
+def _cell(cell: PreparedCell) -> Cell:
+    return Cell(cell.split_name, cell.config.name, cell.options.fit_on, cell.seed)
+
+
 def _sizes(cell: PreparedCell) -> dict[str, float]:
     fitted = cell.fitted
     return {"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
@@ -151,7 +156,9 @@ def result_of(cell: PreparedCell, trained: TrainedModel, metrics: dict[str, floa
               timings: dict[str, float], env: dict | None = None) -> CellResult:
     """Assembles the record of a trained and evaluated cell."""
     return CellResult(
-        split=cell.split_name, config=cell.config.name, seed=cell.seed, metrics=metrics,
+        cell=_cell(cell), epochs=cell.options.epochs, metrics=metrics,
+        examples_per_second=trained.examples_per_second,
+        queries_per_second=timings.get("queries_per_second"),
         timings={"train_seconds": trained.seconds,
                  "examples_per_second": trained.examples_per_second, **timings},
         sizes={**_sizes(cell), "epoch_losses": trained.losses},
@@ -164,7 +171,7 @@ def failed_result(cell: PreparedCell, error: BaseException, env: dict | None = N
                   ) -> CellResult:
     """The record of a cell whose training raised: status "failed" and the error."""
     return CellResult(
-        split=cell.split_name, config=cell.config.name, seed=cell.seed, status="failed",
+        cell=_cell(cell), status="failed", epochs=cell.options.epochs,
         error=f"{type(error).__name__}: {error}", sizes=_sizes(cell), leakage=cell.leakage,
         provenance=_cell_provenance(cell, env),
     )
@@ -243,8 +250,10 @@ def popularity_result(cell: PopularityCell, env: dict | None = None) -> CellResu
             timings["eval_seconds"] = time.perf_counter() - start
             timings["queries_per_second"] = rows.size / timings["eval_seconds"]
     return CellResult(
-        split=cell.split_name, config=POPULARITY, seed=cell.seed, model=POPULARITY,
-        metrics=metrics, timings=timings, leakage=cell.leakage,
+        cell=Cell(cell.split_name, POPULARITY, "train", cell.seed), model=POPULARITY,
+        epochs=cell.options.epochs, metrics=metrics,
+        queries_per_second=timings["queries_per_second"], timings=timings,
+        leakage=cell.leakage,
         sizes={"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
                "n_candidates": float(cell.scores.size)},
         provenance=_provenance(cell.data, {"name": POPULARITY}, cell.options, cell.seed,
@@ -256,3 +265,18 @@ def run_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOp
                    env: dict | None = None) -> CellResult:
     """The most-interacted training items, scored by the same ranking rule."""
     return popularity_result(prepare_popularity(data, split_name, seed, options), env)
+
+
+def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
+                         config: str = "baseline", epochs: int = 1) -> PreparedCell:
+    """A scaling point: a synthetic table of the given size, split at random and encoded.
+
+    Users grow with interactions (one per ``INTERACTIONS_PER_USER``, at least 100), so a
+    user's history keeps its length as the table grows.
+    """
+    from harness.data.synthetic import synthetic_movielens
+
+    data = synthetic_movielens(
+        np.random.default_rng(seed), n_interactions=n_interactions, n_items=n_items,
+        n_users=max(100, n_interactions // INTERACTIONS_PER_USER))
+    return prepare_cell(data, "random", config, seed, TrainOptions(epochs=epochs))

@@ -1,4 +1,4 @@
-"""Typed result records, provenance and atomic JSON writes."""
+"""Provenance of a record, and JSON files written atomically and read with one clear error."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +35,6 @@ def versions() -> dict[str, str]:
     return result
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} x{os.cpu_count()}"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()} x{os.cpu_count()}"
-
-
 def git_info(root: Path = REPO_ROOT) -> dict[str, object]:
     """Commit and dirty flag of the checkout the harness runs from."""
     def git(*args):
@@ -65,10 +55,16 @@ def utc_now() -> str:
 
 
 def environment() -> dict[str, object]:
-    """Everything about the machine and code a record needs, computed once per run."""
+    """Everything about the code a cell's record needs, computed once per run (the
+    machine is recorded once per file: :mod:`harness.run.machine`)."""
     git = git_info()
-    return {"versions": versions(), "cpu": cpu_name(), "git_commit": git["commit"],
-            "git_dirty": git["dirty"], "command": command_line()}
+    return {"versions": versions(), "git_commit": git["commit"], "git_dirty": git["dirty"],
+            "command": command_line()}
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -80,43 +76,6 @@ def command_line(argv: list[str] | None = None) -> str:
     elif program.name in ("pytest", "py.test", "tox"):
         argv[0] = program.name
     return " ".join(argv)
-
-
-@dataclass
-class CellResult:
-    """What one (split, configuration, seed) cell measured.
-
-    Attributes:
-        split, config, seed: the cell.
-        model: "two_tower" or "popularity".
-        status: "ok" or "failed" (then ``error`` says why and ``metrics`` may be empty).
-        metrics: flat split-prefixed metrics, e.g. ``test/top_100_categorical_accuracy``.
-        timings: seconds and throughputs (``train_seconds``, ``examples_per_second``,
-            ``eval_seconds``, ``queries_per_second``).
-        sizes: row and vocabulary counts.
-        leakage: the split's diagnostics (``splits.leakage_diagnostics``).
-        provenance: config dict, options, fit_on, epochs, data source and sha256,
-            versions, CPU, git commit and dirty flag, UTC time.
-    """
-
-    split: str
-    config: str
-    seed: int
-    model: str = "two_tower"
-    status: str = "ok"
-    error: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    sizes: dict[str, float] = field(default_factory=dict)
-    leakage: dict[str, float] = field(default_factory=dict)
-    provenance: dict[str, object] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return to_jsonable(asdict(self))
-
-    @classmethod
-    def from_dict(cls, values: dict) -> CellResult:
-        return cls(**values)
 
 
 def to_jsonable(value):
