@@ -1,12 +1,17 @@
-"""ctxbench's harness: one small module per concept, in the order data flows.
+"""ctxbench's harness: subpackages in the order data flows, each importing only those before.
 
-data -> splitdata (registered splits on the table) -> features -> models -> training ->
-evaluate (ranks counted by ranking, a numba kernel) -> cell (one benchmark cell) ->
-records -> grid (resumable runs) -> runs (read back through entries and expected) /
-stats -> report, compare; tutorial_reference, synthetic and scaling for the performance
-work; cli for ``python -m harness``. TensorFlow is imported only through ``tfcompat``, so
-the TF-free modules (data, splitdata, records, entries, expected, runs, stats, report,
-compare) stay quick to import.
+- ``errors``, ``tfcompat``: user errors; TensorFlow imported through one place that sets
+  ``TF_USE_LEGACY_KERAS=1`` first.
+- ``data``: the MovieLens table, formats and sources, synthetic tables, splits applied.
+- ``evaluation``: metric names, exact ranks (a numba kernel), metrics, statistics.
+- ``model``: feature configurations, two towers, training, the tutorial's own code.
+- ``run``: the run's schema, one cell end to end, the run directory, provenance, machine.
+- ``results``: results files read back and grouped by cell.
+- ``report``: formats, report sections, results.md and the chart, compare.
+- ``cli``: ``python -m harness``.
+
+``tests/test_layers.py`` checks the order; ``results`` and ``report`` never load
+TensorFlow, so reading and rendering results stays quick.
 """
 
 from harness.data.sources import MovieLens, load_movielens

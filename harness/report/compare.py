@@ -23,7 +23,7 @@ from pathlib import Path
 from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.stats import median_iqr, summarize, welch
-from harness.report.sections import (
+from harness.report.format import (
     fmt_float,
     fmt_mean_std,
     fmt_p,

@@ -14,15 +14,17 @@ import numpy as np
 from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.stats import paired_difference, summarize
-from harness.report.sections import (
+from harness.report.format import (
     ACCURACY_KS,
     MISSING,
     fmt_delta,
     fmt_mean_ci,
     is_number,
-    leakage_section,
     markdown_table,
     metric_label,
+)
+from harness.report.sections import (
+    leakage_section,
     other_section,
     problems_section,
     scaling_section,
