@@ -51,3 +51,38 @@ def test_any_user_labels_give_the_same_metrics_as_codes():
 def test_no_interactions_is_an_error():
     with pytest.raises(ValueError, match="zero interactions"):
         metrics_from_ranks(np.zeros(0, np.int64), np.zeros(0, np.int64), "test")
+
+
+@pytest.mark.parametrize("collapse", ["zero_queries", "identical_candidates"])
+def test_a_model_that_scores_every_candidate_alike_earns_nothing(collapse):
+    # Ties count in the true candidate's favour, so a collapsed model (every score
+    # equal) would otherwise rank every true candidate first: accuracy 1.
+    from harness.evaluation.metrics import true_candidate_ranks
+
+    rng = np.random.default_rng(0)
+    queries = rng.standard_normal((50, 8)).astype(np.float32)
+    candidates = rng.standard_normal((30, 8)).astype(np.float32)
+    if collapse == "zero_queries":
+        queries[:] = 0.0
+    else:
+        candidates[:] = candidates[0]
+    true_rows = rng.integers(0, 30, 50)
+    for cap in (None, 10, 100):
+        ks = tuple(k for k in (1, 5, 10, 29) if cap is None or k <= cap)  # ranks valid < cap
+        ranks = true_candidate_ranks(queries, candidates, true_rows, cap)
+        metrics = metrics_from_ranks(ranks, np.arange(50) % 7, "test", ks)
+        assert all(metrics[f"test/top_{k}_categorical_accuracy"] == 0.0 for k in ks), cap
+
+
+def test_only_constant_queries_lose_their_ties():
+    from harness.evaluation.metrics import true_candidate_ranks
+
+    rng = np.random.default_rng(1)
+    queries = rng.standard_normal((6, 4)).astype(np.float32)
+    candidates = rng.standard_normal((9, 4)).astype(np.float32)
+    true_rows = rng.integers(0, 9, 6)
+    before = true_candidate_ranks(queries, candidates, true_rows)
+    queries[2] = 0.0
+    after = true_candidate_ranks(queries, candidates, true_rows)
+    assert after[2] == 8
+    np.testing.assert_array_equal(np.delete(after, 2), np.delete(before, 2))

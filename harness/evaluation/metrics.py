@@ -51,9 +51,19 @@ def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None =
     Returns:
         [num_queries] int64 ranks; rank r < cap means r candidates scored strictly
         higher, rank == cap at least cap.
+
+    Ties count in the true candidate's favour (FactorizedTopK's rule), so a query that
+    scores every candidate alike would rank first: a zero query embedding, or a
+    catalogue whose embeddings are all the same (a collapsed model). Such a query
+    earns nothing instead: its rank is the last one (``cap``, or the catalogue size).
     """
-    return count_higher(np.asarray(queries), np.asarray(candidates),
-                        np.asarray(true_candidates), cap)
+    queries, candidates = np.asarray(queries), np.asarray(candidates)
+    ranks = count_higher(queries, candidates, np.asarray(true_candidates), cap)
+    constant = ~queries.any(axis=1)
+    if len(candidates) > 1 and (candidates == candidates[0]).all():
+        constant[:] = True
+    ranks[constant] = len(candidates) - 1 if cap is None else min(cap, len(candidates) - 1)
+    return ranks
 
 
 _MATRIX = tf.TensorSpec([None, None], tf.float32)

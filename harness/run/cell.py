@@ -132,7 +132,7 @@ def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
         "config": config, "split": split_name, "seed": seed, "fit_on": options.fit_on,
         "epochs": options.epochs, "options": options.to_dict(),
         "data_source": data.source, "data_sha256": data.sha256,
-        **(env or environment()), "utc_time": utc_now(),
+        **(environment() if env is None else env), "utc_time": utc_now(),
     }
 
 

@@ -1,0 +1,125 @@
+"""The popularity baseline's scores and ranks, worked by hand and against brute force.
+
+The baseline scores each candidate by its training interaction count; equal counts are
+broken by candidate row, lower row first (``harness.evaluation.metrics.popularity_scores`` adds
+``(num_candidates - row) / (num_candidates + 1)``, which lies in (0, 1) and so never
+reorders different counts). The rank of a true candidate is its 0-based position in that
+one global order. A tie therefore never counts in the true candidate's favour: when every
+count is equal the ranking is the row order, which knows nothing, and top-k accuracy is
+the share of true candidates among the first k rows (k / num_candidates when every
+candidate is a true candidate once), not 1 as the "strictly higher" rule would give.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+# Five candidates. Training interactions: candidate 1 four times, candidates 0, 2 and 4
+# twice each (a three-way tie), candidate 3 never.
+TRAIN_CANDIDATES = np.array([1, 4, 0, 1, 2, 1, 4, 2, 0, 1])
+NUM_CANDIDATES = 5
+# counts [2, 4, 2, 0, 2] plus the tie-break (5 - row) / 6.
+EXPECTED_SCORES = np.array([2 + 5 / 6, 4 + 4 / 6, 2 + 3 / 6, 0 + 2 / 6, 2 + 1 / 6])
+# Order: 1 (count 4), then the tied 0, 2, 4 by row, then 3 (count 0).
+EXPECTED_RANK_OF_CANDIDATE = np.array([1, 0, 2, 4, 3])
+
+
+def brute_force_ranks(counts: np.ndarray, true_candidates: np.ndarray) -> np.ndarray:
+    """Rank by the definition: candidates with a higher count, plus tied ones on lower rows.
+
+    Args:
+        counts: [num_candidates] integer training counts.
+        true_candidates: [n] rows of the true candidates.
+
+    Returns:
+        [n] int64 ranks.
+    """
+    ranks = []
+    for true in true_candidates:
+        higher = int((counts > counts[true]).sum())
+        tied_before = int((counts[:true] == counts[true]).sum())
+        ranks.append(higher + tied_before)
+    return np.array(ranks, dtype=np.int64)
+
+
+def test_scores_and_ranks_worked_by_hand():
+    from harness.evaluation.metrics import popularity_ranks, popularity_scores
+
+    scores = popularity_scores(TRAIN_CANDIDATES, NUM_CANDIDATES)
+    assert scores.dtype == np.float64 and scores.shape == (NUM_CANDIDATES,)
+    # The hand values are the same additions of correctly rounded float64 quotients, but
+    # written as other expressions: allow a couple of float64 roundings of the values.
+    np.testing.assert_allclose(scores, EXPECTED_SCORES, rtol=4 * np.finfo(np.float64).eps)
+
+    true_candidates = np.array([3, 0, 1, 4, 2, 2, 0, 3])  # repeats, every candidate
+    ranks = popularity_ranks(scores, true_candidates)
+    assert ranks.dtype == np.int64
+    np.testing.assert_array_equal(ranks, [4, 1, 0, 3, 2, 2, 1, 4])
+    np.testing.assert_array_equal(ranks, EXPECTED_RANK_OF_CANDIDATE[true_candidates])
+    # Every rank is used once over the catalogue: a permutation, so nothing shares a rank.
+    np.testing.assert_array_equal(
+        np.sort(popularity_ranks(scores, np.arange(NUM_CANDIDATES))), np.arange(NUM_CANDIDATES))
+
+
+def test_candidates_never_rated_in_training_rank_last_in_row_order():
+    from harness.evaluation.metrics import popularity_ranks, popularity_scores
+
+    # Only row 2 was seen; rows 0, 1, 3 (count 0) follow it in row order.
+    scores = popularity_scores(np.array([2, 2]), 4)
+    np.testing.assert_array_equal(popularity_ranks(scores, np.arange(4)), [1, 2, 0, 3])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ranks_match_the_brute_force_rule_on_random_counts(seed):
+    from harness.evaluation.metrics import popularity_ranks, popularity_scores
+
+    rng = np.random.default_rng(seed)
+    num_candidates = int(rng.integers(20, 300))
+    # Few interactions per candidate, so most counts are shared by many candidates.
+    train = rng.integers(0, num_candidates, size=int(rng.integers(0, 3 * num_candidates)))
+    true_candidates = rng.integers(0, num_candidates, size=500)
+    counts = np.bincount(train, minlength=num_candidates)
+    assert np.unique(counts).size < num_candidates  # ties present
+
+    scores = popularity_scores(train, num_candidates)
+    assert np.unique(scores).size == num_candidates  # all distinct, as documented
+    np.testing.assert_array_equal(popularity_ranks(scores, true_candidates),
+                                  brute_force_ranks(counts, true_candidates))
+
+
+@pytest.mark.parametrize("k", [1, 5, 10])
+def test_all_equal_popularity_earns_chance_not_a_perfect_score(k):
+    from harness.evaluation.metrics import metrics_from_ranks, popularity_ranks, popularity_scores
+
+    num_candidates = 50
+    train = np.repeat(np.arange(num_candidates), 3)  # every count equal
+    scores = popularity_scores(train, num_candidates)
+    # Every candidate is a true candidate once: the row order puts exactly k of them in
+    # the top k, whatever row each sits on.
+    true_candidates = np.random.default_rng(k).permutation(num_candidates)
+    ranks = popularity_ranks(scores, true_candidates)
+    np.testing.assert_array_equal(ranks, true_candidates)  # the row order itself
+    metrics = metrics_from_ranks(ranks, np.zeros(num_candidates, np.int64), "test", (k,))
+    assert metrics[f"test/top_{k}_categorical_accuracy"] == k / num_candidates
+
+
+def test_popularity_cell_counts_training_rows_only():
+    """The cell's scores come from the training split's interactions, ranked on test."""
+    from harness.data.synthetic import synthetic_movielens
+    from harness.evaluation.metrics import metrics_from_ranks
+    from harness.model.training import TrainOptions
+    from harness.run.cell import popularity_result, prepare_popularity
+
+    data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=30,
+                               n_interactions=600)
+    cell = prepare_popularity(data, "temporal", 0, TrainOptions())
+    counts = np.bincount(data.title_codes[cell.split.train],
+                         minlength=data.candidate_titles.size)
+    test_ranks = brute_force_ranks(counts, data.title_codes[cell.split.test])
+    expected = metrics_from_ranks(test_ranks, data.user_codes[cell.split.test], "test")
+    # A non-empty env: ``{}`` would make the record look the environment up (git, CPU).
+    metrics = popularity_result(cell, env={"test": True}).metrics
+    for key, value in expected.items():
+        # Same ranks through the same metric code: equal exactly.
+        assert metrics[key] == value, key
