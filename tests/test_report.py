@@ -380,3 +380,21 @@ def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
     other = markdown.split("## Other benchmarks")[-1]
     assert not re.search(r"\| test_speedup\s+\|", other)
     assert "test_scaling[" not in other
+
+
+RESULTS = ROOT / "results"
+
+
+def test_the_committed_results_render_byte_for_byte():
+    # results/results.md is what people copy tables from: it must be exactly what the
+    # committed JSON renders to, with the code as it is now.
+    markdown = render_report([RESULTS / "benchmark.json"])
+    assert markdown == (RESULTS / "results.md").read_text(encoding="utf-8")
+
+
+def test_the_committed_cross_version_table_renders_byte_for_byte():
+    from harness.report.compare import Thresholds, compare
+
+    files = sorted((RESULTS / "tf").glob("quick-tf*.json"))
+    markdown, _ = compare(files, Thresholds())
+    assert markdown == (RESULTS / "cross_version.md").read_text(encoding="utf-8")

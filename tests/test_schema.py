@@ -124,3 +124,32 @@ def test_a_malformed_declared_grid_is_one_user_error():
         Grid.read({"seeds": "five"}, [], "x.json")
     with pytest.raises(UserError, match="x.json: ctxbench.grid.cells has a malformed"):
         Grid.read({"cells": ["nope"]}, [], "x.json")
+
+
+def test_a_run_directory_keeps_finished_cells_and_refuses_another_run(tmp_path):
+    from harness.run.rundir import RunDirectory
+
+    manifest = {"code": "abc", "data_sha256": "e" * 64,
+                "grid": Grid(splits=("random",), configs=("baseline",), seeds=(0, 1)).to_dict()}
+    run_dir = RunDirectory(tmp_path / "run", manifest)
+    done, failed, damaged = (Cell("random", "baseline", "train", s) for s in (0, 1, 2))
+    entry = benchmark_entry(done, "train", {"split": "random"}, STATS)
+    run_dir.store(done, {"status": "ok", "entries": [entry]})
+    run_dir.store(failed, {"status": "failed", "entries": [entry]})
+    (run_dir.cells_dir / f"{damaged.key}.json").write_text('{"status": "ok", "entr')
+    again = RunDirectory(tmp_path / "run", manifest)  # the same run resumes
+    assert again.load(done) == {"status": "ok", "entries": [entry]}
+    assert again.completed(done) and not again.completed(failed)
+    assert again.load(damaged) is None and not again.completed(damaged)  # run it again
+    other = {**manifest, "grid": {**manifest["grid"], "seeds": 3}}
+    with pytest.raises(UserError, match=r"made by a different run \(grid.seeds: 2 != 3\)"):
+        RunDirectory(tmp_path / "run", other)
+
+
+def test_an_unwritable_run_directory_is_one_user_error(tmp_path):
+    from harness.run.rundir import RunDirectory
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match="cannot"):
+        RunDirectory(blocker / "run", {"code": "abc"})

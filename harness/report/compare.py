@@ -301,7 +301,8 @@ def render_versions(runs: list[Run], metric: str) -> str:
             *([markdown_table(["split", "configuration", "fit_on", "measure",
                                *[c for c, t in zip(columns, timed, strict=True) if t]],
                               speed), ""] if any(timed) else []),
-            *([_machines_note(runs[0], untimed), ""] if untimed else []),
+            *([_machines_note(runs[0], [r for r in untimed if r is not runs[0]]), ""]
+              if untimed else []),
         ]
     )
 
