@@ -50,20 +50,36 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _print_table(rows: list[dict], count_keys: tuple[str, ...]) -> None:
+    shown = [{key: int(value) if key in count_keys else value for key, value in row.items()}
+             for row in rows]
+    print(tabulate(shown, headers="keys", tablefmt="github", floatfmt=".4f"))
+
+
 def cmd_splits(args) -> int:
-    from harness.data.splitdata import COUNT_KEYS, split_table
+    from harness.data.splitdata import (
+        COUNT_KEYS,
+        VALIDATION_COUNT_KEYS,
+        split_table,
+        validation_table,
+    )
 
     data = _load(args)
     rows = split_table(data, args.test_fraction, args.seed)
+    validation_rows = validation_table(data, args.test_fraction, args.seed,
+                                       args.validation_fraction)
     if args.json:
         print(json.dumps({"data_sha256": data.sha256, "seed": args.seed,
-                          "test_fraction": args.test_fraction, "splits": rows}, indent=1))
+                          "test_fraction": args.test_fraction, "splits": rows,
+                          "validation_fraction": args.validation_fraction,
+                          "validation": validation_rows}, indent=1))
     else:
         print(f"data: {data.source}  sha256 {data.sha256[:12]}  test_fraction "
               f"{args.test_fraction}  seed {args.seed}\n")
-        shown = [{key: int(value) if key in COUNT_KEYS else value
-                  for key, value in row.items()} for row in rows]
-        print(tabulate(shown, headers="keys", tablefmt="github", floatfmt=".4f"))
+        _print_table(rows, COUNT_KEYS)
+        print(f"\nvalidation slices (each split's own rule on its training side): "
+              f"validation_fraction {args.validation_fraction}\n")
+        _print_table(validation_rows, VALIDATION_COUNT_KEYS)
     return 0
 
 
@@ -102,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"))
     sub.add_argument("--test-fraction", type=float, default=0.2)
     sub.add_argument("--seed", type=_seed, default=0, help="seed of the random split")
+    sub.add_argument("--validation-fraction", type=float, default=0.1,
+                     help="share of each split's training side in its validation slice")
     sub.set_defaults(func=cmd_splits)
 
     sub = commands.add_parser("report", help="render Markdown (and a PNG chart) from "

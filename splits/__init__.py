@@ -1,6 +1,6 @@
-"""Train/test splits over interaction arrays. Knows nothing of TensorFlow."""
+"""Train/test splits and their validation slices over interaction arrays; no TensorFlow."""
 
-from splits.diagnostics import leakage_diagnostics
+from splits.diagnostics import leakage_diagnostics, validation_diagnostics
 from splits.registry import Registry, SplitError, UnknownNameError
 from splits.strategies import (
     SPLITS,
@@ -9,6 +9,7 @@ from splits.strategies import (
     get_split,
     leave_last_out_split,
     make_split,
+    make_validation,
     random_split,
     temporal_split,
     user_temporal_split,
@@ -17,5 +18,6 @@ from splits.strategies import (
 __all__ = [
     "SPLITS", "Registry", "Split", "SplitError", "SplitStrategy", "UnknownNameError",
     "get_split", "leakage_diagnostics", "leave_last_out_split", "make_split",
-    "random_split", "temporal_split", "user_temporal_split",
+    "make_validation", "random_split", "temporal_split", "user_temporal_split",
+    "validation_diagnostics",
 ]

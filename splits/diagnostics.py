@@ -43,3 +43,24 @@ def leakage_diagnostics(split: Split, user_ids: np.ndarray, item_ids: np.ndarray
         "cold_user_test_rate": float(np.mean(~seen_users)),
         "cold_item_test_rate": float(np.mean(~seen_items)),
     }
+
+
+def validation_diagnostics(validation: Split, user_ids: np.ndarray, item_ids: np.ndarray,
+                           timestamps: np.ndarray) -> dict[str, float]:
+    """:func:`leakage_diagnostics` of a validation slice, its keys naming validation.
+
+    Args:
+        validation: ``make_validation``'s split: ``train`` the rows left for fitting,
+            ``test`` the validation slice.
+        user_ids, item_ids, timestamps: [n] columns, as for ``leakage_diagnostics``.
+
+    Returns:
+        The same numbers with "test" read as "validation" in every key: ``n_train`` (rows
+        left for fitting), ``n_validation``, ``validation_fraction`` (of the training
+        side), ``future_leak_rate`` (validation interactions strictly earlier than the
+        latest fitting one), ``train_after_validation_start_rate``,
+        ``validation_users_unseen``, ``validation_items_unseen``,
+        ``cold_user_validation_rate``, ``cold_item_validation_rate``.
+    """
+    return {key.replace("test", "validation"): value for key, value in
+            leakage_diagnostics(validation, user_ids, item_ids, timestamps).items()}

@@ -3,6 +3,12 @@
 Every strategy has the signature ``fn(user_ids, timestamps, *, test_fraction, seed)``
 and returns a :class:`Split` of sorted int64 row indices. Inputs are never modified and
 randomness comes only from ``seed`` (a fresh ``np.random.Generator`` per call).
+
+Each strategy also carves a validation slice out of a split's training side by its own
+rule (:meth:`SplitStrategy.validation`, :func:`make_validation`): the same function
+applied to the training rows alone, so the validation slice stands to the remaining
+training rows as the test set stands to the whole training side. Test rows are never
+read.
 """
 
 from __future__ import annotations
@@ -12,6 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from splits.registry import Registry, SplitError
+
+# Mixed with the seed for the random validation draw, so that it is independent of the
+# test draw: the same seed would replay the test split's random stream over the training
+# rows, and a permutation of n_train rows drawn from that stream is correlated with the
+# permutation of n rows that chose the test set.
+VALIDATION_STREAM = 1
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,63 @@ class SplitStrategy:
             )
         return split
 
+    def validation(self, user_ids: np.ndarray, timestamps: np.ndarray, split: Split, *,
+                   validation_fraction: float = 0.1, seed: int = 0) -> Split:
+        """Carves a validation slice out of ``split.train`` by this strategy's own rule.
 
-def _check_inputs(user_ids, timestamps, test_fraction):
+        The split function runs on the training rows alone with ``validation_fraction``
+        in the role of ``test_fraction``: ``temporal`` takes the latest training
+        interactions (one global cut, ties at the cut second to validation),
+        ``user_temporal`` each user's latest training interactions, ``leave_last_out``
+        each user's last training interaction (a user with one training interaction
+        keeps it), ``random`` a seeded uniform sample (drawn from a stream of its own,
+        independent of the test draw). ``split.test`` is never read.
+
+        Args:
+            user_ids: [n] user of each interaction, the arrays ``split`` indexes.
+            timestamps: [n] time of each interaction.
+            split: a split of those rows; only ``split.train`` is used.
+            validation_fraction: in (0, 1), the share of the training rows asked for.
+            seed: as for the split (only ``random`` uses it).
+
+        Returns:
+            A :class:`Split` over the same rows whose ``train`` is the training side left
+            for fitting and whose ``test`` is the validation slice: both sorted int64,
+            disjoint, together ``split.train``. In the role of a test set it goes to
+            :func:`splits.leakage_diagnostics` unchanged.
+
+        Raises:
+            SplitError: bad arrays or fraction, ``split.train`` not sorted unique row
+                indices of these arrays, or a slice that leaves either side empty.
+        """
+        user_ids, timestamps = _check_inputs(user_ids, timestamps, validation_fraction,
+                                             "validation_fraction")
+        train = np.asarray(split.train)
+        if (train.ndim != 1 or (train.size and train.dtype.kind not in "iu")
+                or np.any(np.diff(train) <= 0)
+                or (train.size and not 0 <= train[0] <= train[-1] < len(timestamps))):
+            raise SplitError(f"split.train must be sorted unique row indices into "
+                             f"{len(timestamps)} interactions")
+        train = train.astype(np.int64)
+        # Sorted training rows keep row order, so the per-user tie rule (later row =
+        # later) means the same on the subset as on the whole table.
+        local = self.fn(user_ids[train], timestamps[train], test_fraction=validation_fraction,
+                        seed=_validation_seed(seed))
+        if local.train.size == 0 or local.test.size == 0:
+            raise SplitError(
+                f"the validation slice of split {self.name!r} ({train.size} training "
+                f"interactions, validation_fraction={validation_fraction}) leaves an empty "
+                f"{'train' if local.train.size == 0 else 'validation'} side"
+            )
+        return Split(train=train[local.train], test=train[local.test])
+
+
+def _validation_seed(seed: int) -> int:
+    """The seed of the validation draw: ``seed`` mixed with VALIDATION_STREAM."""
+    return int(np.random.SeedSequence([seed, VALIDATION_STREAM]).generate_state(1)[0])
+
+
+def _check_inputs(user_ids, timestamps, fraction, fraction_name="test_fraction"):
     user_ids = np.asarray(user_ids)
     timestamps = np.asarray(timestamps)
     if user_ids.ndim != 1 or timestamps.ndim != 1 or len(user_ids) != len(timestamps):
@@ -69,8 +136,8 @@ def _check_inputs(user_ids, timestamps, test_fraction):
             f"user_ids and timestamps must be 1-D arrays of one length, got shapes "
             f"{user_ids.shape} and {timestamps.shape}"
         )
-    if not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
-        raise SplitError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        raise SplitError(f"{fraction_name} must be in (0, 1), got {fraction!r}")
     return user_ids, timestamps
 
 
@@ -177,3 +244,14 @@ def make_split(name: str, user_ids, timestamps, *, test_fraction: float = 0.2,
                seed: int = 0) -> Split:
     """Splits by registered name. See :class:`SplitStrategy` for the arguments."""
     return SPLITS[name](user_ids, timestamps, test_fraction=test_fraction, seed=seed)
+
+
+def make_validation(name: str, user_ids, timestamps, split: Split, *,
+                    validation_fraction: float = 0.1, seed: int = 0) -> Split:
+    """Carves the validation slice of ``split`` by registered name.
+
+    See :meth:`SplitStrategy.validation`: returns ``Split(train=rows left for fitting,
+    test=validation rows)``, together ``split.train``; unknown names list the valid ones.
+    """
+    return SPLITS[name].validation(user_ids, timestamps, split,
+                                   validation_fraction=validation_fraction, seed=seed)

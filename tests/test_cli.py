@@ -12,7 +12,7 @@ import pytest
 from fixtures_data import RATINGS, USERS, grouplens_files, write_files
 
 from harness.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, load_from_dir, load_movielens
-from harness.data.splitdata import split_table
+from harness.data.splitdata import split_table, validation_table
 from splits import SPLITS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +89,30 @@ def test_splits_table_names_every_split(grouplens_dir):
     assert "future_leak_rate" in result.stdout
 
 
+def test_splits_prints_each_validation_slice_after_the_splits(grouplens_dir):
+    data = load_from_dir(grouplens_dir)
+    result = harness("splits", "--data-dir", grouplens_dir, "--json", "--seed", "3",
+                     "--validation-fraction", "0.2")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["splits"] == split_table(data, test_fraction=0.2, seed=3)  # unchanged
+    assert report["validation_fraction"] == 0.2
+    rows = {row["split"]: row for row in report["validation"]}
+    assert list(rows) == SPLITS.names()
+    assert rows["temporal"]["future_leak_rate"] == 0.0
+    splits = {row["split"]: row for row in report["splits"]}
+    for name, row in rows.items():
+        assert row["n_train"] + row["n_validation"] == splits[name]["n_train"]
+    assert report["validation"] == validation_table(data, 0.2, 3, validation_fraction=0.2)
+
+    table = harness("splits", "--data-dir", grouplens_dir).stdout
+    split_part, _, validation_part = table.partition("validation slices")
+    assert "future_leak_rate" in split_part and "n_test" in split_part
+    assert "n_validation" in validation_part and "cold_user_validation_rate" in validation_part
+    for name in SPLITS.names():
+        assert f"| {name} " in split_part and f"| {name} " in validation_part
+
+
 # ---------------------------------------------------------------------------------------
 # Bad input: exit code 2 and one line.
 
@@ -126,8 +150,15 @@ def test_test_fraction_outside_the_unit_interval(grouplens_dir, fraction):
                                fraction), "error: test_fraction must be in (0, 1)")
 
 
+@pytest.mark.parametrize("fraction", ["1.5", "0", "1"])
+def test_validation_fraction_outside_the_unit_interval(grouplens_dir, fraction):
+    assert_usage_error(harness("splits", "--data-dir", grouplens_dir, "--validation-fraction",
+                               fraction), "error: validation_fraction must be in (0, 1)")
+
+
 @pytest.mark.parametrize(("option", "value"), [("--test-fraction", "abc"), ("--seed", "-1"),
-                                               ("--seed", "1.5")])
+                                               ("--seed", "1.5"),
+                                               ("--validation-fraction", "abc")])
 def test_malformed_option_values(grouplens_dir, option, value):
     assert_usage_error(harness("splits", "--data-dir", grouplens_dir, option, value),
                        "python -m harness splits: error:", option)

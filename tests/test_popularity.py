@@ -1,13 +1,10 @@
 """The popularity baseline's scores and ranks, worked by hand and against brute force.
 
-The baseline scores each candidate by its training interaction count; equal counts are
-broken by candidate row, lower row first (``harness.evaluation.metrics.popularity_scores`` adds
-``(num_candidates - row) / (num_candidates + 1)``, which lies in (0, 1) and so never
-reorders different counts). The rank of a true candidate is its 0-based position in that
-one global order. A tie therefore never counts in the true candidate's favour: when every
-count is equal the ranking is the row order, which knows nothing, and top-k accuracy is
-the share of true candidates among the first k rows (k / num_candidates when every
-candidate is a true candidate once), not 1 as the "strictly higher" rule would give.
+The baseline scores each candidate by its training interaction count; equal counts tie,
+and ties count against the true candidate (``harness.evaluation.metrics.popularity_ranks``):
+its rank is the number of other candidates with a count at least as high. A tie never
+earns a hit: when every count is equal every true candidate ranks last and top-k
+accuracy is 0, not 1 as the "strictly higher" rule would give.
 """
 
 from __future__ import annotations
@@ -19,14 +16,14 @@ import pytest
 # twice each (a three-way tie), candidate 3 never.
 TRAIN_CANDIDATES = np.array([1, 4, 0, 1, 2, 1, 4, 2, 0, 1])
 NUM_CANDIDATES = 5
-# counts [2, 4, 2, 0, 2] plus the tie-break (5 - row) / 6.
-EXPECTED_SCORES = np.array([2 + 5 / 6, 4 + 4 / 6, 2 + 3 / 6, 0 + 2 / 6, 2 + 1 / 6])
-# Order: 1 (count 4), then the tied 0, 2, 4 by row, then 3 (count 0).
-EXPECTED_RANK_OF_CANDIDATE = np.array([1, 0, 2, 4, 3])
+EXPECTED_SCORES = np.array([2.0, 4.0, 2.0, 0.0, 2.0])
+# 1 (count 4) first; each of the tied 0, 2, 4 is outranked by 1 and the two others;
+# 3 (count 0) by all four.
+EXPECTED_RANK_OF_CANDIDATE = np.array([3, 0, 3, 4, 3])
 
 
 def brute_force_ranks(counts: np.ndarray, true_candidates: np.ndarray) -> np.ndarray:
-    """Rank by the definition: candidates with a higher count, plus tied ones on lower rows.
+    """Rank by the definition: the other candidates with a count at least as high.
 
     Args:
         counts: [num_candidates] integer training counts.
@@ -37,9 +34,7 @@ def brute_force_ranks(counts: np.ndarray, true_candidates: np.ndarray) -> np.nda
     """
     ranks = []
     for true in true_candidates:
-        higher = int((counts > counts[true]).sum())
-        tied_before = int((counts[:true] == counts[true]).sum())
-        ranks.append(higher + tied_before)
+        ranks.append(int((counts >= counts[true]).sum()) - 1)
     return np.array(ranks, dtype=np.int64)
 
 
@@ -48,26 +43,21 @@ def test_scores_and_ranks_worked_by_hand():
 
     scores = popularity_scores(TRAIN_CANDIDATES, NUM_CANDIDATES)
     assert scores.dtype == np.float64 and scores.shape == (NUM_CANDIDATES,)
-    # The hand values are the same additions of correctly rounded float64 quotients, but
-    # written as other expressions: allow a couple of float64 roundings of the values.
-    np.testing.assert_allclose(scores, EXPECTED_SCORES, rtol=4 * np.finfo(np.float64).eps)
+    np.testing.assert_array_equal(scores, EXPECTED_SCORES)  # counts: exact
 
     true_candidates = np.array([3, 0, 1, 4, 2, 2, 0, 3])  # repeats, every candidate
     ranks = popularity_ranks(scores, true_candidates)
     assert ranks.dtype == np.int64
-    np.testing.assert_array_equal(ranks, [4, 1, 0, 3, 2, 2, 1, 4])
+    np.testing.assert_array_equal(ranks, [4, 3, 0, 3, 3, 3, 3, 4])
     np.testing.assert_array_equal(ranks, EXPECTED_RANK_OF_CANDIDATE[true_candidates])
-    # Every rank is used once over the catalogue: a permutation, so nothing shares a rank.
-    np.testing.assert_array_equal(
-        np.sort(popularity_ranks(scores, np.arange(NUM_CANDIDATES))), np.arange(NUM_CANDIDATES))
 
 
-def test_candidates_never_rated_in_training_rank_last_in_row_order():
+def test_candidates_never_rated_in_training_all_rank_last():
     from harness.evaluation.metrics import popularity_ranks, popularity_scores
 
-    # Only row 2 was seen; rows 0, 1, 3 (count 0) follow it in row order.
+    # Only row 2 was seen; rows 0, 1, 3 (count 0) tie behind it, each last.
     scores = popularity_scores(np.array([2, 2]), 4)
-    np.testing.assert_array_equal(popularity_ranks(scores, np.arange(4)), [1, 2, 0, 3])
+    np.testing.assert_array_equal(popularity_ranks(scores, np.arange(4)), [3, 3, 0, 3])
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -83,25 +73,28 @@ def test_ranks_match_the_brute_force_rule_on_random_counts(seed):
     assert np.unique(counts).size < num_candidates  # ties present
 
     scores = popularity_scores(train, num_candidates)
-    assert np.unique(scores).size == num_candidates  # all distinct, as documented
     np.testing.assert_array_equal(popularity_ranks(scores, true_candidates),
                                   brute_force_ranks(counts, true_candidates))
+    # The same rule as the per-query one EASE uses, on a broadcast global order.
+    from harness.evaluation.metrics import ranks_ties_against
+
+    np.testing.assert_array_equal(
+        popularity_ranks(scores, true_candidates),
+        ranks_ties_against(np.broadcast_to(scores, (500, num_candidates)), true_candidates))
 
 
 @pytest.mark.parametrize("k", [1, 5, 10])
-def test_all_equal_popularity_earns_chance_not_a_perfect_score(k):
+def test_all_equal_popularity_earns_nothing(k):
     from harness.evaluation.metrics import metrics_from_ranks, popularity_ranks, popularity_scores
 
     num_candidates = 50
     train = np.repeat(np.arange(num_candidates), 3)  # every count equal
     scores = popularity_scores(train, num_candidates)
-    # Every candidate is a true candidate once: the row order puts exactly k of them in
-    # the top k, whatever row each sits on.
     true_candidates = np.random.default_rng(k).permutation(num_candidates)
     ranks = popularity_ranks(scores, true_candidates)
-    np.testing.assert_array_equal(ranks, true_candidates)  # the row order itself
+    np.testing.assert_array_equal(ranks, num_candidates - 1)  # every one last
     metrics = metrics_from_ranks(ranks, np.zeros(num_candidates, np.int64), "test", (k,))
-    assert metrics[f"test/top_{k}_categorical_accuracy"] == k / num_candidates
+    assert metrics[f"test/top_{k}_categorical_accuracy"] == 0.0
 
 
 def test_popularity_cell_counts_training_rows_only():

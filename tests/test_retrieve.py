@@ -73,7 +73,7 @@ def assert_top_k_up_to_near_ties(ids: np.ndarray, queries: np.ndarray,
 ])
 def test_top_k_matches_float64_reference_on_random_embeddings(num_queries, num_candidates,
                                                              dim, k, block_size):
-    from harness.evaluation.metrics import retrieve_top_k
+    from harness.evaluation.retrieval import retrieve_top_k
 
     rng = np.random.default_rng(num_queries)
     queries = rng.normal(size=(num_queries, dim)).astype(np.float32)
@@ -84,7 +84,7 @@ def test_top_k_matches_float64_reference_on_random_embeddings(num_queries, num_c
 
 def test_near_duplicate_candidates_may_swap_but_nothing_else_moves():
     """Candidates one float32 ulp apart tie within rounding; either order is right."""
-    from harness.evaluation.metrics import retrieve_top_k
+    from harness.evaluation.retrieval import retrieve_top_k
 
     rng = np.random.default_rng(7)
     queries = rng.normal(size=(100, 32)).astype(np.float32)
@@ -105,7 +105,7 @@ def test_near_duplicate_candidates_may_swap_but_nothing_else_moves():
 
 def test_integer_embeddings_exact_ties_come_in_row_order():
     """Exact scores with many ties: the exact k best, ties broken by lower row first."""
-    from harness.evaluation.metrics import retrieve_top_k
+    from harness.evaluation.retrieval import retrieve_top_k
 
     rng = np.random.default_rng(3)
     # Products of integers in [-2, 2] summed over 6 dimensions: integers in [-24, 24],
@@ -131,7 +131,7 @@ def test_infer_top_k_retrieves_for_every_test_query_over_the_catalogue():
     import dataclasses
 
     from harness.data.synthetic import synthetic_movielens
-    from harness.evaluation.metrics import embed
+    from harness.evaluation.retrieval import embed
     from harness.model.towers import build_model
     from harness.model.training import TrainedModel, TrainOptions
     from harness.run.cell import candidate_embeddings, infer_top_k, prepare_cell

@@ -1,7 +1,9 @@
-"""Splits are tested by invariants over seeds, sizes and test fractions; diagnostics by hand."""
+"""Splits and validation slices are tested by invariants over seeds, sizes and fractions;
+diagnostics by hand."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -15,7 +17,9 @@ from splits import (
     get_split,
     leakage_diagnostics,
     make_split,
+    make_validation,
     temporal_split,
+    validation_diagnostics,
 )
 
 SEEDS = (0, 1, 7)
@@ -343,3 +347,302 @@ def test_temporal_never_leaks_and_random_does_on_random_data(seed):
     assert random["train_after_test_start_rate"] > 0.0
     for diagnostics in (temporal, random):
         assert all(type(value) is float for value in diagnostics.values())
+
+
+# ---------------------------------------------------------------------------------------
+# Validation slices: each split's own rule applied to its training side.
+
+VALIDATION_FRACTIONS = (0.1, 0.3)
+
+
+def _validation_cases():
+    # n=12 is left to the hand-built and bad-request tests: a 50% temporal test set
+    # leaves four or five training rows there, too few to slice 10% off.
+    for size in SIZES[1:]:
+        for seed in SEEDS:
+            for fraction in FRACTIONS:
+                for validation_fraction in VALIDATION_FRACTIONS:
+                    yield pytest.param(size, seed, fraction, validation_fraction,
+                                       id=f"n{size}-seed{seed}-f{fraction}-v{validation_fraction}")
+
+
+VALIDATION_CASES = list(_validation_cases())
+VALIDATION_ARGS = ("size", "seed", "fraction", "validation_fraction")
+
+
+def split_and_validation(name, size, seed, fraction, validation_fraction, string_ids=False):
+    users, times = interactions(size, seed, string_ids)
+    split = make_split(name, users, times, test_fraction=fraction, seed=seed)
+    validation = make_validation(name, users, times, split,
+                                 validation_fraction=validation_fraction, seed=seed)
+    return users, times, split, validation
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_every_validation_slice_partitions_the_training_side(
+        name, size, seed, fraction, validation_fraction, string_ids):
+    _, _, split, validation = split_and_validation(name, size, seed, fraction,
+                                                   validation_fraction, string_ids)
+    for side in (validation.train, validation.test):
+        assert side.dtype == np.int64
+        assert side.ndim == 1
+        assert np.all(np.diff(side) > 0), "indices must be sorted and unique"
+        assert side.size > 0
+    assert np.all(np.isin(validation.test, split.train)), "validation must come from train"
+    assert np.intersect1d(validation.test, validation.train).size == 0
+    assert np.intersect1d(validation.test, split.test).size == 0
+    assert np.intersect1d(validation.train, split.test).size == 0
+    np.testing.assert_array_equal(np.sort(np.r_[validation.train, validation.test]),
+                                  split.train)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_every_validation_slice_is_deterministic_pure_and_ignores_global_rng(
+        name, size, seed, fraction, validation_fraction):
+    users, times = interactions(size, seed)
+    split = make_split(name, users, times, test_fraction=fraction, seed=seed)
+    copies = [array.copy() for array in (users, times, split.train, split.test)]
+
+    np.random.seed(123)
+    state_before = np.random.get_state()
+    first = make_validation(name, users, times, split,
+                            validation_fraction=validation_fraction, seed=seed)
+    state_after = np.random.get_state()
+    assert state_before[0] == state_after[0]
+    np.testing.assert_array_equal(state_before[1], state_after[1])
+    assert state_before[2:] == state_after[2:], "the slice touched the global numpy RNG"
+
+    np.random.seed(999)
+    for array in (users, times, split.train, split.test):
+        array.setflags(write=False)  # writing into an input now raises
+    second = make_validation(name, users, times, split,
+                             validation_fraction=validation_fraction, seed=seed)
+    np.testing.assert_array_equal(first.train, second.train)
+    np.testing.assert_array_equal(first.test, second.test)
+    for array, copy in zip((users, times, split.train, split.test), copies, strict=True):
+        np.testing.assert_array_equal(array, copy)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_validation_seed_and_fraction_matter_exactly_when_the_registry_says_so(name):
+    strategy = get_split(name)
+    users, times = interactions(500, 0)
+    split = strategy(users, times, test_fraction=0.2, seed=0)
+
+    def validation_rows(**kwargs):
+        return strategy.validation(users, times, split, **{"validation_fraction": 0.1,
+                                                           "seed": 0, **kwargs}).test
+
+    assert (not np.array_equal(validation_rows(), validation_rows(seed=1))) == strategy.seeded
+    assert (not np.array_equal(validation_rows(), validation_rows(validation_fraction=0.3))
+            ) == strategy.uses_test_fraction
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_validation_never_reads_test_rows(name, size, seed, fraction, validation_fraction):
+    users, times, split, validation = split_and_validation(name, size, seed, fraction,
+                                                           validation_fraction)
+    # Test rows moved to the distant past and to one new user: nothing changes.
+    times, users = times.copy(), users.copy()
+    times[split.test] = 0
+    users[split.test] = -1
+    again = make_validation(name, users, times, split,
+                            validation_fraction=validation_fraction, seed=seed)
+    np.testing.assert_array_equal(again.train, validation.train)
+    np.testing.assert_array_equal(again.test, validation.test)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_validation_keeps_the_time_order_the_registry_promises(
+        name, size, seed, fraction, validation_fraction):
+    users, times, split, validation = split_and_validation(name, size, seed, fraction,
+                                                           validation_fraction)
+    fit, held = validation.train, validation.test
+    strategy = get_split(name)
+    if strategy.time_ordered == "global":
+        # fit < validation (ties at the cut go to validation) <= test.
+        assert times[fit].max() < times[held].min()
+        assert times[held].max() <= times[split.test].min()
+    elif strategy.time_ordered == "per_user":
+        for rows in _users(users).values():
+            sides = [np.intersect1d(rows, side) for side in (fit, held, split.test)]
+            for earlier, later in itertools.combinations(sides, 2):
+                if earlier.size and later.size:
+                    assert times[earlier].max() <= times[later].min()
+    else:
+        assert strategy.time_ordered == "none"
+
+
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_random_validation_is_the_rounded_fraction_of_train_and_its_own_draw(
+        size, seed, fraction, validation_fraction):
+    users, times, split, validation = split_and_validation("random", size, seed, fraction,
+                                                           validation_fraction)
+    assert validation.test.size == round(split.train.size * validation_fraction)
+    # Not the test split's random stream replayed over the training rows.
+    replayed = make_split("random", users[split.train], times[split.train],
+                          test_fraction=validation_fraction, seed=seed)
+    assert not np.array_equal(split.train[replayed.test], validation.test)
+
+
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_temporal_validation_is_the_latest_training_slice_with_ties_at_the_cut(
+        size, seed, fraction, validation_fraction):
+    users, times, split, validation = split_and_validation("temporal", size, seed, fraction,
+                                                           validation_fraction)
+    train_times = times[split.train]
+    cut = times[validation.test].min()
+    np.testing.assert_array_equal(validation.test, split.train[train_times >= cut])
+    wanted = round(split.train.size * validation_fraction)
+    assert validation.test.size >= wanted
+    assert np.count_nonzero(train_times > cut) < wanted  # the latest cut that gives enough
+
+
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_user_temporal_validation_takes_each_users_latest_training_rows(
+        size, seed, fraction, validation_fraction, string_ids):
+    users, times, split, validation = split_and_validation(
+        "user_temporal", size, seed, fraction, validation_fraction, string_ids)
+    in_validation = np.isin(np.arange(size), validation.test)
+    for user, rows in _users(users[split.train]).items():
+        rows = split.train[rows]  # this user's training rows, in row order
+        count = rows.size
+        held, fit = rows[in_validation[rows]], rows[~in_validation[rows]]
+        if count == 1:
+            assert held.size == 0, f"user {user} with one training row must keep it"
+            continue
+        assert held.size == min(max(round(validation_fraction * count), 1), count - 1)
+        assert times[fit].max() <= times[held].min()
+        for row in held:  # equal timestamps: a later row is later
+            assert not np.any((times[fit] == times[row]) & (fit > row))
+
+
+@pytest.mark.parametrize(VALIDATION_ARGS, VALIDATION_CASES)
+def test_leave_last_out_validation_is_each_users_last_training_row(
+        size, seed, fraction, validation_fraction, string_ids):
+    users, times, split, validation = split_and_validation(
+        "leave_last_out", size, seed, fraction, validation_fraction, string_ids)
+    held = set(validation.test.tolist())
+    for user, rows in _users(users[split.train]).items():
+        rows = split.train[rows]
+        in_validation = [row for row in rows if row in held]
+        if rows.size == 1:
+            assert in_validation == [], f"user {user} with one training row must keep it"
+            continue
+        latest = rows[times[rows] == times[rows].max()].max()  # ties: the later row
+        assert in_validation == [latest]
+
+
+def test_validation_slices_on_a_hand_built_example():
+    users = np.array(["a", "b", "a", "a", "c", "a", "b", "b", "c", "a"])
+    times = np.array([30, 5, 10, 30, 1, 20, 7, 9, 2, 40])
+    # a: rows 2 (t10), 5 (t20), 0 (t30), 3 (t30, later row), 9 (t40);
+    # b: rows 1 (t5), 6 (t7), 7 (t9); c: rows 4 (t1), 8 (t2).
+    split = make_split("leave_last_out", users, times)
+    np.testing.assert_array_equal(split.test, [7, 8, 9])
+    validation = make_validation("leave_last_out", users, times, split)
+    # Each user's last training row: a -> 3 (ties with 0 at t30: the later row), b -> 6;
+    # c keeps its single training row 4.
+    np.testing.assert_array_equal(validation.test, [3, 6])
+    np.testing.assert_array_equal(validation.train, [0, 1, 2, 4, 5])
+
+    split = make_split("user_temporal", users, times, test_fraction=0.2)
+    # a: round(0.2 * 5) = 1 -> row 9; b: round(0.6) = 1 -> row 7; c: round(0.4) = 0, at
+    # least 1 -> row 8.
+    np.testing.assert_array_equal(split.test, [7, 8, 9])
+    validation = make_validation("user_temporal", users, times, split,
+                                 validation_fraction=0.5)
+    # Training: a has 2, 5, 0, 3 -> round(0.5 * 4) = 2 latest: 0 and 3; b has 1, 6 ->
+    # 1 of 2: row 6; c has only row 4: kept.
+    np.testing.assert_array_equal(validation.test, [0, 3, 6])
+    np.testing.assert_array_equal(validation.train, [1, 2, 4, 5])
+
+
+def test_temporal_validation_ties_at_the_cut_all_go_to_validation():
+    # 12 rows, the latest 2 to test (t 20, 21). Training: 10 rows, 3 wanted in
+    # validation, but 4 share the cut second 9: all 4 go to validation.
+    times = np.array([1, 9, 2, 3, 9, 4, 20, 9, 5, 21, 6, 9])
+    split = temporal_split(np.zeros(12), times, test_fraction=2 / 12)
+    np.testing.assert_array_equal(split.test, [6, 9])
+    validation = make_validation("temporal", np.zeros(12), times, split,
+                                 validation_fraction=0.3)
+    np.testing.assert_array_equal(validation.test, [1, 4, 7, 11])
+    np.testing.assert_array_equal(validation.train, [0, 2, 3, 5, 8, 10])
+
+
+def test_random_validation_on_a_hand_built_example_is_a_seeded_subset_of_train():
+    times = np.arange(20)
+    split = Split(train=np.arange(0, 20, 2), test=np.arange(1, 20, 2))
+    by_seed = {seed: make_validation("random", np.zeros(20), times, split,
+                                     validation_fraction=0.3, seed=seed).test
+               for seed in range(5)}
+    for held in by_seed.values():
+        assert held.size == 3 and np.all(held % 2 == 0)
+    assert len({tuple(held) for held in by_seed.values()}) > 1
+
+
+def test_unknown_split_name_for_a_validation_slice_lists_every_valid_name():
+    split = Split(train=np.arange(3), test=np.array([3]))
+    with pytest.raises(UnknownNameError) as caught:
+        make_validation("chronological", np.zeros(4), np.arange(4), split)
+    assert "'chronological'" in str(caught.value)
+    for name in NAMES:
+        assert name in str(caught.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5, math.nan, "0.1", None])
+def test_validation_fraction_outside_open_unit_interval_raises(name, fraction):
+    users, times = interactions(60, 0)
+    split = make_split(name, users, times)
+    with pytest.raises(SplitError, match="validation_fraction must be in"):
+        make_validation(name, users, times, split, validation_fraction=fraction)
+
+
+@pytest.mark.parametrize("train", [
+    np.array([3, 1, 2]),  # unsorted
+    np.array([1, 1, 2]),  # repeated
+    np.array([0, 1, 9]),  # outside the 6 rows
+    np.array([-1, 0, 1]),
+    np.array([0.0, 1.0, 2.0]),  # not integers
+    np.array([[0, 1], [2, 3]]),
+])
+def test_validation_of_a_malformed_split_raises(train):
+    with pytest.raises(SplitError, match="split.train must be sorted unique row indices"):
+        make_validation("random", np.zeros(6), np.arange(6), Split(train=train,
+                                                                   test=np.array([5])))
+
+
+@pytest.mark.parametrize(("name", "users", "times", "validation_fraction", "empty"), [
+    ("random", [1, 1, 1, 1], [1, 2, 3, 4], 0.1, "validation"),  # round(0.1 * 3) == 0
+    ("temporal", [1, 1, 1, 1], [5, 5, 5, 9], 0.1, "validation"),
+    ("temporal", [1, 1, 1, 1], [5, 5, 5, 9], 0.5, "train"),  # training is one tie group
+    ("user_temporal", [1, 1, 2, 2], [1, 2, 1, 2], 0.5, "validation"),  # 1 training row each
+    ("leave_last_out", [1, 1, 2, 2], [1, 2, 1, 2], 0.5, "validation"),
+])
+def test_a_validation_slice_leaving_an_empty_side_raises(name, users, times,
+                                                         validation_fraction, empty):
+    users, times = np.array(users), np.array(times)
+    split = make_split(name, users, times, test_fraction=0.25)
+    with pytest.raises(SplitError, match=f"validation slice of split '{name}'.*empty {empty}"):
+        make_validation(name, users, times, split, validation_fraction=validation_fraction)
+
+
+def test_validation_diagnostics_rename_the_test_role_by_hand():
+    # Rows 0, 1, 4 are the original training side (temporal, 50%, as above).
+    split = Split(train=np.array([0, 1, 4]), test=np.array([2, 3, 5]))
+    validation = make_validation("temporal", USERS6, TIMES6, split, validation_fraction=0.4)
+    # Training in time: 10 (row 0), 15 (4), 20 (1): round(1.2) = 1 -> row 1 (a, y, t20).
+    np.testing.assert_array_equal(validation.train, [0, 4])
+    np.testing.assert_array_equal(validation.test, [1])
+    # fit users {a, c}, items {x, w}: user a seen, item y unseen.
+    assert validation_diagnostics(validation, USERS6, ITEMS6, TIMES6) == {
+        "n_train": 2.0, "n_validation": 1.0, "validation_fraction": 1 / 3,
+        "future_leak_rate": 0.0, "train_after_validation_start_rate": 0.0,
+        "validation_users_unseen": 0.0, "validation_items_unseen": 1.0,
+        "cold_user_validation_rate": 0.0, "cold_item_validation_rate": 1.0,
+    }

@@ -65,7 +65,7 @@ def test_reference_runs_on_a_movielens_subsample():
 @pytest.fixture(scope="module")
 def trained_cell():
     """A harness cell on 1200 candidates (so top-100 is a real cut), trained one epoch."""
-    from harness.evaluation.metrics import embed
+    from harness.evaluation.retrieval import embed
     from harness.model.training import TrainOptions
     from harness.run.cell import candidate_embeddings, fit_cell, prepare_cell
 

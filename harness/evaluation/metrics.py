@@ -1,4 +1,5 @@
-"""Exact retrieval evaluation over the whole catalogue.
+"""Exact retrieval evaluation over the whole catalogue (numpy and the numba kernel; the
+TensorFlow side, towers and top-k retrieval, is :mod:`harness.evaluation.retrieval`).
 
 The rank of a query's true candidate is the number of candidates scoring strictly
 higher: the rule of ``tfrs.metrics.FactorizedTopK`` (``tf.math.in_top_k`` on the true
@@ -12,7 +13,6 @@ import numpy as np
 
 from harness.evaluation.keys import DEFAULT_KS, accuracy_key, mrr_key, ndcg_key, recall_key
 from harness.evaluation.ranking import count_higher
-from harness.tfcompat import tf
 
 # At most this many scores (float32) exist at once: 128 MiB, one 20,000-query block of
 # MovieLens's 1,664 candidates; a 100,000-item catalogue gets blocks of 335 queries.
@@ -22,19 +22,6 @@ MAX_SCORES_PER_BLOCK = 2**25
 def capped_block_size(requested: int, num_candidates: int) -> int:
     """Queries per block: ``requested``, capped so a block holds MAX_SCORES_PER_BLOCK."""
     return max(1, min(requested, MAX_SCORES_PER_BLOCK // max(num_candidates, 1)))
-
-
-def embed(tower, features: dict[str, np.ndarray], batch_size: int = 8192) -> tf.Tensor:
-    """Runs the query tower over encoded rows in batches.
-
-    Returns:
-        [n, dim] float32 embeddings.
-    """
-    size = len(features["candidate"])
-    outputs = [tower({name: values[start:start + batch_size]
-                      for name, values in features.items()}, training=False)
-               for start in range(0, size, batch_size)]
-    return tf.concat(outputs, axis=0)
 
 
 def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None = None
@@ -66,7 +53,6 @@ def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None =
     return ranks
 
 
-_MATRIX = tf.TensorSpec([None, None], tf.float32)
 
 
 def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
@@ -117,43 +103,59 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
     return metrics
 
 
-@tf.function(input_signature=[_MATRIX, _MATRIX, tf.TensorSpec([], tf.int32)])
-def _top_k_block(queries, candidates, k):
-    return tf.math.top_k(tf.linalg.matmul(queries, candidates, transpose_b=True), k=k).indices
-
-
-def retrieve_top_k(queries, candidates, k: int = 100, block_size: int = 20_000) -> np.ndarray:
-    """Exact top-k candidates for each query (the inference workload).
-
-    Returns:
-        [num_queries, k] int32 candidate rows, best first.
-    """
-    queries = tf.convert_to_tensor(queries, tf.float32)
-    candidates = tf.convert_to_tensor(candidates, tf.float32)
-    k = min(k, int(candidates.shape[0]))
-    block_size = capped_block_size(block_size, int(candidates.shape[0]))
-    blocks = [_top_k_block(queries[start:start + block_size], candidates, tf.constant(k))
-              for start in range(0, int(queries.shape[0]), block_size)]
-    return tf.concat(blocks, axis=0).numpy()
-
-
 def popularity_scores(train_candidates: np.ndarray, num_candidates: int) -> np.ndarray:
     """The non-learned reference: candidates scored by training interaction count.
 
-    Ties (equal counts) are broken by candidate row, lower first, so that the rank rule
-    "strictly higher" does not flatter items with tied popularity.
-
     Returns:
-        [num_candidates] float64 scores, all distinct.
+        [num_candidates] float64 counts (equal counts tie: see :func:`popularity_ranks`).
     """
-    counts = np.bincount(train_candidates, minlength=num_candidates).astype(np.float64)
-    tie_break = (num_candidates - np.arange(num_candidates)) / (num_candidates + 1.0)
-    return counts + tie_break
+    return np.bincount(train_candidates, minlength=num_candidates).astype(np.float64)
 
 
 def popularity_ranks(scores: np.ndarray, true_candidates: np.ndarray) -> np.ndarray:
-    """[n] rank of each true candidate under one global ordering ``scores``."""
-    order = np.argsort(-scores, kind="stable")
-    rank_of = np.empty_like(order)
-    rank_of[order] = np.arange(order.size)
-    return rank_of[true_candidates].astype(np.int64)
+    """[n] rank of each true candidate under one global ordering ``scores``, ties against it.
+
+    Every other candidate scoring at least as high outranks it (the rule of
+    :func:`ranks_ties_against`, computed once over the sorted scores): a scorer that
+    ties cannot earn a hit from the tie, and an all-equal one earns nothing.
+    """
+    ordered = np.sort(scores)
+    at_least = scores.size - np.searchsorted(ordered, scores[true_candidates], side="left")
+    return (at_least - 1).astype(np.int64)
+
+
+def ranks_ties_against(scores: np.ndarray, true_items: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's true item: every other item scoring at least as high.
+
+    The rule for scorers that tie (popularity counts, EASE for a user with no training
+    history, whose scores are all 0): a row of equal scores ranks its true item last,
+    so a constant scorer earns nothing. Where scores differ it is the usual count of
+    candidates scoring strictly higher.
+
+    Args:
+        scores: [n, num_items] finite scores.
+        true_items: [n] int item of each row, in [0, num_items).
+
+    Returns:
+        [n] int64 ranks.
+
+    Raises:
+        ValueError: a score that is not finite (NaN compares false with everything and
+            would rank first), or mismatched shapes.
+    """
+    scores, true_items = np.asarray(scores), np.asarray(true_items)
+    if scores.ndim != 2 or true_items.shape != (scores.shape[0],):
+        raise ValueError(f"scores {scores.shape} must be [n, num_items] for "
+                         f"{true_items.shape} true items")
+    if true_items.size and not 0 <= true_items.min() <= true_items.max() < scores.shape[1]:
+        raise ValueError(f"true items must lie in [0, {scores.shape[1]})")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores are not all finite")
+    true_scores = scores[np.arange(scores.shape[0]), true_items]
+    # >= counts the true item itself once.
+    return np.count_nonzero(scores >= true_scores[:, None], axis=1).astype(np.int64) - 1
+
+
+__all__ = ["MAX_SCORES_PER_BLOCK", "capped_block_size", "metrics_from_ranks",
+           "popularity_ranks", "popularity_scores", "ranks_ties_against",
+           "true_candidate_ranks"]

@@ -12,13 +12,12 @@ from harness.data.splitdata import split_data
 from harness.errors import UserError
 from harness.evaluation.keys import DEFAULT_KS
 from harness.evaluation.metrics import (
-    embed,
     metrics_from_ranks,
     popularity_ranks,
     popularity_scores,
-    retrieve_top_k,
     true_candidate_ranks,
 )
+from harness.evaluation.retrieval import embed, retrieve_top_k
 from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
 from harness.model.training import TrainedModel, TrainOptions, train
 from harness.run.records import environment, utc_now
