@@ -23,9 +23,9 @@ from harness.run.machine import gemm_gflops, machine
 from harness.run.records import environment, peak_rss_mib, write_json_atomic
 from harness.run.rundir import RunDirectory, code_fingerprint
 from harness.run.schema import (
+    BASELINES,
     DEFAULT_FIT_ON,
     KINDS,
-    POPULARITY,
     QUICK_CONFIGS,
     QUICK_SEEDS,
     QUICK_USER_FRACTION,
@@ -232,18 +232,18 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     grid = metafunc.config.stash[GRID_RUN]
     if "cell" in metafunc.fixturenames:
-        cells = [c for c in grid.cells if c.config != POPULARITY]
+        cells = [c for c in grid.cells if c.config not in BASELINES]
         metafunc.parametrize("cell", cells, ids=[c.key for c in cells])
-    if "popularity_cell" in metafunc.fixturenames:
-        cells = [c for c in grid.cells if c.config == POPULARITY]
-        metafunc.parametrize("popularity_cell", cells, ids=[c.key for c in cells])
+    if "baseline_cell" in metafunc.fixturenames:
+        cells = [c for c in grid.cells if c.config in BASELINES]
+        metafunc.parametrize("baseline_cell", cells, ids=[c.key for c in cells])
 
 
 def _item_cell(item) -> Cell | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
-    return callspec.params.get("cell") or callspec.params.get("popularity_cell")
+    return callspec.params.get("cell") or callspec.params.get("baseline_cell")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,16 +11,15 @@ import time
 import pytest
 
 from harness.evaluation.keys import accuracy_key
-from harness.evaluation.metrics import popularity_ranks
 from harness.model.training import TrainOptions
 from harness.run.cell import (
+    baseline_result,
     evaluate_cell,
     failed_result,
     fit_cell,
     infer_top_k,
-    popularity_result,
+    prepare_baseline,
     prepare_cell,
-    prepare_popularity,
     result_of,
 )
 from harness.run.schema import benchmark_entry, entry_info
@@ -97,19 +96,18 @@ def test_inference(benchmark, grid_run, cell):
                                   "entries": [train_entry, _entry(benchmark, cell)]})
 
 
-def test_popularity(benchmark, grid_run, popularity_cell):
-    cell = popularity_cell
+def test_baseline(benchmark, grid_run, baseline_cell):
+    cell = baseline_cell
     _skip_if_finished(grid_run, cell)
-    benchmark.group = cell.split + "/popularity"
-    popularity = prepare_popularity(grid_run.data, cell.split, cell.seed,
-                                    TrainOptions(epochs=grid_run.grid.epochs))
-    # The inference workload: rank every test query's item under the popularity order.
-    benchmark.pedantic(popularity_ranks, args=(popularity.scores,
-                                               popularity.candidate[popularity.split.test]),
+    benchmark.group = cell.group
+    baseline = prepare_baseline(grid_run.data, cell.config, cell.split, cell.seed,
+                                TrainOptions(epochs=grid_run.grid.epochs))
+    # The inference workload: rank every test query's item under the baseline.
+    benchmark.pedantic(baseline.rank, args=(baseline.split.test,),
                        rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
-    result = popularity_result(popularity, grid_run.env)
-    queries_per_second = popularity.split.test.size / benchmark.stats.stats.median
+    result = baseline_result(baseline, grid_run.env)
+    queries_per_second = baseline.split.test.size / benchmark.stats.stats.median
     benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
     grid_run.run_dir.store(cell, {"status": "ok", "entries": [_entry(benchmark, cell)]})
-    grid_run.progress(cell, f"popularity test top-100 "
-                            f"{result.metrics['test/top_100_categorical_accuracy']:.4f}")
+    grid_run.progress(cell, f"{cell.config} test top-100 "
+                            f"{result.metrics[accuracy_key(100)]:.4f}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from benchrun import QUICK_CELLS, QUICK_GRID, QUICK_SPLITS, ROOT, run_benchmarks
+from benchrun import QUICK_CELLS, QUICK_ENTRIES, QUICK_GRID, ROOT, run_benchmarks
 
 EXTRA_INFO_KEYS = {"split", "config", "seed", "fit_on", "epochs", "kind", "metrics",
                    "leakage", "provenance"}
@@ -26,13 +26,13 @@ def test_quick_json_has_every_cell_with_its_keys(quick_grid):
     assert grid["quick"] is True and grid["epochs"] == 1 and grid["seeds"] == 2
     assert grid["splits"] == ["random", "temporal"]
     assert len(grid["cells"]) == QUICK_CELLS
-    # Two-tower cells have a train and an inference entry, popularity one.
-    assert len(entries) == QUICK_SPLITS * 2 * (1 + 2 * 2)
+    assert len(entries) == QUICK_ENTRIES
     kinds = {(e["extra_info"]["split"], e["extra_info"]["config"], e["extra_info"]["kind"])
              for e in entries}
     assert ("temporal", "timestamp", "train") in kinds
     assert ("temporal", "timestamp", "inference") in kinds
     assert ("random", "popularity", "inference") in kinds
+    assert ("temporal", "ease", "inference") in kinds
     for entry in entries:
         info = entry["extra_info"]
         assert EXTRA_INFO_KEYS <= set(info), entry["name"]
@@ -89,7 +89,7 @@ def test_rerun_resumes_every_cell_without_training_and_writes_the_json(quick_gri
     assert again.stdout.count("(resumed)") == QUICK_CELLS
     assert "trained at" not in again.stdout and "popularity test top-100" not in again.stdout
     output = json.loads((tmp / "again.json").read_text())
-    assert len(output["benchmarks"]) == QUICK_SPLITS * 2 * (1 + 2 * 2)
+    assert len(output["benchmarks"]) == QUICK_ENTRIES
     assert output["ctxbench"]["session"]["cells_resumed"] == QUICK_CELLS
     assert {"isa", "caches", "cores", "gemm_gflops"} <= set(output["machine_info"]["ctxbench"])
 

@@ -155,3 +155,25 @@ def test_a_split_with_an_empty_side_is_a_clear_error(small):
     same_time = dataclasses.replace(small, ratings=ratings)
     with pytest.raises(SplitError, match="empty train side"):
         run_cell(same_time, "temporal", "baseline", 0, FAST)
+
+
+@pytest.mark.parametrize("split", ["random", "temporal"])
+def test_the_ease_baseline_chooses_its_l2_on_validation_rows_only(small, split):
+    # Blind to test: every test rating's title replaced by another's leaves the chosen
+    # L2 and its validation score unchanged, while the test metrics do change.
+    from harness.run.cell import baseline_result, prepare_baseline
+
+    first = prepare_baseline(small, "ease", split, 0, FAST)
+    test_rows = first.split.test
+    titles = small.ratings["movie_title"].copy()
+    titles[test_rows] = np.random.default_rng(0).permutation(titles[test_rows])
+    shuffled = dataclasses.replace(small, ratings={**small.ratings, "movie_title": titles})
+    second = prepare_baseline(shuffled, "ease", split, 0, FAST)
+    assert first.chosen == second.chosen and first.chosen["l2"] > 0
+    result = run_cell(small, split, "ease", 0, FAST)
+    assert result.model == "ease" and result.cell.config == "ease"
+    assert result.provenance["config"]["l2"] == first.chosen["l2"]
+    if split == "random":  # warm users (temporal's test users here are all cold: 0)
+        assert 0.0 < _top100(result) < 1.0
+        env = {"test": True}
+        assert baseline_result(first, env).metrics != baseline_result(second, env).metrics

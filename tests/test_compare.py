@@ -67,7 +67,8 @@ def build(
                 error="TrainingError: loss became NaN",
             )
     grid = Grid(splits=tuple(sorted({s for s, _ in values})), configs=("baseline", "timestamp"),
-                seeds=tuple(range(SEEDS)), epochs=epochs, fit_on=("train",))
+                seeds=tuple(range(SEEDS)), epochs=epochs, fit_on=("train",),
+                baselines=("popularity",))
     return benchjson.benchmark_file(entries, grid=grid.to_dict(), sha=sha)
 
 

@@ -102,17 +102,17 @@ def test_popularity_cell_counts_training_rows_only():
     from harness.data.synthetic import synthetic_movielens
     from harness.evaluation.metrics import metrics_from_ranks
     from harness.model.training import TrainOptions
-    from harness.run.cell import popularity_result, prepare_popularity
+    from harness.run.cell import baseline_result, prepare_baseline
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=30,
                                n_interactions=600)
-    cell = prepare_popularity(data, "temporal", 0, TrainOptions())
+    cell = prepare_baseline(data, "popularity", "temporal", 0, TrainOptions())
     counts = np.bincount(data.title_codes[cell.split.train],
                          minlength=data.candidate_titles.size)
     test_ranks = brute_force_ranks(counts, data.title_codes[cell.split.test])
     expected = metrics_from_ranks(test_ranks, data.user_codes[cell.split.test], "test")
     # A non-empty env: ``{}`` would make the record look the environment up (git, CPU).
-    metrics = popularity_result(cell, env={"test": True}).metrics
+    metrics = baseline_result(cell, env={"test": True}).metrics
     for key, value in expected.items():
         # Same ranks through the same metric code: equal exactly.
         assert metrics[key] == value, key

@@ -95,8 +95,8 @@ def test_a_grid_round_trips_through_its_json_form():
 def test_the_default_fit_on_runs_the_tutorial_configs_on_all_rows_too():
     grid = Grid(splits=("random",), configs=("baseline", "genres"), seeds=(0,))
     assert [c.key for c in grid.cells()] == [
-        "random-popularity-train-s0", "random-baseline-train-s0", "random-baseline-all-s0",
-        "random-genres-train-s0"]
+        "random-popularity-train-s0", "random-ease-train-s0", "random-baseline-train-s0",
+        "random-baseline-all-s0", "random-genres-train-s0"]
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -31,9 +31,10 @@ from harness.report.sections import (
     speedup_section,
     throughput_section,
 )
-from harness.results.runs import POPULARITY, CellGroup, Run, load_run, merge_runs
+from harness.results.runs import CellGroup, Run, load_run, merge_runs
 from harness.run.machine import describe
 from harness.run.records import write_bytes_atomic
+from harness.run.schema import BASELINES
 
 BASELINE = "baseline"
 HEADLINE = accuracy_key(100)
@@ -41,10 +42,10 @@ ALPHA = 0.05
 
 
 def group_for(run: Run, split: str, config: str, fit_on: str) -> CellGroup | None:
-    """The cells of (split, config, fit_on); popularity ignores fit_on, so any of its
+    """The cells of (split, config, fit_on); a baseline ignores fit_on, so any of its
     groups stands in for a fit_on it was not run under."""
     group = run.cells.get((split, config, fit_on))
-    if group is None and config == POPULARITY:
+    if group is None and config in BASELINES:
         group = next((g for k, g in run.cells.items() if k[:2] == (split, config)), None)
     return group
 
@@ -52,12 +53,12 @@ def group_for(run: Run, split: str, config: str, fit_on: str) -> CellGroup | Non
 def _rows_configs(run: Run) -> list[str]:
     configs = [c for c in run.grid.all_configs if any(k[1] == c for k in run.cells)]
     configs += [c for c in run.configs if c not in configs]
-    return sorted(configs, key=lambda c: c != POPULARITY)  # stable: popularity first
+    return sorted(configs, key=lambda c: c not in BASELINES)  # stable: baselines first
 
 
 def _learned_fit_ons(run: Run) -> list[str]:
     return [
-        f for f in run.fit_ons if any(k[2] == f and k[1] != POPULARITY for k in run.cells)
+        f for f in run.fit_ons if any(k[2] == f and k[1] not in BASELINES for k in run.cells)
     ] or run.fit_ons
 
 
@@ -108,8 +109,10 @@ def _accuracy(run: Run) -> list[str]:
         "## Accuracy",
         "",
         "Mean test accuracy over seeds ± half-width of its 95% t confidence interval; n "
-        "counts the seeds that succeeded. Popularity ignores preprocessing, so its row is "
-        "the same under every fit_on.",
+        "counts the seeds that succeeded. The baselines (popularity: training counts; "
+        "ease: EASE^R with its L2 weight chosen on the split's validation slice) ignore "
+        "preprocessing, so their rows are the same under every fit_on; both rank tied "
+        "scores against the true item.",
         "",
     ]
     for fit_on in _learned_fit_ons(run):
@@ -117,7 +120,7 @@ def _accuracy(run: Run) -> list[str]:
             metric = accuracy_key(k)
             rows = []
             for config in _rows_configs(run):
-                if config != POPULARITY and (
+                if config not in BASELINES and (
                     run.cells.keys().isdisjoint({(s, config, fit_on) for s in run.splits})
                 ):
                     continue

@@ -23,7 +23,6 @@ import numpy as np
 from harness.errors import UserError
 from harness.run.records import read_json
 from harness.run.schema import (
-    POPULARITY,
     Cell,
     CellResult,
     EntryFields,
@@ -309,4 +308,4 @@ def merge_runs(runs: list[Run]) -> Run:
     )
 
 
-__all__ = ["POPULARITY", "CellGroup", "Run", "incompatibilities", "load_run", "merge_runs"]
+__all__ = ["CellGroup", "Run", "incompatibilities", "load_run", "merge_runs"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from harness.data.sources import MovieLens
 from harness.data.splitdata import split_data
 from harness.errors import UserError
-from harness.evaluation.keys import DEFAULT_KS
+from harness.evaluation.keys import DEFAULT_KS, accuracy_key
 from harness.evaluation.metrics import (
     metrics_from_ranks,
     popularity_ranks,
@@ -18,11 +19,12 @@ from harness.evaluation.metrics import (
     true_candidate_ranks,
 )
 from harness.evaluation.retrieval import embed, retrieve_top_k
+from harness.model.ease import ease_ranks, fit_ease, select_l2
 from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
 from harness.model.training import TrainedModel, TrainOptions, train
 from harness.run.records import environment, utc_now
-from harness.run.schema import POPULARITY, Cell, CellResult
-from splits import Split
+from harness.run.schema import BASELINES, POPULARITY, Cell, CellResult
+from splits import Split, make_validation
 
 INTERACTIONS_PER_USER = 50  # of a scaling point's synthetic table
 
@@ -184,7 +186,8 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     Args:
         data: the table.
         split_name: a registered split.
-        config_name: a registered feature configuration, or "popularity" for the
+        config_name: a registered feature configuration, or a baseline ("popularity",
+            "ease") for the
             non-learned baseline.
         seed: sets initialisation, shuffling and, for seeded splits, the split.
         options: hyperparameters (defaults: the tutorial's).
@@ -198,8 +201,8 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     options = options or TrainOptions()
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
-    if config_name == POPULARITY:
-        return run_popularity(data, split_name, seed, options, env)
+    if config_name in BASELINES:
+        return run_baseline(data, config_name, split_name, seed, options, env)
     cell = prepare_cell(data, split_name, config_name, seed, options)
     trained = fit_cell(cell, strategy)
     metrics, timings = evaluate_cell(cell, trained)
@@ -207,63 +210,89 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
 
 
 @dataclass
-class PopularityCell:
-    """The popularity baseline of one split: training counts as scores.
+class BaselineCell:
+    """A non-learned reference on one split: popularity or EASE^R.
 
     Attributes:
+        name: "popularity" or "ease".
         split, leakage: as for a two-tower cell.
-        scores: [num_candidates] distinct scores, higher = more popular in training.
-        candidate: [n_ratings] candidate row of every rating's title.
+        rank: rating rows -> [n] rank of each one's title among the catalogue, by the
+            rule for scorers that tie (ties count against the true candidate).
+        chosen: what was chosen on the validation slice (EASE's ``l2`` and its
+            validation top-100 accuracy); empty for popularity.
     """
 
     data: MovieLens
+    name: str
     split_name: str
     seed: int
     options: TrainOptions
     split: Split
     leakage: dict[str, float]
-    scores: np.ndarray
-    candidate: np.ndarray
+    rank: Callable[[np.ndarray], np.ndarray]
+    chosen: dict[str, float]
 
 
-def prepare_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOptions
-                       ) -> PopularityCell:
-    """Splits and counts the training interactions of every candidate."""
+def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
+                     options: TrainOptions) -> BaselineCell:
+    """Splits and fits a baseline on the training side (EASE's L2 weight chosen on the
+    split's own validation slice: test rows choose nothing).
+
+    Raises:
+        UserError: an unknown baseline.
+    """
+    if name not in BASELINES:
+        raise UserError(f"unknown baseline {name!r}; valid: {', '.join(BASELINES)}")
     split, leakage = split_data(data, split_name, seed, options.test_fraction)
-    candidate = data.title_codes
-    return PopularityCell(data=data, split_name=split_name, seed=seed, options=options,
-                          split=split, leakage=leakage, candidate=candidate,
-                          scores=popularity_scores(candidate[split.train],
-                                                   data.candidate_titles.size))
+    candidate, users = data.title_codes, data.user_codes
+    num_items = data.candidate_titles.size
+    if name == POPULARITY:
+        scores = popularity_scores(candidate[split.train], num_items)
+        rank, chosen = (lambda rows: popularity_ranks(scores, candidate[rows])), {}
+    else:
+        ratings = data.ratings
+        validation = make_validation(split_name, ratings["user_id"], ratings["timestamp"],
+                                     split, seed=seed)
+        num_users = int(users.max()) + 1
+        l2, by_l2 = select_l2(users[validation.train], candidate[validation.train],
+                              users[validation.test], candidate[validation.test],
+                              num_users=num_users, num_items=num_items)
+        model = fit_ease(users[split.train], candidate[split.train], num_users=num_users,
+                         num_items=num_items, l2=l2)
+        key = accuracy_key(100, "validation")
+        rank = lambda rows: ease_ranks(model, users[rows], candidate[rows])  # noqa: E731
+        chosen = {"l2": l2, key: by_l2[l2][key]}
+    return BaselineCell(data=data, name=name, split_name=split_name, seed=seed,
+                        options=options, split=split, leakage=leakage, rank=rank,
+                        chosen=chosen)
 
 
-def popularity_result(cell: PopularityCell, env: dict | None = None) -> CellResult:
-    """Scores the popularity ranking with the same metrics as the two-tower models."""
+def baseline_result(cell: BaselineCell, env: dict | None = None) -> CellResult:
+    """Scores a baseline's ranking with the same metrics as the two-tower models."""
     users = cell.data.user_codes
     metrics, timings = {}, {}
     for prefix, rows in (("test", cell.split.test), ("train", cell.split.train)):
         start = time.perf_counter()
-        metrics.update(metrics_from_ranks(popularity_ranks(cell.scores, cell.candidate[rows]),
-                                          users[rows], prefix))
+        metrics.update(metrics_from_ranks(cell.rank(rows), users[rows], prefix))
         if prefix == "test":
             timings["eval_seconds"] = time.perf_counter() - start
             timings["queries_per_second"] = rows.size / timings["eval_seconds"]
     return CellResult(
-        cell=Cell(cell.split_name, POPULARITY, "train", cell.seed), model=POPULARITY,
+        cell=Cell(cell.split_name, cell.name, "train", cell.seed), model=cell.name,
         epochs=cell.options.epochs, metrics=metrics,
         queries_per_second=timings["queries_per_second"], timings=timings,
         leakage=cell.leakage,
         sizes={"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
-               "n_candidates": float(cell.scores.size)},
-        provenance=_provenance(cell.data, {"name": POPULARITY}, cell.options, cell.seed,
-                               cell.split_name, env),
+               "n_candidates": float(cell.data.candidate_titles.size)},
+        provenance=_provenance(cell.data, {"name": cell.name, **cell.chosen}, cell.options,
+                               cell.seed, cell.split_name, env),
     )
 
 
-def run_popularity(data: MovieLens, split_name: str, seed: int, options: TrainOptions,
-                   env: dict | None = None) -> CellResult:
-    """The most-interacted training items, scored by the same ranking rule."""
-    return popularity_result(prepare_popularity(data, split_name, seed, options), env)
+def run_baseline(data: MovieLens, name: str, split_name: str, seed: int,
+                 options: TrainOptions, env: dict | None = None) -> CellResult:
+    """A non-learned baseline end to end, scored by the same ranking rule."""
+    return baseline_result(prepare_baseline(data, name, split_name, seed, options), env)
 
 
 def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,

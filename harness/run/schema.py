@@ -31,7 +31,10 @@ from pathlib import Path
 from harness.errors import UserError
 from harness.model.features import FIT_ON  # the rows preprocessing may be fitted on
 
-POPULARITY = "popularity"  # the non-learned baseline's configuration name
+# The non-learned references: one cell per (split, seed), preprocessing irrelevant.
+POPULARITY = "popularity"  # training counts
+EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
+BASELINES = (POPULARITY, EASE)
 # The tutorial's two configurations, also run with preprocessing fitted on all rows.
 TUTORIAL_CONFIGS = ("baseline", "timestamp")
 DEFAULT_FIT_ON = "default"  # train for every configuration, plus all for the tutorial's
@@ -55,7 +58,7 @@ def unique(items: Iterable) -> list:
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One unit of work: a configuration ("popularity" for the baseline) trained with
+    """One unit of work: a configuration (or a baseline, ``BASELINES``) trained with
     preprocessing fitted on ``fit_on`` rows, on one split, with one seed."""
 
     split: str
@@ -89,9 +92,9 @@ class Cell:
 
 
 def fit_on_for(fit_on: tuple[str, ...], config: str) -> tuple[str, ...]:
-    """The fit_on settings a configuration runs under: popularity ignores preprocessing;
+    """The fit_on settings a configuration runs under: the baselines ignore preprocessing;
     ``("default",)`` means train for every configuration plus all for the tutorial's."""
-    if config == POPULARITY:
+    if config in BASELINES:
         return ("train",)
     if fit_on == (DEFAULT_FIT_ON,):
         return ("train", "all") if config in TUTORIAL_CONFIGS else ("train",)
@@ -104,11 +107,11 @@ class Grid:
 
     Attributes:
         splits, configs: names in run order (``configs`` holds learned configurations;
-            the popularity baseline is :attr:`popularity`).
+            the non-learned ones are :attr:`baselines`).
         seeds: the seeds.
         epochs: training epochs (None when a results file does not say).
         fit_on: ``("default",)``, or the fit_on settings every configuration runs under.
-        popularity: one popularity cell per (split, seed).
+        baselines: the non-learned baselines run, one cell per (split, seed).
         quick: a users subsample for smoke runs (None when a file does not say).
         selected: the exact cells, when they are fewer than the product above (pytest
             ``-k``, a file that lists them, or a grid inferred from the cells present).
@@ -120,7 +123,7 @@ class Grid:
     seeds: tuple[int, ...]
     epochs: int | None = 3
     fit_on: tuple[str, ...] = (DEFAULT_FIT_ON,)
-    popularity: bool = True
+    baselines: tuple[str, ...] = BASELINES
     quick: bool | None = False
     selected: frozenset[Cell] | None = None
     declared: bool = True
@@ -130,8 +133,8 @@ class Grid:
 
     @property
     def all_configs(self) -> tuple[str, ...]:
-        """Configurations in run order, popularity first when it runs."""
-        return ((POPULARITY,) if self.popularity else ()) + self.configs
+        """Configurations in run order, the baselines first."""
+        return self.baselines + self.configs
 
     @property
     def fit_ons(self) -> tuple[str, ...]:
@@ -199,7 +202,7 @@ class Grid:
             "epochs": self.epochs,
             "fit_on": self.fit_on[0] if len(self.fit_on) == 1 else list(self.fit_on),
             "quick": self.quick,
-            "popularity": self.popularity,
+            "baselines": list(self.baselines),
         }
         if self.selected is not None:
             values["cells"] = [cell.key for cell in self.cells()]
@@ -229,10 +232,14 @@ class Grid:
             if cell.fit_on not in seen_fit_on[cell.config]:
                 seen_fit_on[cell.config].append(cell.fit_on)
         names = _names(declared.get("configs"), where, "configs")
-        popularity = (declared.get("popularity") is True or POPULARITY in (names or ())
-                      or POPULARITY in seen_fit_on)
+        listed = _names(declared.get("baselines"), where, "baselines")
+        if listed is None:  # files from before EASE: a popularity flag, or the cells found
+            listed = tuple(b for b in BASELINES
+                           if b in (names or ()) or b in seen_fit_on
+                           or (b == POPULARITY and declared.get("popularity") is True))
+        baselines = tuple(unique([*listed, *(b for b in BASELINES if b in seen_fit_on)]))
         configs = tuple(c for c in names or unique(c.config for c in present)
-                        if c != POPULARITY)
+                        if c not in BASELINES)
         seeds = _seeds(declared.get("seeds"), where) or tuple(sorted({c.seed for c in present}))
         splits = _names(declared.get("splits"), where, "splits") or tuple(
             unique(c.split for c in present))
@@ -241,7 +248,7 @@ class Grid:
             raise UserError(f"{where}: ctxbench.grid.epochs must be an integer")
         quick = declared.get("quick")
         fit_on = _names(declared.get("fit_on"), where, "fit_on")
-        all_configs = ((POPULARITY,) if popularity else ()) + configs
+        all_configs = baselines + configs
         if declared.get("cells") is not None:  # the exact cells the run selected
             keys = declared["cells"]
             if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -255,7 +262,7 @@ class Grid:
             # under those found (a file that declares none: only those found).
             def expected_fit_on(config: str) -> set[str]:
                 seen = set(seen_fit_on.get(config, ()))
-                if fit_on is None or config == POPULARITY:
+                if fit_on is None or config in BASELINES:
                     return seen or {"train"}
                 return set(fit_on_for(fit_on, config)) | seen
 
@@ -263,7 +270,7 @@ class Grid:
                                  for config in all_configs
                                  for f in expected_fit_on(config) for seed in seeds)
         return cls(splits=splits, configs=configs, seeds=seeds, epochs=epochs,
-                   fit_on=fit_on or (DEFAULT_FIT_ON,), popularity=popularity,
+                   fit_on=fit_on or (DEFAULT_FIT_ON,), baselines=baselines,
                    quick=quick if isinstance(quick, bool) else None,
                    selected=selected, declared=bool(declared))
 
@@ -277,7 +284,7 @@ class Grid:
             seeds=tuple(sorted({s for g in grids for s in g.seeds})),
             epochs=next((g.epochs for g in grids if g.epochs is not None), None),
             fit_on=tuple(unique(f for g in grids for f in g.fit_on)),
-            popularity=any(g.popularity for g in grids),
+            baselines=tuple(unique(b for g in grids for b in g.baselines)),
             quick=True if any(g.quick for g in grids) else grids[0].quick,
             selected=frozenset(itertools.chain.from_iterable(g.cells() for g in grids)),
             declared=all(g.declared for g in grids),
@@ -314,11 +321,11 @@ class CellResult:
         cell: the cell.
         status: "ok" or "failed" (then ``error`` says why and ``metrics`` may be empty).
         error: the failure, or None.
-        model: "two_tower" or "popularity".
+        model: "two_tower", or the baseline's name.
         epochs: training epochs.
         metrics: flat split-prefixed metrics, e.g. ``test/top_100_categorical_accuracy``
             (JSON null read back as NaN).
-        examples_per_second: training throughput (None for popularity or a failure).
+        examples_per_second: training throughput (None for a baseline or a failure).
         queries_per_second: inference throughput (the inference benchmark's, when read
             back from one).
         timings: seconds and throughputs of the cell's own measurement.
@@ -527,7 +534,8 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
-__all__ = ["DEFAULT_FIT_ON", "FIT_ON", "KINDS", "POPULARITY", "QUICK_CONFIGS", "QUICK_SEEDS",
-           "QUICK_USER_FRACTION", "STATUSES", "TUTORIAL_CONFIGS", "Cell", "CellResult",
-           "EntryFields", "Grid", "GroupKey", "benchmark_entry", "differences", "entry_info",
-           "fit_on_for", "is_cell_entry", "merge_entries", "parse_entry", "unique"]
+__all__ = ["BASELINES", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY",
+           "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION", "STATUSES",
+           "TUTORIAL_CONFIGS", "Cell", "CellResult", "EntryFields", "Grid", "GroupKey",
+           "benchmark_entry", "differences", "entry_info", "fit_on_for", "is_cell_entry",
+           "merge_entries", "parse_entry", "unique"]
