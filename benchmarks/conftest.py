@@ -26,6 +26,7 @@ from harness.run.schema import (
     BASELINES,
     DEFAULT_FIT_ON,
     KINDS,
+    QUICK_BASELINES,
     QUICK_CONFIGS,
     QUICK_SEEDS,
     QUICK_USER_FRACTION,
@@ -65,7 +66,7 @@ def pytest_addoption(parser):
                     help="resumable run directory (default: <results-dir>/.runs/<id>)")
     group.addoption("--quick", action="store_true",
                     help=f"CI smoke run: {QUICK_USER_FRACTION:.0%} of users, 1 epoch, every "
-                         f"split, configs {','.join(QUICK_CONFIGS)}")
+                         f"split, configs {','.join(QUICK_BASELINES + QUICK_CONFIGS)}")
     group.addoption("--no-speedup", action="store_true",
                     help="skip the side-by-side tutorial-reference benchmark")
     group.addoption("--scaling", action="store_true",
@@ -86,6 +87,7 @@ def _grid(config) -> Grid:
         seeds=tuple(range(seeds)),
         epochs=(1 if quick else 3) if epochs is None else epochs,
         fit_on=("train",) if quick and fit_on == DEFAULT_FIT_ON else (fit_on,),
+        baselines=QUICK_BASELINES if quick else BASELINES,
         quick=quick,
     ).validate()
 

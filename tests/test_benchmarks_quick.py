@@ -32,7 +32,6 @@ def test_quick_json_has_every_cell_with_its_keys(quick_grid):
     assert ("temporal", "timestamp", "train") in kinds
     assert ("temporal", "timestamp", "inference") in kinds
     assert ("random", "popularity", "inference") in kinds
-    assert ("temporal", "ease", "inference") in kinds
     for entry in entries:
         info = entry["extra_info"]
         assert EXTRA_INFO_KEYS <= set(info), entry["name"]

@@ -59,7 +59,7 @@ def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path, quick_grid):
 def test_failed_cell_is_recorded_and_the_grid_goes_on(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"),
            "CTXBENCH_TEST_FAIL_CELL": "temporal/baseline/seed1"}
-    # One split of the quick grid: 2 baselines and 2 learned configurations x 2 seeds.
+    # One split of the quick grid: popularity and 2 learned configurations x 2 seeds.
     result = subprocess.run(_command("-p", "plugins.fail_cell", "--splits", "temporal",
                                      "--run-dir", str(tmp_path / "run"), "--results-dir",
                                      str(tmp_path / "results")),
@@ -70,7 +70,7 @@ def test_failed_cell_is_recorded_and_the_grid_goes_on(tmp_path):
     failed = [e for e in entries if e["extra_info"]["status"] == "failed"]
     assert [e["name"] for e in failed] == ["test_train[temporal-baseline-train-s1]"]
     assert "injected failure in temporal/baseline/seed1" in failed[0]["extra_info"]["error"]
-    # Every other cell still ran: 7 cells, 3 of them two-tower with two entries.
-    assert len(entries) == 1 + 7 + 3
+    # Every other cell still ran: 5 cells, 3 of them two-tower with two entries.
+    assert len(entries) == 1 + 5 + 3
     report = (tmp_path / "results" / "results.md").read_text()
     assert "injected failure" in report

@@ -40,8 +40,10 @@ TUTORIAL_CONFIGS = ("baseline", "timestamp")
 DEFAULT_FIT_ON = "default"  # train for every configuration, plus all for the tutorial's
 KINDS = ("train", "inference")  # the benchmarks of a cell
 STATUSES = ("ok", "failed")
-# The CI smoke grid (--quick).
+# The CI smoke grid (--quick): the tutorial's configurations and popularity (EASE needs
+# no TensorFlow, so a TF-version smoke run has nothing to learn from it).
 QUICK_CONFIGS = TUTORIAL_CONFIGS
+QUICK_BASELINES = (POPULARITY,)
 QUICK_USER_FRACTION = 0.2
 QUICK_SEEDS = 3
 
@@ -535,7 +537,7 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 
 __all__ = ["BASELINES", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY",
-           "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION", "STATUSES",
+           "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION", "STATUSES",
            "TUTORIAL_CONFIGS", "Cell", "CellResult", "EntryFields", "Grid", "GroupKey",
            "benchmark_entry", "differences", "entry_info", "fit_on_for", "is_cell_entry",
            "merge_entries", "parse_entry", "unique"]
