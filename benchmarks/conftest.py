@@ -20,7 +20,7 @@ import pytest
 from harness.errors import USER_ERRORS, UserError
 from harness.model.features import CONFIGS
 from harness.run.machine import gemm_gflops, machine
-from harness.run.records import environment, peak_rss_mib, write_json_atomic
+from harness.run.records import environment, peak_rss_mib, to_jsonable, write_json_atomic
 from harness.run.rundir import RunDirectory, code_fingerprint
 from harness.run.schema import (
     BASELINES,
@@ -284,6 +284,11 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
                   if (entry.get("extra_info") or {}).get("kind") not in KINDS]
         output_json["benchmarks"] = grid.entries() + others
         output_json["ctxbench"] = grid.header()
+    # pytest-benchmark writes this dict itself: redact it in place (no credentials or
+    # home directory in any record).
+    redacted = to_jsonable(output_json)
+    output_json.clear()
+    output_json.update(redacted)
     grid.output_json = output_json
 
 

@@ -46,6 +46,12 @@ def test_quick_json_has_every_cell_with_its_keys(quick_grid):
     assert temporal["extra_info"]["leakage"]["future_leak_rate"] == 0.0
     assert random["extra_info"]["leakage"]["future_leak_rate"] > 0.5
     assert "[ctxbench 1/" in result.stdout  # progress lines
+    # Nothing written says whose machine it was (the wheel sits under ~/.cache).
+    home = str(Path.home()) + "/"
+    for written in [tmp / "out.json", *(tmp / "results").iterdir(),
+                    *(tmp / "run").rglob("*.json")]:
+        if written.suffix in (".json", ".md"):
+            assert home not in written.read_text(), written
     # The machine once per file, not in every entry.
     machine = output["machine_info"]["ctxbench"]
     assert {"cpu", "arch", "cores", "isa", "caches", "gemm_gflops"} == set(machine)

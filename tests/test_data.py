@@ -372,7 +372,7 @@ def test_wheel_with_matching_checksums_loads_the_same_table(tmp_path, monkeypatc
     wheel = _write_wheel(tmp_path / RECBOLE_WHEEL, files)
     _trust(monkeypatch, files)
     data = load_from_wheel(wheel)
-    assert data.source == f"recbole-wheel:{wheel}"
+    assert data.source == f"recbole-wheel:{wheel.name}"
     _assert_same_table(data, load_from_dir(write_grouplens(tmp_path / "g")))
 
 
@@ -406,7 +406,7 @@ def test_second_load_makes_no_network_call(isolated_env, monkeypatch):
     _trust(monkeypatch, files)
     monkeypatch.setattr(subprocess, "run", _no_subprocess)
     data = load_movielens(source="recbole")
-    assert data.source == f"recbole-wheel:{wheel}"
+    assert data.source == f"recbole-wheel:{wheel.name}"
     assert load_movielens().source == data.source  # the default chain ends at the wheel
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,28 @@ def test_to_jsonable_converts_numpy_and_non_finite_values():
     assert type(converted["matrix"][0][0]) is int
     assert type(converted["nested"][0]["x"]) is float
     json.dumps(converted, allow_nan=False)  # strict JSON
+
+
+SECRETS = ["postgresql://alice:s3cr3t@db.example:5432/optuna",
+           "https://example.org/api?token=abc123&page=2", "password=hunter2"]
+
+
+def test_records_carry_no_credential_and_no_home_directory(tmp_path):
+    home = str(Path.home())
+    record = {"storage": SECRETS[0], "url": SECRETS[1], "note": SECRETS[2],
+              "data_source": f"grouplens:{home}/data/ml-100k", home: "a key too"}
+    text = write_json_atomic(tmp_path / "r.json", record).read_text()
+    for secret in ("s3cr3t", "abc123", "hunter2", home + "/"):
+        assert secret not in text
+    loaded = read_json(tmp_path / "r.json")
+    assert loaded["storage"] == "postgresql://alice:***@db.example:5432/optuna"
+    assert loaded["url"] == "https://example.org/api?token=***&page=2"
+    assert loaded["data_source"] == "grouplens:~/data/ml-100k"
+
+
+@pytest.mark.parametrize("text", ["/rooted/file", "mysql://bob@host/db", "k=v", "sqlite:///x.db"])
+def test_redaction_leaves_what_is_not_a_secret(text):
+    from harness.run.records import redact
+
+    if Path.home() != Path("/rooted"):
+        assert redact(text) == text

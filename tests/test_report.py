@@ -398,3 +398,18 @@ def test_the_committed_cross_version_table_renders_byte_for_byte():
     files = sorted((RESULTS / "tf").glob("quick-tf*.json"))
     markdown, _ = compare(files, Thresholds())
     assert markdown == (RESULTS / "cross_version.md").read_text(encoding="utf-8")
+
+
+def test_a_report_of_an_old_file_shows_no_home_directory_or_password(tmp_path):
+    # Files written before ctxbench redacted its records still render redacted.
+    document = _fixture()
+    home = str(Path.home())
+    for entry in document["benchmarks"]:
+        provenance = (entry.get("extra_info") or {}).get("provenance")
+        if isinstance(provenance, dict):
+            provenance["data_source"] = f"grouplens:{home}/movielens"
+    document["ctxbench"]["data_source"] = f"grouplens:{home}/movielens"
+    document["ctxbench"]["command"] = "pytest benchmarks --storage postgresql://u:pw1234@db/x"
+    markdown = render_report([_write(tmp_path / "old.json", document)])
+    assert home + "/" not in markdown and "pw1234" not in markdown
+    assert "grouplens:~/movielens" in markdown

@@ -162,8 +162,10 @@ def load_from_wheel(wheel: Path) -> MovieLens:
     archive = open_zip(wheel)
     checksums = {Path(member).name: digest for member, digest in RECBOLE_MEMBERS.values()}
     with archive:
+        # Named by the wheel, not its path: where the cache lives says nothing of the data
+        # (the sha256 does) and would put a local path into every record.
         return parse_recbole(zip_reader(archive, wheel, "recbole/dataset_example/ml-100k/",
-                                         checksums), f"recbole-wheel:{wheel}")
+                                         checksums), f"recbole-wheel:{wheel.name}")
 
 
 def load_movielens(data_dir: str | os.PathLike | None = None, source: str | None = None

@@ -42,7 +42,7 @@ class MovieLens:
             (True = male), as in tfds.
         movies: the catalogue, column name -> [n_movies]: ``movie_id``, ``movie_title``,
             ``movie_genres``, sorted by numeric movie id.
-        source: where the table came from, e.g. ``"recbole-wheel:/path/to.whl"``.
+        source: where the table came from, e.g. ``"recbole-wheel:recbole-1.2.1-py3-none-any.whl"``.
         sha256: hash of the canonical table content (independent of the source).
     """
 

@@ -195,19 +195,41 @@ class TwoTowerModel(tfrs.models.Model):
     is what made it slow, and evaluation is done exactly, once, by ``harness.evaluation.metrics``.
     """
 
-    def __init__(self, fitted: FittedFeatures, seed: int):
+    def __init__(self, fitted: FittedFeatures, seed: int,
+                 sampling_probability: np.ndarray | None = None,
+                 remove_accidental_hits: bool = False):
         super().__init__()
         seeds = _Seeds(seed)
         self.query_tower = QueryTower(fitted, seeds)
         self.candidate_tower = CandidateTower(fitted, seeds)
-        self.task = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss())
+        self.task = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss(),
+                                         remove_accidental_hits=remove_accidental_hits)
+        self._remove_accidental_hits = remove_accidental_hits
+        self._sampling_probability = (None if sampling_probability is None
+                                      else tf.constant(sampling_probability, tf.float32))
 
     def compute_loss(self, features, training=False):
+        rows = features["candidate"]
         query = self.query_tower(features)
-        candidate = self.candidate_tower(features["candidate"])
-        return self.task(query, candidate, compute_metrics=not training)
+        candidate = self.candidate_tower(rows)
+        probability = (None if self._sampling_probability is None
+                       else tf.gather(self._sampling_probability, rows))
+        return self.task(query, candidate, compute_metrics=not training,
+                         candidate_sampling_probability=probability,
+                         candidate_ids=rows if self._remove_accidental_hits else None)
 
 
-def build_model(fitted: FittedFeatures, seed: int) -> TwoTowerModel:
-    """A fresh, deterministically initialised model for the fitted features."""
-    return TwoTowerModel(fitted, seed)
+def build_model(fitted: FittedFeatures, seed: int,
+                sampling_probability: np.ndarray | None = None,
+                remove_accidental_hits: bool = False) -> TwoTowerModel:
+    """A fresh, deterministically initialised model for the fitted features.
+
+    Args:
+        fitted: fitted preprocessing.
+        seed: initialisation seed.
+        sampling_probability: [num_candidates] each candidate's share of the training
+            rows, for the logQ correction (None: no correction).
+        remove_accidental_hits: drop a batch's other copies of the true candidate from
+            its negatives.
+    """
+    return TwoTowerModel(fitted, seed, sampling_probability, remove_accidental_hits)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -19,7 +20,7 @@ class TrainOptions:
     """Hyperparameters; the defaults are the TFRS tutorial's.
 
     Attributes:
-        epochs: passes over the training split.
+        epochs: passes over the training split (with ``patience``: at most this many).
         batch_size: in-batch softmax size (also the number of negatives + 1).
         learning_rate: Adagrad learning rate.
         test_fraction: fraction of interactions a split sends to test.
@@ -27,6 +28,20 @@ class TrainOptions:
             test included (the tutorial's protocol, which leaks).
         eval_batch_size: queries embedded and scored at once during evaluation (bounds
             memory at eval_batch_size x catalogue scores).
+        embedding_dim: the size of every embedding table; None keeps the
+            configuration's (32, the tutorial's).
+        logq: sampling-bias correction (Yi et al., RecSys 2019): each in-batch
+            candidate's logit is lowered by the log of its frequency among the training
+            rows, through ``tfrs.tasks.Retrieval``'s ``candidate_sampling_probability``.
+        remove_accidental_hits: Retrieval's ``remove_accidental_hits`` with the
+            candidate rows as ``candidate_ids``: a batch's other copies of the true
+            candidate are not counted as negatives.
+        patience: early stopping. None trains ``epochs`` epochs on the whole training
+            split. A number carves the split's own validation slice
+            (``splits.make_validation``) out of the training side, trains on the rest,
+            scores the slice's top-100 accuracy after every epoch, stops after
+            ``patience`` epochs without improvement and keeps the best epoch's weights.
+        validation_fraction: the validation slice's share of the training side.
     """
 
     epochs: int = 3
@@ -35,6 +50,11 @@ class TrainOptions:
     test_fraction: float = 0.2
     fit_on: str = "train"
     eval_batch_size: int = 20_000
+    embedding_dim: int | None = None
+    logq: bool = False
+    remove_accidental_hits: bool = False
+    patience: int | None = None
+    validation_fraction: float = 0.1
 
     def __post_init__(self):
         from harness.errors import UserError
@@ -51,6 +71,17 @@ class TrainOptions:
             raise UserError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
         if self.fit_on not in FIT_ON:
             raise UserError(f"fit_on must be one of {', '.join(FIT_ON)}, got {self.fit_on!r}")
+        if self.embedding_dim is not None and (not isinstance(self.embedding_dim, int)
+                                               or self.embedding_dim < 1):
+            raise UserError(f"embedding_dim must be a positive integer or None, got "
+                            f"{self.embedding_dim!r}")
+        if self.patience is not None and (not isinstance(self.patience, int)
+                                          or self.patience < 1):
+            raise UserError(f"patience must be a positive integer or None, got "
+                            f"{self.patience!r}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise UserError(f"validation_fraction must be in (0, 1), got "
+                            f"{self.validation_fraction!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -131,21 +162,33 @@ class TrainedModel:
         examples: training examples processed (rows × epochs).
         losses: each epoch's mean loss per example (under a distribution strategy:
             Keras's loss of the epoch's last batch).
+        validation_scores: with early stopping, the validation score after each epoch.
+        best_epoch: with early stopping, the 1-based epoch whose weights were kept.
     """
 
     model: TwoTowerModel
     seconds: float
     examples: int
     losses: list[float]
+    validation_scores: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
 
     @property
     def examples_per_second(self) -> float:
         return self.examples / self.seconds if self.seconds > 0 else float("nan")
 
 
+def sampling_probability(candidates: np.ndarray, num_candidates: int) -> np.ndarray:
+    """[num_candidates] float32 frequency of each candidate among the training rows: the
+    in-batch softmax samples negatives in this proportion (logQ correction). A candidate
+    never trained on is never in a batch; it gets the floor of one occurrence."""
+    counts = np.bincount(candidates, minlength=num_candidates).astype(np.float64)
+    return (np.maximum(counts, 1.0) / max(len(candidates), 1)).astype(np.float32)
+
+
 def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: TrainOptions,
-          seed: int, cell: str = "cell", strategy: tf.distribute.Strategy | None = None
-          ) -> TrainedModel:
+          seed: int, cell: str = "cell", strategy: tf.distribute.Strategy | None = None,
+          validate: Callable[[TwoTowerModel], float] | None = None) -> TrainedModel:
     """Builds and fits a model on the encoded training rows.
 
     Args:
@@ -157,17 +200,28 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
         strategy: optional ``tf.distribute.Strategy``. With more than one replica the
             model is built in its scope and Keras ``fit`` splits each batch over the
             replicas; otherwise the single-device compiled epoch loop runs.
+        validate: with ``options.patience``, model -> validation score (higher is
+            better), called after every epoch.
 
     Raises:
         TrainingError: the loss became NaN or infinite.
+        ValueError: early stopping asked for without ``validate``, or under a strategy.
     """
     distributed = strategy is not None and strategy.num_replicas_in_sync > 1
+    if options.patience is not None and (validate is None or distributed):
+        raise ValueError("early stopping needs a validate function and one device")
     strategy = strategy or tf.distribute.get_strategy()
+    probability = None
+    if options.logq:
+        probability = sampling_probability(features["candidate"], fitted.candidate_titles.size)
     with strategy.scope():
-        model = build_model(fitted, seed)
+        model = build_model(fitted, seed, sampling_probability=probability,
+                            remove_accidental_hits=options.remove_accidental_hits)
         model.compile(optimizer=keras.optimizers.Adagrad(learning_rate=options.learning_rate))
     start = time.perf_counter()
     losses: list[float] = []
+    scores: list[float] = []
+    best_weights = None
     if distributed:
         losses = _fit_with_keras(model, features, options, seed)
     else:
@@ -176,10 +230,20 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
             losses.append(float(epoch(tf.constant([seed, index], tf.int64))))
             if not math.isfinite(losses[-1]):
                 break
+            if options.patience is not None:
+                scores.append(float(validate(model)))
+                if scores[-1] > max(scores[:-1], default=-math.inf):
+                    best_weights = model.get_weights()
+                elif index + 1 - (int(np.argmax(scores)) + 1) >= options.patience:
+                    break
     seconds = time.perf_counter() - start
     for index, loss in enumerate(losses):
         if not math.isfinite(loss):
             raise TrainingError(f"{cell}: loss became {loss} in epoch {index + 1}")
+    best_epoch = None
+    if scores:
+        best_epoch = int(np.argmax(scores)) + 1  # the first best: ties keep the earlier
+        model.set_weights(best_weights)
     return TrainedModel(model=model, seconds=seconds,
-                        examples=len(features["candidate"]) * options.epochs,
-                        losses=losses)
+                        examples=len(features["candidate"]) * len(losses),
+                        losses=losses, validation_scores=scores, best_epoch=best_epoch)

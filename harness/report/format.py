@@ -13,6 +13,7 @@ import numpy as np
 from tabulate import tabulate
 
 from harness.evaluation.stats import MedianIQR, PairedDifference, Summary
+from harness.run.records import redact
 
 MISSING = "—"
 ACCURACY_KS = (100, 50, 10)
@@ -27,8 +28,9 @@ def metric_label(name: str) -> str:
 
 
 def escape(text: object) -> str:
-    """One line of text that cannot break a Markdown table row."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One line of text that cannot break a Markdown table row, redacted (no credentials
+    or home directory, even from a file written before ctxbench redacted its records)."""
+    return redact(" ".join(str(text).split())).replace("|", "\\|")
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,6 +40,9 @@ class PreparedCell:
         leakage: the split's diagnostics.
         fitted: preprocessing fitted on ``options.fit_on`` rows.
         train_features, test_features: encoded rows (``FittedFeatures.transform``).
+        train_rows: the rows trained on: the training split, less the validation slice
+            when the options stop early.
+        validation_features: the validation slice's encoded rows (early stopping only).
     """
 
     data: MovieLens
@@ -52,6 +56,8 @@ class PreparedCell:
     fitted: FittedFeatures
     train_features: dict[str, np.ndarray]
     test_features: dict[str, np.ndarray]
+    train_rows: np.ndarray
+    validation_features: dict[str, np.ndarray] | None = None
 
 
 def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
@@ -63,21 +69,48 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
         SplitError: the split leaves an empty side.
     """
     config = get_config(config_name)
+    if options.embedding_dim is not None:
+        config = replace(config, embedding_dim=options.embedding_dim)
     split, leakage = split_data(data, split_name, seed, options.test_fraction)
-    fit_rows = split.train if options.fit_on == "train" else np.arange(data.num_ratings)
+    train_rows, validation_rows = split.train, None
+    if options.patience is not None:  # early stopping: train on the rest of the split
+        ratings = data.ratings
+        validation = make_validation(split_name, ratings["user_id"], ratings["timestamp"],
+                                     split, validation_fraction=options.validation_fraction,
+                                     seed=seed)
+        train_rows, validation_rows = validation.train, validation.test
+    fit_rows = train_rows if options.fit_on == "train" else np.arange(data.num_ratings)
     fitted = fit_features(config, data, fit_rows, options.fit_on)
     return PreparedCell(
         data=data, split_name=split_name, config=config, seed=seed, options=options,
         name=f"{split_name}/{config_name}/seed{seed}", split=split, leakage=leakage,
-        fitted=fitted, train_features=fitted.transform(data, split.train),
-        test_features=fitted.transform(data, split.test),
+        fitted=fitted, train_features=fitted.transform(data, train_rows),
+        test_features=fitted.transform(data, split.test), train_rows=train_rows,
+        validation_features=(None if validation_rows is None
+                             else fitted.transform(data, validation_rows)),
     )
 
 
+VALIDATION_METRIC = accuracy_key(100, "validation")  # what early stopping maximises
+
+
+def validation_score(cell: PreparedCell, model) -> float:
+    """Top-100 accuracy of the validation slice under ``model``: exact ranks, as for test."""
+    features = cell.validation_features
+    queries = embed(model.query_tower, features, cell.options.eval_batch_size)
+    ranks = true_candidate_ranks(queries, model.candidate_tower.catalogue(),
+                                 features["candidate"], 100)
+    return float(np.mean(ranks < 100))
+
+
 def fit_cell(cell: PreparedCell, strategy=None) -> TrainedModel:
-    """Trains the cell's model (the part the training benchmark times)."""
+    """Trains the cell's model (the part the training benchmark times; with early
+    stopping that includes scoring the validation slice after every epoch)."""
+    validate = None
+    if cell.validation_features is not None:
+        validate = functools.partial(validation_score, cell)
     return train(cell.fitted, cell.train_features, cell.options, cell.seed, cell.name,
-                 strategy=strategy)
+                 strategy=strategy, validate=validate)
 
 
 def candidate_embeddings(cell: PreparedCell, trained: TrainedModel):
@@ -114,7 +147,7 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
     candidates = candidate_embeddings(cell, trained)  # once, for every side
     catalogue_seconds = time.perf_counter() - start
     sides = {"test": (cell.test_features, cell.split.test),
-             "train": (cell.train_features, cell.split.train)}
+             "train": (cell.train_features, cell.train_rows)}
     for prefix in prefixes:
         features, rows = sides[prefix]
         start = time.perf_counter()
@@ -148,7 +181,7 @@ def _cell(cell: PreparedCell) -> Cell:
 
 def _sizes(cell: PreparedCell) -> dict[str, float]:
     fitted = cell.fitted
-    return {"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
+    return {"n_train": float(cell.train_rows.size), "n_test": float(cell.split.test.size),
             "n_candidates": float(fitted.candidate_titles.size),
             "n_users_vocabulary": float(fitted.vocabularies["user_id"].size)}
 
@@ -156,13 +189,17 @@ def _sizes(cell: PreparedCell) -> dict[str, float]:
 def result_of(cell: PreparedCell, trained: TrainedModel, metrics: dict[str, float],
               timings: dict[str, float], env: dict | None = None) -> CellResult:
     """Assembles the record of a trained and evaluated cell."""
+    if trained.best_epoch is not None:
+        metrics = {**metrics, VALIDATION_METRIC: trained.validation_scores[trained.best_epoch - 1]}
     return CellResult(
         cell=_cell(cell), epochs=cell.options.epochs, metrics=metrics,
         examples_per_second=trained.examples_per_second,
         queries_per_second=timings.get("queries_per_second"),
         timings={"train_seconds": trained.seconds,
                  "examples_per_second": trained.examples_per_second, **timings},
-        sizes={**_sizes(cell), "epoch_losses": trained.losses},
+        sizes={**_sizes(cell), "epoch_losses": trained.losses,
+               **({"epoch_validation_scores": trained.validation_scores,
+                   "best_epoch": trained.best_epoch} if trained.best_epoch else {})},
         leakage=cell.leakage,
         provenance=_cell_provenance(cell, env),
     )

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -78,10 +79,36 @@ def command_line(argv: list[str] | None = None) -> str:
     return " ".join(argv)
 
 
+# scheme://user:password@host -> scheme://user:***@host (a database URL's password).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^/\s:@]*):[^/\s@]+@")
+# ?token=... &password=... (query parameters and key=value settings that carry secrets).
+_SECRET_SETTING = re.compile(
+    r"(?i)(?P<head>\b(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)=)"
+    r"[^&;\s\"']+")
+
+
+def redact(text: str) -> str:
+    """``text`` without credentials or the local home directory.
+
+    A database URL's password, a secret given as ``token=...`` or ``password=...``,
+    become ``***``; the home directory (``/home/alice/...``) becomes ``~``. Every record
+    and table is written through this: nothing written may say whose machine it was.
+    """
+    text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
+    text = _SECRET_SETTING.sub(r"\g<head>***", text)
+    home = str(Path.home())
+    if len(home) > 1:  # not "/" (a user with no home)
+        text = re.sub(re.escape(home) + r"(?![\w.-])", "~", text)
+    return text
+
+
 def to_jsonable(value):
-    """Converts numpy scalars and arrays to Python types; NaN/inf become None."""
+    """Converts numpy scalars and arrays to Python types; NaN/inf become None; every
+    string (keys too) is :func:`redact`-ed."""
+    if isinstance(value, str):
+        return redact(value)
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {redact(str(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
