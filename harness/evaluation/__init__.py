@@ -1,7 +1,9 @@
-"""Evaluation: exact ranks, retrieval metrics and the statistics over seeds.
+"""Evaluation: metric names, exact ranks, retrieval metrics and the statistics over seeds.
 
-Modules: ``ranking`` (one-pass exact ranks, a numba kernel), ``metrics`` (embedding,
-ranks, top-k metrics, top-k retrieval, the popularity scorer), ``stats`` (summaries,
-confidence intervals, paired and Welch tests).
-May import: ``harness.errors``, ``harness.tfcompat``, ``harness.data``.
+Modules: ``keys`` (every metric's name), ``ranking`` (one-pass exact ranks, a numba
+kernel), ``metrics`` (ranks, top-k metrics, the popularity scorer and the tie rule for
+scorers that tie; numpy only), ``retrieval`` (towers run over encoded rows and exact top-k
+retrieval, in TensorFlow), ``stats`` (summaries, confidence intervals, paired and Welch
+tests).
+May import: ``harness.errors``, ``harness.tfcompat`` (``retrieval`` only), ``harness.data``.
 """
