@@ -138,12 +138,6 @@ class Grid:
         """Configurations in run order, the baselines first."""
         return self.baselines + self.configs
 
-    @property
-    def fit_ons(self) -> tuple[str, ...]:
-        """Every fit_on setting a cell runs under, train first."""
-        found = {cell.fit_on for cell in self.cells()}
-        return tuple(sorted(found, key=lambda f: (f != "train", f != "all", f)))
-
     def cells(self) -> list[Cell]:
         """Every cell, grouped by split, then configuration and fit_on, then seed."""
         cells = [Cell(split, config, fit_on, seed)
