@@ -314,10 +314,11 @@ def pytest_sessionfinish(session, exitstatus):
         return
     written = []
     try:
-        if grid.output_json is None and grid._run_dir is not None:
+        # The user's --benchmark-json, or ctxbench's scratch file for --results-dir.
+        benchmark_json = config.getoption("benchmark_json", None)
+        if grid.output_json is None and grid._run_dir is not None and benchmark_json:
             output = _json_of_a_session_without_benchmarks(config)
-            benchmark_json = config.getoption("benchmark_json", None)
-            if grid.scratch is None and benchmark_json is not None:
+            if grid.scratch is None:
                 written.append(write_json_atomic(benchmark_json, output))
         if grid.results_dir is not None and grid.output_json is not None:
             from harness.report.report import render_report
