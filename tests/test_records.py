@@ -126,14 +126,18 @@ SECRETS = ["postgresql://alice:s3cr3t@db.example:5432/optuna",
 
 def test_records_carry_no_credential_and_no_home_directory(tmp_path):
     home = str(Path.home())
+    from harness.run.records import REPO_ROOT
+
     record = {"storage": SECRETS[0], "url": SECRETS[1], "note": SECRETS[2],
-              "data_source": f"grouplens:{home}/data/ml-100k", home: "a key too"}
+              "data_source": f"grouplens:{home}/data/ml-100k", home: "a key too",
+              "command": f"pytest benchmarks --run-dir {REPO_ROOT}/.tox/tf218/tmp/run"}
     text = write_json_atomic(tmp_path / "r.json", record).read_text()
     for secret in ("s3cr3t", "abc123", "hunter2", home + "/"):
         assert secret not in text
     loaded = read_json(tmp_path / "r.json")
     assert loaded["storage"] == "postgresql://alice:***@db.example:5432/optuna"
     assert loaded["url"] == "https://example.org/api?token=***&page=2"
+    assert loaded["command"] == "pytest benchmarks --run-dir ./.tox/tf218/tmp/run"
     assert loaded["data_source"] == "grouplens:~/data/ml-100k"
 
 
@@ -143,3 +147,23 @@ def test_redaction_leaves_what_is_not_a_secret(text):
 
     if Path.home() != Path("/rooted"):
         assert redact(text) == text
+
+
+def test_the_repository_root_and_the_code_fingerprint_cover_the_checkout(tmp_path):
+    # A fingerprint of no files would let a run directory resume under other code.
+    import hashlib
+    import shutil
+
+    from harness.run.records import REPO_ROOT
+    from harness.run.rundir import code_fingerprint
+
+    assert (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "harness").is_dir()
+    assert code_fingerprint() != hashlib.sha256().hexdigest()
+    for package in ("harness", "splits", "benchmarks"):
+        shutil.copytree(REPO_ROOT / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_fingerprint(tmp_path)
+    assert before == code_fingerprint(REPO_ROOT)
+    cell = tmp_path / "harness" / "run" / "cell.py"
+    cell.write_text(cell.read_text() + "\n# changed\n")
+    assert code_fingerprint(tmp_path) != before

@@ -18,7 +18,7 @@ import numpy as np
 
 from harness.errors import UserError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # harness/run/records.py -> the checkout
 
 
 def versions() -> dict[str, str]:
@@ -91,14 +91,17 @@ def redact(text: str) -> str:
     """``text`` without credentials or the local home directory.
 
     A database URL's password, a secret given as ``token=...`` or ``password=...``,
-    become ``***``; the home directory (``/home/alice/...``) becomes ``~``. Every record
-    and table is written through this: nothing written may say whose machine it was.
+    become ``***``; a path inside the checkout becomes relative (``./.tox/...``) and the
+    home directory (``/home/alice/...``) becomes ``~``. Every record and table is written
+    through this: nothing written may say whose machine it was.
     """
     text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
     text = _SECRET_SETTING.sub(r"\g<head>***", text)
-    home = str(Path.home())
-    if len(home) > 1:  # not "/" (a user with no home)
-        text = re.sub(re.escape(home) + r"(?![\w.-])", "~", text)
+    # Paths inside the checkout relative to it (tox expands {envtmpdir} to absolute ones),
+    # then the home directory.
+    for local, shown in ((str(REPO_ROOT), "."), (str(Path.home()), "~")):
+        if len(local) > 1:  # not "/" (a user with no home)
+            text = re.sub(re.escape(local) + r"(?![\w.-])", shown, text)
     return text
 
 
