@@ -3,7 +3,7 @@
 Synthetic data, one epoch of the ``baseline`` configuration per point: interactions
 10^4, 10^5, 10^6 crossed with catalogues of 10^3, 10^4, 10^5 items. The largest point
 scores 2e5 test queries against 1e5 items; evaluation scores them in blocks sized to the
-catalogue (``harness.evaluation.metrics.capped_block_size``), so memory stays bounded. On two CPU
+catalogue (``harness.evaluation.retrieval.capped_block_size``), so memory stays bounded. On two CPU
 cores the whole sweep takes about two minutes.
 """
 

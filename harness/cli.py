@@ -13,6 +13,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.errors import USER_ERRORS
+from splits import VALIDATION_FRACTION
 
 EXIT_USAGE = 2
 
@@ -57,17 +58,11 @@ def _print_table(rows: list[dict], count_keys: tuple[str, ...]) -> None:
 
 
 def cmd_splits(args) -> int:
-    from harness.data.splitdata import (
-        COUNT_KEYS,
-        VALIDATION_COUNT_KEYS,
-        split_table,
-        validation_table,
-    )
+    from harness.data.splitdata import COUNT_KEYS, VALIDATION_COUNT_KEYS, split_tables
 
     data = _load(args)
-    rows = split_table(data, args.test_fraction, args.seed)
-    validation_rows = validation_table(data, args.test_fraction, args.seed,
-                                       args.validation_fraction)
+    rows, validation_rows = split_tables(data, args.test_fraction, args.seed,
+                                         args.validation_fraction)
     if args.json:
         print(json.dumps({"data_sha256": data.sha256, "seed": args.seed,
                           "test_fraction": args.test_fraction, "splits": rows,
@@ -118,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"))
     sub.add_argument("--test-fraction", type=float, default=0.2)
     sub.add_argument("--seed", type=_seed, default=0, help="seed of the random split")
-    sub.add_argument("--validation-fraction", type=float, default=0.1,
+    sub.add_argument("--validation-fraction", type=float, default=VALIDATION_FRACTION,
                      help="share of each split's training side in its validation slice")
     sub.set_defaults(func=cmd_splits)
 

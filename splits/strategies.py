@@ -24,6 +24,8 @@ from splits.registry import Registry, SplitError
 # rows, and a permutation of n_train rows drawn from that stream is correlated with the
 # permutation of n rows that chose the test set.
 VALIDATION_STREAM = 1
+# The validation slice's share of the training side, unless asked otherwise.
+VALIDATION_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class SplitStrategy:
         return split
 
     def validation(self, user_ids: np.ndarray, timestamps: np.ndarray, split: Split, *,
-                   validation_fraction: float = 0.1, seed: int = 0) -> Split:
+                   validation_fraction: float = VALIDATION_FRACTION, seed: int = 0) -> Split:
         """Carves a validation slice out of ``split.train`` by this strategy's own rule.
 
         The split function runs on the training rows alone with ``validation_fraction``
@@ -247,7 +249,7 @@ def make_split(name: str, user_ids, timestamps, *, test_fraction: float = 0.2,
 
 
 def make_validation(name: str, user_ids, timestamps, split: Split, *,
-                    validation_fraction: float = 0.1, seed: int = 0) -> Split:
+                    validation_fraction: float = VALIDATION_FRACTION, seed: int = 0) -> Split:
     """Carves the validation slice of ``split`` by registered name.
 
     See :meth:`SplitStrategy.validation`: returns ``Split(train=rows left for fitting,

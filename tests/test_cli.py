@@ -12,7 +12,7 @@ import pytest
 from fixtures_data import RATINGS, USERS, grouplens_files, write_files
 
 from harness.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, load_from_dir, load_movielens
-from harness.data.splitdata import split_table, validation_table
+from harness.data.splitdata import split_tables
 from splits import SPLITS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_splits_json_lists_every_split_with_its_diagnostics(grouplens_dir):
     for row in rows.values():
         assert row["n_train"] + row["n_test"] == len(RATINGS)
     # The numbers are the library's, unrounded, for the requested fraction and seed.
-    assert report["splits"] == split_table(data, test_fraction=0.25, seed=3)
+    assert report["splits"] == split_tables(data, test_fraction=0.25, seed=3)[0]
 
 
 def test_splits_table_names_every_split(grouplens_dir):
@@ -95,7 +95,8 @@ def test_splits_prints_each_validation_slice_after_the_splits(grouplens_dir):
                      "--validation-fraction", "0.2")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["splits"] == split_table(data, test_fraction=0.2, seed=3)  # unchanged
+    expected, expected_validation = split_tables(data, 0.2, 3, validation_fraction=0.2)
+    assert report["splits"] == expected  # unchanged
     assert report["validation_fraction"] == 0.2
     rows = {row["split"]: row for row in report["validation"]}
     assert list(rows) == SPLITS.names()
@@ -103,7 +104,7 @@ def test_splits_prints_each_validation_slice_after_the_splits(grouplens_dir):
     splits = {row["split"]: row for row in report["splits"]}
     for name, row in rows.items():
         assert row["n_train"] + row["n_validation"] == splits[name]["n_train"]
-    assert report["validation"] == validation_table(data, 0.2, 3, validation_fraction=0.2)
+    assert report["validation"] == expected_validation
 
     table = harness("splits", "--data-dir", grouplens_dir).stdout
     split_part, _, validation_part = table.partition("validation slices")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from harness.data.sources import MovieLens
-from splits import Split, get_split, leakage_diagnostics, validation_diagnostics
+from splits import (
+    VALIDATION_FRACTION,
+    Split,
+    get_split,
+    leakage_diagnostics,
+    make_validation,
+    validation_diagnostics,
+)
 
 COUNT_KEYS = ("n_train", "n_test", "test_users_unseen", "test_items_unseen")
 VALIDATION_COUNT_KEYS = ("n_train", "n_validation", "validation_users_unseen",
                          "validation_items_unseen")
-DEFAULT_VALIDATION_FRACTION = 0.1
 
 
 def split_data(data: MovieLens, split_name: str, seed: int, test_fraction: float
@@ -22,39 +28,29 @@ def split_data(data: MovieLens, split_name: str, seed: int, test_fraction: float
     return split, leakage
 
 
-def validation_data(data: MovieLens, split_name: str, split: Split, seed: int,
-                    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
-                    ) -> tuple[Split, dict[str, float]]:
-    """The validation slice of ``split``'s training side, by the split's own rule.
-
-    Returns:
-        (validation, diagnostics): ``validation.train`` the rows left for fitting,
-        ``validation.test`` the validation rows (see ``splits.make_validation``), and
-        ``splits.validation_diagnostics`` of them.
-    """
+def validation_split(data: MovieLens, split_name: str, split: Split, seed: int,
+                     validation_fraction: float = VALIDATION_FRACTION) -> Split:
+    """The validation slice of ``split``'s training side, by the split's own rule:
+    ``train`` the rows left for fitting, ``test`` the validation rows
+    (``splits.make_validation``)."""
     ratings = data.ratings
-    validation = get_split(split_name).validation(
-        ratings["user_id"], ratings["timestamp"], split,
-        validation_fraction=validation_fraction, seed=seed)
-    diagnostics = validation_diagnostics(validation, ratings["user_id"], ratings["movie_id"],
-                                         ratings["timestamp"])
-    return validation, diagnostics
+    return make_validation(split_name, ratings["user_id"], ratings["timestamp"], split,
+                           validation_fraction=validation_fraction, seed=seed)
 
 
-def split_table(data: MovieLens, test_fraction: float, seed: int) -> list[dict]:
-    """Leakage diagnostics of every registered split on ``data``, one row per split."""
+def split_tables(data: MovieLens, test_fraction: float, seed: int,
+                 validation_fraction: float = VALIDATION_FRACTION
+                 ) -> tuple[list[dict], list[dict]]:
+    """Diagnostics of every registered split on ``data`` and of its validation slice,
+    one row per split in each table (each split computed once for both)."""
     from splits import SPLITS
 
-    return [{"split": name, **split_data(data, name, seed, test_fraction)[1]}
-            for name in SPLITS]
-
-
-def validation_table(data: MovieLens, test_fraction: float, seed: int,
-                     validation_fraction: float = DEFAULT_VALIDATION_FRACTION) -> list[dict]:
-    """Diagnostics of every registered split's validation slice, one row per split."""
-    from splits import SPLITS
-
-    return [{"split": name,
-             **validation_data(data, name, split_data(data, name, seed, test_fraction)[0],
-                               seed, validation_fraction)[1]}
-            for name in SPLITS]
+    ratings = data.ratings
+    rows, validation_rows = [], []
+    for name in SPLITS:
+        split, leakage = split_data(data, name, seed, test_fraction)
+        validation = validation_split(data, name, split, seed, validation_fraction)
+        rows.append({"split": name, **leakage})
+        validation_rows.append({"split": name, **validation_diagnostics(
+            validation, ratings["user_id"], ratings["movie_id"], ratings["timestamp"])})
+    return rows, validation_rows

@@ -14,15 +14,6 @@ import numpy as np
 from harness.evaluation.keys import DEFAULT_KS, accuracy_key, mrr_key, ndcg_key, recall_key
 from harness.evaluation.ranking import count_higher
 
-# At most this many scores (float32) exist at once: 128 MiB, one 20,000-query block of
-# MovieLens's 1,664 candidates; a 100,000-item catalogue gets blocks of 335 queries.
-MAX_SCORES_PER_BLOCK = 2**25
-
-
-def capped_block_size(requested: int, num_candidates: int) -> int:
-    """Queries per block: ``requested``, capped so a block holds MAX_SCORES_PER_BLOCK."""
-    return max(1, min(requested, MAX_SCORES_PER_BLOCK // max(num_candidates, 1)))
-
 
 def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None = None
                          ) -> np.ndarray:
@@ -51,8 +42,6 @@ def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None =
         constant[:] = True
     ranks[constant] = len(candidates) - 1 if cap is None else min(cap, len(candidates) - 1)
     return ranks
-
-
 
 
 def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
@@ -156,6 +145,6 @@ def ranks_ties_against(scores: np.ndarray, true_items: np.ndarray) -> np.ndarray
     return np.count_nonzero(scores >= true_scores[:, None], axis=1).astype(np.int64) - 1
 
 
-__all__ = ["MAX_SCORES_PER_BLOCK", "capped_block_size", "metrics_from_ranks",
+__all__ = ["metrics_from_ranks",
            "popularity_ranks", "popularity_scores", "ranks_ties_against",
            "true_candidate_ranks"]

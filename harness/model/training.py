@@ -13,6 +13,7 @@ from harness.errors import TrainingError
 from harness.model.features import FittedFeatures
 from harness.model.towers import TwoTowerModel, build_model
 from harness.tfcompat import keras, tf
+from splits import VALIDATION_FRACTION
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class TrainOptions:
     logq: bool = False
     remove_accidental_hits: bool = False
     patience: int | None = None
-    validation_fraction: float = 0.1
+    validation_fraction: float = VALIDATION_FRACTION
 
     def __post_init__(self):
         from harness.errors import UserError
@@ -221,7 +222,7 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
     start = time.perf_counter()
     losses: list[float] = []
     scores: list[float] = []
-    best_weights = None
+    best_epoch, best_weights = None, None
     if distributed:
         losses = _fit_with_keras(model, features, options, seed)
     else:
@@ -232,17 +233,15 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
                 break
             if options.patience is not None:
                 scores.append(float(validate(model)))
-                if scores[-1] > max(scores[:-1], default=-math.inf):
-                    best_weights = model.get_weights()
-                elif index + 1 - (int(np.argmax(scores)) + 1) >= options.patience:
+                if best_epoch is None or scores[-1] > scores[best_epoch - 1]:
+                    best_epoch, best_weights = index + 1, model.get_weights()
+                elif index + 1 - best_epoch >= options.patience:
                     break
     seconds = time.perf_counter() - start
     for index, loss in enumerate(losses):
         if not math.isfinite(loss):
             raise TrainingError(f"{cell}: loss became {loss} in epoch {index + 1}")
-    best_epoch = None
-    if scores:
-        best_epoch = int(np.argmax(scores)) + 1  # the first best: ties keep the earlier
+    if best_weights is not None:  # a tie keeps the earlier epoch
         model.set_weights(best_weights)
     return TrainedModel(model=model, seconds=seconds,
                         examples=len(features["candidate"]) * len(losses),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from harness.data.sources import MovieLens
-from harness.data.splitdata import split_data
+from harness.data.splitdata import split_data, validation_split
 from harness.errors import UserError
 from harness.evaluation.keys import DEFAULT_KS, accuracy_key
 from harness.evaluation.metrics import (
@@ -25,7 +25,7 @@ from harness.model.features import FeatureConfig, FittedFeatures, fit_features, 
 from harness.model.training import TrainedModel, TrainOptions, train
 from harness.run.records import environment, utc_now
 from harness.run.schema import BASELINES, POPULARITY, Cell, CellResult
-from splits import Split, make_validation
+from splits import Split
 
 INTERACTIONS_PER_USER = 50  # of a scaling point's synthetic table
 
@@ -74,10 +74,8 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     split, leakage = split_data(data, split_name, seed, options.test_fraction)
     train_rows, validation_rows = split.train, None
     if options.patience is not None:  # early stopping: train on the rest of the split
-        ratings = data.ratings
-        validation = make_validation(split_name, ratings["user_id"], ratings["timestamp"],
-                                     split, validation_fraction=options.validation_fraction,
-                                     seed=seed)
+        validation = validation_split(data, split_name, split, seed,
+                                      options.validation_fraction)
         train_rows, validation_rows = validation.train, validation.test
     fit_rows = train_rows if options.fit_on == "train" else np.arange(data.num_ratings)
     fitted = fit_features(config, data, fit_rows, options.fit_on)
@@ -287,9 +285,7 @@ def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
         scores = popularity_scores(candidate[split.train], num_items)
         rank, chosen = (lambda rows: popularity_ranks(scores, candidate[rows])), {}
     else:
-        ratings = data.ratings
-        validation = make_validation(split_name, ratings["user_id"], ratings["timestamp"],
-                                     split, seed=seed)
+        validation = validation_split(data, split_name, split, seed)
         num_users = int(users.max()) + 1
         l2, by_l2 = select_l2(users[validation.train], candidate[validation.train],
                               users[validation.test], candidate[validation.test],
