@@ -19,6 +19,7 @@ import pytest
 
 from harness.errors import USER_ERRORS, UserError
 from harness.model.features import CONFIGS
+from harness.model.training import TrainOptions
 from harness.run.machine import gemm_gflops, machine
 from harness.run.records import environment, peak_rss_mib, to_jsonable, write_json_atomic
 from harness.run.rundir import RunDirectory, code_fingerprint
@@ -26,13 +27,17 @@ from harness.run.schema import (
     BASELINES,
     DEFAULT_FIT_ON,
     KINDS,
+    PROTOCOLS,
     QUICK_BASELINES,
     QUICK_CONFIGS,
     QUICK_SEEDS,
     QUICK_USER_FRACTION,
+    TUNED,
+    TUTORIAL,
     Cell,
     Grid,
 )
+from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned
 from splits import SPLITS
 
 GRID_RUN = pytest.StashKey["GridRun"]()
@@ -71,6 +76,12 @@ def pytest_addoption(parser):
                     help="skip the side-by-side tutorial-reference benchmark")
     group.addoption("--scaling", action="store_true",
                     help="also run the synthetic scaling benchmarks (slow)")
+    group.addoption("--protocol", default=TUTORIAL, choices=(*PROTOCOLS, "both"),
+                    help="tutorial: the tutorial's fixed hyperparameters (default); tuned: "
+                         "each (split, configuration)'s own from --tuned; both")
+    group.addoption("--tuned", default=None,
+                    help="the tuned hyperparameters (default: results/tuned.json, written "
+                         "by python -m harness tune)")
 
 
 def _grid(config) -> Grid:
@@ -81,6 +92,7 @@ def _grid(config) -> Grid:
     seeds = (QUICK_SEEDS if quick else 5) if seeds is None else seeds
     if seeds < 1:
         raise UserError(f"--seeds must be a positive integer, got {seeds!r}")
+    protocol = config.getoption("protocol")
     return Grid(
         splits=config.getoption("splits") or tuple(SPLITS),
         configs=config.getoption("configs") or (QUICK_CONFIGS if quick else tuple(CONFIGS)),
@@ -89,6 +101,7 @@ def _grid(config) -> Grid:
         fit_on=("train",) if quick and fit_on == DEFAULT_FIT_ON else (fit_on,),
         baselines=QUICK_BASELINES if quick else BASELINES,
         quick=quick,
+        protocols=PROTOCOLS if protocol == "both" else (protocol,),
     ).validate()
 
 
@@ -119,6 +132,14 @@ class GridRun:
             _check_writable(self.results_dir)
         self._data = None
         self._run_dir: RunDirectory | None = None
+        self.tuned_path: Path | None = None
+        self.tuned = None  # harness.run.tuned.Tuned, read with the data (grid_run)
+        if TUNED in self.grid.protocols:
+            self.tuned_path = Path(config.getoption("tuned") or DEFAULT_TUNED)
+            if not self.tuned_path.is_file():
+                raise UserError(f"--protocol {config.getoption('protocol')} needs the tuned "
+                                f"hyperparameters: {self.tuned_path} does not exist (run "
+                                "python -m harness tune, or pass --tuned FILE)")
         self.env = environment()
         self.cells = self.grid.cells()
         self.selected: list[Cell] = self.cells
@@ -149,6 +170,10 @@ class GridRun:
             manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
                         "machine": machine()}
+            if self.tuned_path is not None:
+                self.tuned = read_tuned(self.tuned_path, expected_by_run(
+                    self.data.sha256, TrainOptions().test_fraction))
+                manifest["tuned_sha256"] = self.tuned.sha256
             path = self.config.getoption("run_dir")
             if path is None:
                 run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()

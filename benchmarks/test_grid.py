@@ -22,13 +22,20 @@ from harness.run.cell import (
     prepare_cell,
     result_of,
 )
-from harness.run.schema import benchmark_entry, entry_info
+from harness.run.schema import TUNED, benchmark_entry, entry_info
 
 INFERENCE_ROUNDS = 5
 
 
-def _options(grid, cell) -> TrainOptions:
-    return TrainOptions(epochs=grid.grid.epochs, fit_on=cell.fit_on)
+def _prepare(grid_run, cell):
+    """The cell's split and features, with the options of its protocol: the tutorial's
+    (the grid's epochs), or the ones tuned for its (split, configuration)."""
+    if cell.protocol == TUNED:
+        tuned = grid_run.tuned.cell(cell.split, cell.config)
+        return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, tuned.options(),
+                            protocol=TUNED, tuning=tuned.provenance(grid_run.tuned.sha256))
+    options = TrainOptions(epochs=grid_run.grid.epochs, fit_on=cell.fit_on)
+    return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options)
 
 
 def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:
@@ -60,8 +67,7 @@ def _skip_if_finished(grid_run, cell, announce: bool = True):
 def test_train(benchmark, grid_run, cell):
     _skip_if_finished(grid_run, cell)
     benchmark.group = cell.group
-    options = _options(grid_run, cell)
-    prepared = prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options)
+    prepared = _prepare(grid_run, cell)
     start = time.perf_counter()
     try:
         trained = benchmark.pedantic(fit_cell, args=(prepared,), rounds=1, iterations=1)

@@ -1,4 +1,4 @@
-"""ctxbench harness CLI: data, splits, report and compare.
+"""ctxbench harness CLI: data, splits, tune, report and compare.
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
 """
@@ -6,13 +6,14 @@ Bad input gets one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
-from harness.errors import USER_ERRORS
+from harness.errors import USER_ERRORS, UserError
 from splits import VALIDATION_FRACTION
 
 EXIT_USAGE = 2
@@ -95,16 +96,63 @@ def cmd_compare(args) -> int:
     return compare_main(args)
 
 
+def _names(registry, text: str | None) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip()) if text else tuple(registry)
+    registry.resolve(names)  # an unknown name lists the valid ones
+    return names
+
+
+def tuning_run_dir(out: Path, identity: dict) -> Path:
+    """Where a tuning keeps its studies by default: beside ``out``, one directory per
+    data, code and settings (a changed one starts afresh instead of mixing trials)."""
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return out.parent / ".runs" / f"tune-{digest[:12]}"
+
+
+def cmd_tune(args) -> int:
+    from harness.model.features import CONFIGS
+    from harness.run.records import redact, write_json_atomic
+    from harness.run.tuned import identity
+    from harness.run.tuning import TuneSettings, tune_all
+    from splits import SPLITS
+
+    settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
+                            patience=args.patience, seed=args.seed)
+    splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise UserError(f"{out} exists; pass --overwrite to replace it")
+    data = _load(args)
+    if args.quick:
+        from harness.data.sources import subsample_users
+        from harness.run.schema import QUICK_USER_FRACTION
+
+        data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
+    storage = args.storage
+    if storage is None:
+        run_dir = Path(args.run_dir) if args.run_dir else tuning_run_dir(
+            out, {**identity(data.sha256, settings.to_dict()), **settings.to_dict()})
+        run_dir.mkdir(parents=True, exist_ok=True)
+        storage = f"sqlite:///{run_dir / 'study.db'}"
+    print(f"tuning {len(splits) * len(configs)} studies of {settings.trials} trials; "
+          f"studies in {redact(storage)}", file=sys.stderr)
+    document = tune_all(data, splits, configs, settings, storage, args.worker)
+    write_json_atomic(out, document)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def with_data(sub):
+    def with_data(sub, json: bool = True):
         sub.add_argument("--data-dir", help="directory of GroupLens (u.data, u.item, "
                          "u.user or ml-100k.zip) or RecBole ml-100k.* files")
         sub.add_argument("--source", choices=("data_dir", "tfds", "recbole"),
                          help="use only this source")
-        sub.add_argument("--json", action="store_true", help="print JSON")
+        if json:
+            sub.add_argument("--json", action="store_true", help="print JSON")
         return sub
 
     sub = with_data(commands.add_parser("data", help="load MovieLens-100k, print source, "
@@ -116,6 +164,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--validation-fraction", type=float, default=VALIDATION_FRACTION,
                      help="share of each split's training side in its validation slice")
     sub.set_defaults(func=cmd_splits)
+
+    sub = with_data(commands.add_parser(
+        "tune", help="tune every (split, configuration) on its validation slice, equal "
+        "budgets (Optuna): results/tuned.json"), json=False)
+    sub.add_argument("--splits", help="comma-separated split names (default: all)")
+    sub.add_argument("--configs", help="comma-separated configurations (default: all)")
+    sub.add_argument("--trials", type=int, default=16, help="trials per study (16)")
+    sub.add_argument("--max-epochs", type=int, default=30, help="epochs a trial may train")
+    sub.add_argument("--patience", type=int, default=3,
+                     help="epochs without a better validation score before a trial stops")
+    sub.add_argument("--seed", type=_seed, default=0,
+                     help="the split seed whose validation slice chooses")
+    sub.add_argument("--out", default="results/tuned.json", help="the tuned file to write")
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    sub.add_argument("--run-dir", help="directory of the SQLite study file (default: "
+                     "<out dir>/.runs/tune-<id>; rerun the command to resume)")
+    sub.add_argument("--storage", help="an SQLAlchemy URL for the studies instead, e.g. "
+                     "postgresql://user:pass@host/db, shared by every worker")
+    sub.add_argument("--worker", type=_seed, default=0,
+                     help="this worker's number when several share --storage (seeds TPE)")
+    sub.add_argument("--quick", action="store_true",
+                     help="a users subsample (as the quick grid), for smoke runs")
+    sub.set_defaults(func=cmd_tune)
 
     sub = commands.add_parser("report", help="render Markdown (and a PNG chart) from "
                               "benchmark JSON")

@@ -255,9 +255,10 @@ def test_more_than_two_files_make_one_column_per_tf_version(capsys, tmp_path):
     assert status == 0
     header = next(line for line in out.splitlines() if line.startswith("| split"))
     columns = [cell.strip() for cell in header.strip("|").split("|")]
-    assert columns == ["split", "configuration", "fit_on", "TF 2.18.0", "TF 2.19.0", "TF 2.20.0"]
+    assert columns == ["split", "configuration", "fit_on", "protocol", "TF 2.18.0", "TF 2.19.0",
+                       "TF 2.20.0"]
     # random/baseline: mean 0.2200, sd of [0.220, 0.224, 0.218, 0.222, 0.216] = 0.0032.
-    assert "| random   | baseline        | train    | 0.2200 ± 0.0032 | 0.2200 ± 0.0032 |" in out
+    assert "| random   | baseline        | train    | tutorial   | 0.2200 ± 0.0032 | 0.2200 ± 0.0032 |" in out
     assert "| train examples/s" in out and "| inference queries/s" in out
     assert out.count("## Verdict") == 2
 
@@ -277,7 +278,7 @@ def test_same_tf_version_twice_gets_file_names(capsys, tmp_path):
     paths = [write(tmp_path / f"{name}.json", build()) for name in ("a", "b", "c")]
     _, out, _ = compare(capsys, *paths)
     header = next(line for line in out.splitlines() if line.startswith("| split"))
-    columns = [cell.strip() for cell in header.strip("|").split("|")][3:]
+    columns = [cell.strip() for cell in header.strip("|").split("|")][4:]
     assert columns == ["TF 2.19.0 (a.json)", "TF 2.19.0 (b.json)", "TF 2.19.0 (c.json)"]
 
 

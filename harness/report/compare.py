@@ -24,6 +24,7 @@ from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.stats import median_iqr, summarize, welch
 from harness.report.format import (
+    GROUP_COLUMNS,
     fmt_float,
     fmt_mean_std,
     fmt_p,
@@ -35,6 +36,7 @@ from harness.report.format import (
 )
 from harness.results.runs import CellGroup, Run, incompatibilities, load_run
 from harness.run.machine import describe, same_machine
+from harness.run.schema import group_label
 
 DEFAULT_METRIC = accuracy_key(100)
 _ACCURACY = re.compile(r"^test/top_\d+_categorical_accuracy$")
@@ -140,7 +142,7 @@ def regressions(base: Run, new: Run, thresholds: Thresholds, metric: str) -> lis
     found = []
     for key, base_group in base.cells.items():
         new_group = new.cells[key]
-        name = "/".join(key)
+        name = group_label(key)
         for accuracy in judged_metrics(base, metric):
             test = welch(new_group.metric(accuracy), base_group.metric(accuracy))
             if (
@@ -217,9 +219,7 @@ def render_pair(base: Run, new: Run, thresholds: Thresholds, metric: str) -> str
             "",
             markdown_table(
                 [
-                    "split",
-                    "configuration",
-                    "fit_on",
+                    *GROUP_COLUMNS,
                     f"base {label}",
                     f"new {label}",
                     "Δ",
@@ -236,9 +236,7 @@ def render_pair(base: Run, new: Run, thresholds: Thresholds, metric: str) -> str
             "",
             _machines_note(base, [new]) if not speed_comparable(base, new) else markdown_table(
                 [
-                    "split",
-                    "configuration",
-                    "fit_on",
+                    *GROUP_COLUMNS,
                     "base train examples/s",
                     "new train examples/s",
                     "ratio",
@@ -292,13 +290,13 @@ def render_versions(runs: list[Run], metric: str) -> str:
             "",
             "Mean ± sd over seeds.",
             "",
-            markdown_table(["split", "configuration", "fit_on", *columns], accuracy),
+            markdown_table([*GROUP_COLUMNS, *columns], accuracy),
             "",
             "## Throughput by TensorFlow version",
             "",
             "Medians over seeds.",
             "",
-            *([markdown_table(["split", "configuration", "fit_on", "measure",
+            *([markdown_table([*GROUP_COLUMNS, "measure",
                                *[c for c, t in zip(columns, timed, strict=True) if t]],
                               speed), ""] if any(timed) else []),
             *([_machines_note(runs[0], [r for r in untimed if r is not runs[0]]), ""]

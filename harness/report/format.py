@@ -17,6 +17,7 @@ from harness.run.records import redact
 
 MISSING = "—"
 ACCURACY_KS = (100, 50, 10)
+GROUP_COLUMNS = ("split", "configuration", "fit_on", "protocol")  # a cell group's key
 
 
 def metric_label(name: str) -> str:

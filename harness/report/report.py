@@ -34,17 +34,18 @@ from harness.report.sections import (
 from harness.results.runs import CellGroup, Run, load_run, merge_runs
 from harness.run.machine import describe
 from harness.run.records import write_bytes_atomic
-from harness.run.schema import BASELINES
+from harness.run.schema import BASELINES, TUTORIAL
 
 BASELINE = "baseline"
 HEADLINE = accuracy_key(100)
 ALPHA = 0.05
 
 
-def group_for(run: Run, split: str, config: str, fit_on: str) -> CellGroup | None:
-    """The cells of (split, config, fit_on); a baseline ignores fit_on, so any of its
-    groups stands in for a fit_on it was not run under."""
-    group = run.cells.get((split, config, fit_on))
+def group_for(run: Run, split: str, config: str, fit_on: str, protocol: str = TUTORIAL
+              ) -> CellGroup | None:
+    """The cells of (split, config, fit_on, protocol); a baseline ignores fit_on and the
+    protocol, so any of its groups stands in for those it was not run under."""
+    group = run.cells.get((split, config, fit_on, protocol))
     if group is None and config in BASELINES:
         group = next((g for k, g in run.cells.items() if k[:2] == (split, config)), None)
     return group
@@ -56,10 +57,15 @@ def _rows_configs(run: Run) -> list[str]:
     return sorted(configs, key=lambda c: c not in BASELINES)  # stable: baselines first
 
 
-def _learned_fit_ons(run: Run) -> list[str]:
-    return [
-        f for f in run.fit_ons if any(k[2] == f and k[1] not in BASELINES for k in run.cells)
-    ] or run.fit_ons
+def _tables(run: Run) -> list[tuple[str, str]]:
+    """(protocol, fit_on) of each table: those the learned configurations ran under."""
+    found = [(p, f) for p in run.protocols for f in run.fit_ons
+             if any(k[3] == p and k[2] == f and k[1] not in BASELINES for k in run.cells)]
+    return found or [(TUTORIAL, f) for f in run.fit_ons]
+
+
+def _title(protocol: str, fit_on: str) -> str:
+    return f"{protocol} protocol, fit_on={fit_on}"
 
 
 def _session(run: Run) -> str | None:
@@ -115,22 +121,21 @@ def _accuracy(run: Run) -> list[str]:
         "scores against the true item.",
         "",
     ]
-    for fit_on in _learned_fit_ons(run):
+    for protocol, fit_on in _tables(run):
         for k in ACCURACY_KS:
             metric = accuracy_key(k)
             rows = []
             for config in _rows_configs(run):
-                if config not in BASELINES and (
-                    run.cells.keys().isdisjoint({(s, config, fit_on) for s in run.splits})
-                ):
+                if config not in BASELINES and run.cells.keys().isdisjoint(
+                        {(s, config, fit_on, protocol) for s in run.splits}):
                     continue
                 cells = []
                 for split in run.splits:
-                    group = group_for(run, split, config, fit_on)
+                    group = group_for(run, split, config, fit_on, protocol)
                     cells.append(fmt_mean_ci(summarize(group.metric(metric))) if group else MISSING)
                 rows.append([config, *cells])
             out += [
-                f"### {metric_label(metric).capitalize()}, fit_on={fit_on}",
+                f"### {metric_label(metric).capitalize()}, {_title(protocol, fit_on)}",
                 "",
                 markdown_table(["configuration", *run.splits], rows),
                 "",
@@ -147,15 +152,15 @@ def _feature_help(run: Run) -> list[str]:
         f"p < {ALPHA}, · otherwise.",
         "",
     ]
-    for fit_on in _learned_fit_ons(run):
+    for protocol, fit_on in _tables(run):
         rows = []
         for config in _rows_configs(run):
             if config == BASELINE:
                 continue
             cells = []
             for split in run.splits:
-                group = group_for(run, split, config, fit_on)
-                base = run.cells.get((split, BASELINE, fit_on))
+                group = group_for(run, split, config, fit_on, protocol)
+                base = run.cells.get((split, BASELINE, fit_on, protocol))
                 if group is None or base is None:
                     cells.append(MISSING)
                     continue
@@ -171,7 +176,7 @@ def _feature_help(run: Run) -> list[str]:
             if rows
             else f"No `{BASELINE}` cells to compare with."
         )
-        out += [f"### fit_on={fit_on}", "", body, ""]
+        out += [f"### {_title(protocol, fit_on)}", "", body, ""]
     return out
 
 
@@ -201,21 +206,21 @@ def plot_accuracy(run: Run) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fit_ons, configs, splits = _learned_fit_ons(run), _rows_configs(run), run.splits
+    tables, configs, splits = _tables(run), _rows_configs(run), run.splits
     figure = Figure(
         figsize=(
             max(6.0, 1.6 * len(splits) * max(1, len(configs)) / 3),
-            3.2 * max(1, len(fit_ons)),
+            3.2 * max(1, len(tables)),
         ),
         layout="constrained",
     )
-    axes = figure.subplots(max(1, len(fit_ons)), 1, squeeze=False)[:, 0]
+    axes = figure.subplots(max(1, len(tables)), 1, squeeze=False)[:, 0]
     width = 0.8 / max(1, len(configs))
-    for axis, fit_on in zip(axes, fit_ons, strict=False):
+    for axis, (protocol, fit_on) in zip(axes, tables, strict=False):
         for index, config in enumerate(configs):
             summaries = [
                 summarize(g.metric(HEADLINE))
-                if (g := group_for(run, split, config, fit_on))
+                if (g := group_for(run, split, config, fit_on, protocol))
                 else summarize([])
                 for split in splits
             ]
@@ -226,7 +231,7 @@ def plot_accuracy(run: Run) -> bytes:
             axis.bar(positions, heights, width, yerr=errors, capsize=2, label=config)
         axis.set_xticks(np.arange(len(splits)), splits)
         axis.set_ylabel(metric_label(HEADLINE))
-        axis.set_title(f"fit_on={fit_on}")
+        axis.set_title(_title(protocol, fit_on))
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(
         handles,

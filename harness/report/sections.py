@@ -7,6 +7,7 @@ import numpy as np
 
 from harness.evaluation.stats import median_iqr, summarize
 from harness.report.format import (
+    GROUP_COLUMNS,
     MISSING,
     fmt_float,
     fmt_median_iqr,
@@ -55,7 +56,8 @@ def leakage_section(run: Run) -> list[str]:
 
 
 def throughput_section(run: Run) -> list[str]:
-    """Markdown lines: median (IQR) examples/s and queries/s per (split, config, fit_on)."""
+    """Markdown lines: median (IQR) examples/s and queries/s per (split, config, fit_on,
+    protocol)."""
     rows = [
         [
             *key,
@@ -71,7 +73,7 @@ def throughput_section(run: Run) -> list[str]:
         "benchmark, inference queries/s from the inference benchmark.",
         "",
         markdown_table(
-            ["split", "configuration", "fit_on", "train examples/s", "inference queries/s"], rows
+            [*GROUP_COLUMNS, "train examples/s", "inference queries/s"], rows
         ),
         "",
     ]
@@ -84,7 +86,7 @@ def problems_section(run: Run) -> list[str]:
         for key, group in run.cells.items()
         for result in group.failures
     ]
-    missing: dict[tuple[str, str, str], list[str]] = {}
+    missing: dict[tuple[str, ...], list[str]] = {}
     for cell in run.missing:
         missing.setdefault(cell.group_key, []).append(str(cell.seed))
     grid_note = (
@@ -95,7 +97,7 @@ def problems_section(run: Run) -> list[str]:
     return [
         "## Failures",
         "",
-        markdown_table(["split", "configuration", "fit_on", "seed", "error"], failures)
+        markdown_table([*GROUP_COLUMNS, "seed", "error"], failures)
         if failures
         else "None.",
         "",
@@ -104,7 +106,7 @@ def problems_section(run: Run) -> list[str]:
         f"Cells of {grid_note} with no result.",
         "",
         markdown_table(
-            ["split", "configuration", "fit_on", "seeds"],
+            [*GROUP_COLUMNS, "seeds"],
             [[*key, ", ".join(seeds)] for key, seeds in missing.items()],
         )
         if missing

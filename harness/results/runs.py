@@ -27,8 +27,10 @@ from harness.run.schema import (
     CellResult,
     EntryFields,
     Grid,
+    TUTORIAL,
     GroupKey,
     differences,
+    group_label,
     is_cell_entry,
     merge_entries,
     parse_entry,
@@ -38,21 +40,22 @@ from harness.run.schema import (
 
 @dataclass
 class CellGroup:
-    """One (split, config, fit_on) over seeds.
+    """One (split, config, fit_on, protocol) over seeds.
 
     Attributes:
-        split, config, fit_on: the group.
+        split, config, fit_on, protocol: the group.
         seeds: seed -> :class:`CellResult`, every seed that has an entry.
     """
 
     split: str
     config: str
     fit_on: str
+    protocol: str
     seeds: dict[int, CellResult] = field(default_factory=dict)
 
     @property
     def key(self) -> GroupKey:
-        return (self.split, self.config, self.fit_on)
+        return (self.split, self.config, self.fit_on, self.protocol)
 
     @property
     def ok_seeds(self) -> list[int]:
@@ -97,7 +100,7 @@ class Run:
     Attributes:
         path: the (first) file.
         sources: every file merged into this run.
-        cells: (split, config, fit_on) -> :class:`CellGroup`, in run order.
+        cells: (split, config, fit_on, protocol) -> :class:`CellGroup`, in run order.
         leakage: split -> seed -> leakage diagnostics.
         provenance: the first entry's provenance, overridden by the top-level
             ``ctxbench`` fields (command, data_source, data_sha256, session: the
@@ -118,7 +121,8 @@ class Run:
 
     @property
     def present(self) -> set[Cell]:
-        return {Cell(*key, seed) for key, group in self.cells.items() for seed in group.seeds}
+        return {Cell.in_group(key, seed) for key, group in self.cells.items()
+                for seed in group.seeds}
 
     @property
     def missing(self) -> list[Cell]:
@@ -139,16 +143,23 @@ class Run:
         return unique(key[2] for key in self.cells)
 
     @property
+    def protocols(self) -> list[str]:
+        return unique(key[3] for key in self.cells)
+
+    @property
     def epochs(self) -> set[int]:
-        """Epochs of every cell, plus the declared grid's."""
-        found = {e for group in self.cells.values() for e in group.epochs}
+        """The fixed budget: epochs of every tutorial-protocol cell, plus the declared
+        grid's (a tuned cell's epochs are its own, chosen on validation)."""
+        found = {e for group in self.cells.values() if group.protocol == TUTORIAL
+                 for e in group.epochs}
         return found | ({self.grid.epochs} if self.grid.epochs is not None else set())
 
     def identity(self) -> dict:
         """What two runs must share to be compared or merged (see
         :func:`harness.run.schema.differences`)."""
         return {"splits": sorted(self.splits), "configs": sorted(self.configs),
-                "fit_on": sorted(self.fit_ons), "epochs": sorted(self.epochs),
+                "fit_on": sorted(self.fit_ons), "protocols": sorted(self.protocols),
+                "epochs": sorted(self.epochs),
                 "quick": self.grid.quick, "data_sha256": self.data_sha256}
 
     @property
@@ -161,20 +172,21 @@ class Run:
 
 
 def _group(results: Iterable[CellResult]) -> dict[GroupKey, CellGroup]:
-    """Results grouped by (split, config, fit_on); a cell given twice is refused."""
+    """Results grouped by (split, config, fit_on, protocol); a cell given twice is
+    refused."""
     cells: dict[GroupKey, CellGroup] = {}
     for result in results:
         group = cells.setdefault(result.cell.group_key, CellGroup(*result.cell.group_key))
         seed = result.cell.seed
         if seed in group.seeds:
-            raise UserError(f"{result.source}: cell {'/'.join(group.key)}/seed {seed} is "
+            raise UserError(f"{result.source}: cell {group_label(group.key)}/seed {seed} is "
                             f"also in {group.seeds[seed].source}; pass each cell once")
         group.seeds[seed] = result
     return cells
 
 
 def _in_order(cells: dict[GroupKey, CellGroup], grid: Grid) -> dict[GroupKey, CellGroup]:
-    return dict(sorted(cells.items(), key=lambda item: grid.order(Cell(*item[0], 0))))
+    return dict(sorted(cells.items(), key=lambda item: grid.order(Cell.in_group(item[0], 0))))
 
 
 def _leakage(results: Iterable[CellResult]) -> dict[str, dict[int, dict[str, float]]]:
@@ -200,7 +212,7 @@ def _read_entries(path: Path, benchmarks: list) -> tuple[list[CellResult], list[
         same = by_cell.setdefault(fields.cell, [])
         if any(f.kind == fields.kind for f in same):
             raise UserError(f"{path}: benchmarks[{index}]: a second {fields.kind} entry "
-                            f"for cell {'/'.join(fields.cell.group_key)}/{fields.cell.seed}")
+                            f"for cell {group_label(fields.cell.group_key)}/{fields.cell.seed}")
         same.append(fields)
     return [merge_entries(entries, source=path) for entries in by_cell.values()], other
 

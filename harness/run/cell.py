@@ -24,7 +24,7 @@ from harness.model.ease import ease_ranks, fit_ease, select_l2
 from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
 from harness.model.training import TrainedModel, TrainOptions, train
 from harness.run.records import environment, utc_now
-from harness.run.schema import BASELINES, POPULARITY, Cell, CellResult
+from harness.run.schema import BASELINES, POPULARITY, TUTORIAL, Cell, CellResult
 from splits import Split
 
 INTERACTIONS_PER_USER = 50  # of a scaling point's synthetic table
@@ -43,6 +43,9 @@ class PreparedCell:
         train_rows: the rows trained on: the training split, less the validation slice
             when the options stop early.
         validation_features: the validation slice's encoded rows (early stopping only).
+        protocol: how ``options`` were chosen (``schema.PROTOCOLS``).
+        tuning: under the tuned protocol, what the tuning chose and measured
+            (:meth:`harness.run.tuned.TunedCell.provenance`), recorded with the result.
     """
 
     data: MovieLens
@@ -58,10 +61,13 @@ class PreparedCell:
     test_features: dict[str, np.ndarray]
     train_rows: np.ndarray
     validation_features: dict[str, np.ndarray] | None = None
+    protocol: str = TUTORIAL
+    tuning: dict | None = None
 
 
 def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
-                 options: TrainOptions) -> PreparedCell:
+                 options: TrainOptions, protocol: str = TUTORIAL,
+                 tuning: dict | None = None) -> PreparedCell:
     """Splits, diagnoses and encodes; no TensorFlow training yet.
 
     Raises:
@@ -86,6 +92,7 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
         test_features=fitted.transform(data, split.test), train_rows=train_rows,
         validation_features=(None if validation_rows is None
                              else fitted.transform(data, validation_rows)),
+        protocol=protocol, tuning=tuning,
     )
 
 
@@ -101,11 +108,12 @@ def validation_score(cell: PreparedCell, model) -> float:
     return float(np.mean(ranks < 100))
 
 
-def fit_cell(cell: PreparedCell, strategy=None) -> TrainedModel:
+def fit_cell(cell: PreparedCell, strategy=None,
+             validate: Callable[[object], float] | None = None) -> TrainedModel:
     """Trains the cell's model (the part the training benchmark times; with early
-    stopping that includes scoring the validation slice after every epoch)."""
-    validate = None
-    if cell.validation_features is not None:
+    stopping that includes scoring the validation slice after every epoch, by
+    ``validate``: model -> score, :func:`validation_score` unless given)."""
+    if validate is None and cell.validation_features is not None:
         validate = functools.partial(validation_score, cell)
     return train(cell.fitted, cell.train_features, cell.options, cell.seed, cell.name,
                  strategy=strategy, validate=validate)
@@ -169,12 +177,15 @@ def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
 
 
 def _cell_provenance(cell: PreparedCell, env: dict | None) -> dict:
-    return _provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
-                       cell.split_name, env)
+    provenance = _provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
+                             cell.split_name, env)
+    return {**provenance, "protocol": cell.protocol,
+            **({"tuning": cell.tuning} if cell.tuning is not None else {})}
 
 
 def _cell(cell: PreparedCell) -> Cell:
-    return Cell(cell.split_name, cell.config.name, cell.options.fit_on, cell.seed)
+    return Cell(cell.split_name, cell.config.name, cell.options.fit_on, cell.seed,
+                cell.protocol)
 
 
 def _sizes(cell: PreparedCell) -> dict[str, float]:

@@ -4,9 +4,11 @@ One definition of each, used by the writer (``benchmarks/``), the reader
 (:mod:`harness.results.runs`) and the test fixtures alike, so that none of them can drift
 from the others:
 
-- :class:`Cell` — (split, configuration, fit_on, seed), with its key
-  ``"<split>-<config>-<fit_on>-s<seed>"`` (registered names hold no ``-``, so a key
-  parses back exactly);
+- :class:`Cell` — (split, configuration, fit_on, seed, protocol), with its key
+  ``"<split>-<config>-<fit_on>-s<seed>"`` under the tutorial protocol and
+  ``"<split>-<config>-<fit_on>-<protocol>-s<seed>"`` under another (registered names
+  hold no ``-``, so a key parses back exactly, and files from before protocols read as
+  the tutorial's);
 - :class:`Grid` — the cells a run sets out to produce, as the benchmark options give
   them and as a results file declares them (``ctxbench.grid``);
 - :class:`CellResult` — what one cell measured;
@@ -40,6 +42,12 @@ TUTORIAL_CONFIGS = ("baseline", "timestamp")
 DEFAULT_FIT_ON = "default"  # train for every configuration, plus all for the tutorial's
 KINDS = ("train", "inference")  # the benchmarks of a cell
 STATUSES = ("ok", "failed")
+# How a cell's hyperparameters are chosen: the TFRS tutorial's fixed ones (3 epochs of
+# Adagrad(0.1), batch 2048), or each (split, configuration)'s own, tuned on its validation
+# slice (``results/tuned.json``, :mod:`harness.run.tuned`). The non-learned baselines have
+# nothing to tune: they run once, under the tutorial protocol, and stand in both tables.
+TUTORIAL, TUNED = "tutorial", "tuned"
+PROTOCOLS = (TUTORIAL, TUNED)
 # The CI smoke grid (--quick): the tutorial's configurations and popularity (EASE needs
 # no TensorFlow, so a TF-version smoke run has nothing to learn from it).
 QUICK_CONFIGS = TUTORIAL_CONFIGS
@@ -47,10 +55,17 @@ QUICK_BASELINES = (POPULARITY,)
 QUICK_USER_FRACTION = 0.2
 QUICK_SEEDS = 3
 
-GroupKey = tuple[str, str, str]
-"""(split, config, fit_on): the cells of one configuration over seeds."""
+GroupKey = tuple[str, str, str, str]
+"""(split, config, fit_on, protocol): the cells of one configuration over seeds."""
 
-_KEY = re.compile(r"(?P<split>[^-]+)-(?P<config>[^-]+)-(?P<fit_on>[^-]+)-s(?P<seed>\d+)")
+_KEY = re.compile(r"(?P<split>[^-]+)-(?P<config>[^-]+)-(?P<fit_on>[^-]+)"
+                  rf"(?:-(?P<protocol>{'|'.join(p for p in PROTOCOLS if p != TUTORIAL)}))?"
+                  r"-s(?P<seed>\d+)")
+
+
+def group_label(key: GroupKey) -> str:
+    """"split/config/fit_on", with "/protocol" unless it is the tutorial's."""
+    return "/".join(key[:3] if key[3] == TUTORIAL else key)
 
 
 def unique(items: Iterable) -> list:
@@ -61,24 +76,34 @@ def unique(items: Iterable) -> list:
 @dataclass(frozen=True, order=True)
 class Cell:
     """One unit of work: a configuration (or a baseline, ``BASELINES``) trained with
-    preprocessing fitted on ``fit_on`` rows, on one split, with one seed."""
+    preprocessing fitted on ``fit_on`` rows, on one split, with one seed, under one
+    protocol (``PROTOCOLS``)."""
 
     split: str
     config: str
     fit_on: str
     seed: int
+    protocol: str = TUTORIAL
 
     @property
     def key(self) -> str:
-        return f"{self.split}-{self.config}-{self.fit_on}-s{self.seed}"
+        protocol = "" if self.protocol == TUTORIAL else f"-{self.protocol}"
+        return f"{self.split}-{self.config}-{self.fit_on}{protocol}-s{self.seed}"
 
     @property
     def group(self) -> str:
-        return f"{self.split}/{self.config}/fit_on={self.fit_on}"
+        protocol = "" if self.protocol == TUTORIAL else f"/{self.protocol}"
+        return f"{self.split}/{self.config}/fit_on={self.fit_on}{protocol}"
 
     @property
     def group_key(self) -> GroupKey:
-        return (self.split, self.config, self.fit_on)
+        return (self.split, self.config, self.fit_on, self.protocol)
+
+    @classmethod
+    def in_group(cls, key: GroupKey, seed: int) -> Cell:
+        """The cell of seed ``seed`` in the group ``key`` (:attr:`group_key`)."""
+        split, config, fit_on, protocol = key
+        return cls(split, config, fit_on, seed, protocol)
 
     @classmethod
     def from_key(cls, key: str) -> Cell:
@@ -90,13 +115,16 @@ class Cell:
         match = _KEY.fullmatch(key) if isinstance(key, str) else None
         if match is None:
             raise ValueError(f"malformed cell key {key!r:.60}")
-        return cls(match["split"], match["config"], match["fit_on"], int(match["seed"]))
+        return cls(match["split"], match["config"], match["fit_on"], int(match["seed"]),
+                   match["protocol"] or TUTORIAL)
 
 
-def fit_on_for(fit_on: tuple[str, ...], config: str) -> tuple[str, ...]:
+def fit_on_for(fit_on: tuple[str, ...], config: str, protocol: str = TUTORIAL
+               ) -> tuple[str, ...]:
     """The fit_on settings a configuration runs under: the baselines ignore preprocessing;
-    ``("default",)`` means train for every configuration plus all for the tutorial's."""
-    if config in BASELINES:
+    ``("default",)`` means train for every configuration plus all for the tutorial's; the
+    tuned protocol fits on the training split only (tuning chose on train alone)."""
+    if config in BASELINES or protocol != TUTORIAL:
         return ("train",)
     if fit_on == (DEFAULT_FIT_ON,):
         return ("train", "all") if config in TUTORIAL_CONFIGS else ("train",)
@@ -114,6 +142,7 @@ class Grid:
         epochs: training epochs (None when a results file does not say).
         fit_on: ``("default",)``, or the fit_on settings every configuration runs under.
         baselines: the non-learned baselines run, one cell per (split, seed).
+        protocols: ``PROTOCOLS`` the learned configurations run under.
         quick: a users subsample for smoke runs (None when a file does not say).
         selected: the exact cells, when they are fewer than the product above (pytest
             ``-k``, a file that lists them, or a grid inferred from the cells present).
@@ -129,9 +158,14 @@ class Grid:
     quick: bool | None = False
     selected: frozenset[Cell] | None = None
     declared: bool = True
+    protocols: tuple[str, ...] = (TUTORIAL,)
 
-    def fit_on_for(self, config: str) -> tuple[str, ...]:
-        return fit_on_for(self.fit_on, config)
+    def fit_on_for(self, config: str, protocol: str = TUTORIAL) -> tuple[str, ...]:
+        return fit_on_for(self.fit_on, config, protocol)
+
+    def protocols_for(self, config: str) -> tuple[str, ...]:
+        """The protocols a configuration runs under (a baseline: once, as the tutorial's)."""
+        return (TUTORIAL,) if config in BASELINES else self.protocols
 
     @property
     def all_configs(self) -> tuple[str, ...]:
@@ -139,11 +173,13 @@ class Grid:
         return self.baselines + self.configs
 
     def cells(self) -> list[Cell]:
-        """Every cell, grouped by split, then configuration and fit_on, then seed."""
-        cells = [Cell(split, config, fit_on, seed)
+        """Every cell, grouped by split, then configuration, protocol and fit_on, then
+        seed."""
+        cells = [Cell(split, config, fit_on, seed, protocol)
                  for split in self.splits
                  for config in self.all_configs
-                 for fit_on in self.fit_on_for(config)
+                 for protocol in self.protocols_for(config)
+                 for fit_on in self.fit_on_for(config, protocol)
                  for seed in self.seeds]
         if self.selected is None:
             return cells
@@ -160,6 +196,8 @@ class Grid:
             cell.split,
             configs.index(cell.config) if cell.config in configs else len(configs),
             cell.config,
+            PROTOCOLS.index(cell.protocol) if cell.protocol in PROTOCOLS else len(PROTOCOLS),
+            cell.protocol,
             fit_ons.index(cell.fit_on) if cell.fit_on in fit_ons else len(fit_ons),
             cell.fit_on,
             cell.seed,
@@ -185,6 +223,10 @@ class Grid:
         if self.fit_on not in ((DEFAULT_FIT_ON,), *((f,) for f in FIT_ON)):
             raise UserError(f"--fit-on must be one of {', '.join(FIT_ON)}, "
                             f"{DEFAULT_FIT_ON}; got {'/'.join(self.fit_on)!r}")
+        unknown = [p for p in self.protocols if p not in PROTOCOLS]
+        if not self.protocols or unknown:
+            raise UserError(f"--protocol must be one of {', '.join(PROTOCOLS)}, both; got "
+                            f"{'/'.join(self.protocols)!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -199,6 +241,7 @@ class Grid:
             "fit_on": self.fit_on[0] if len(self.fit_on) == 1 else list(self.fit_on),
             "quick": self.quick,
             "baselines": list(self.baselines),
+            "protocols": list(self.protocols),
         }
         if self.selected is not None:
             values["cells"] = [cell.key for cell in self.cells()]
@@ -224,6 +267,8 @@ class Grid:
             raise UserError(f"{where}: ctxbench.grid must be an object")
         seen_fit_on: dict[str, list[str]] = {}
         for cell in present:
+            if cell.protocol != TUTORIAL:
+                continue
             seen_fit_on.setdefault(cell.config, [])
             if cell.fit_on not in seen_fit_on[cell.config]:
                 seen_fit_on[cell.config].append(cell.fit_on)
@@ -239,6 +284,8 @@ class Grid:
         seeds = _seeds(declared.get("seeds"), where) or tuple(sorted({c.seed for c in present}))
         splits = _names(declared.get("splits"), where, "splits") or tuple(
             unique(c.split for c in present))
+        protocols = (_names(declared.get("protocols"), where, "protocols")
+                     or tuple(unique(c.protocol for c in present)) or (TUTORIAL,))
         epochs = declared.get("epochs")
         if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool)):
             raise UserError(f"{where}: ctxbench.grid.epochs must be an integer")
@@ -256,19 +303,23 @@ class Grid:
         else:
             # Each configuration under its fit_on settings by the declared rule, and
             # under those found (a file that declares none: only those found).
-            def expected_fit_on(config: str) -> set[str]:
+            def expected_fit_on(config: str, protocol: str) -> set[str]:
+                if protocol != TUTORIAL:
+                    return {"train"}
                 seen = set(seen_fit_on.get(config, ()))
                 if fit_on is None or config in BASELINES:
                     return seen or {"train"}
                 return set(fit_on_for(fit_on, config)) | seen
 
-            selected = frozenset(Cell(split, config, f, seed) for split in splits
-                                 for config in all_configs
-                                 for f in expected_fit_on(config) for seed in seeds)
+            selected = frozenset(
+                Cell(split, config, f, seed, protocol) for split in splits
+                for config in all_configs
+                for protocol in ((TUTORIAL,) if config in BASELINES else protocols)
+                for f in expected_fit_on(config, protocol) for seed in seeds)
         return cls(splits=splits, configs=configs, seeds=seeds, epochs=epochs,
                    fit_on=fit_on or (DEFAULT_FIT_ON,), baselines=baselines,
                    quick=quick if isinstance(quick, bool) else None,
-                   selected=selected, declared=bool(declared))
+                   selected=selected, declared=bool(declared), protocols=protocols)
 
     @classmethod
     def union(cls, grids: list[Grid]) -> Grid:
@@ -284,6 +335,7 @@ class Grid:
             quick=True if any(g.quick for g in grids) else grids[0].quick,
             selected=frozenset(itertools.chain.from_iterable(g.cells() for g in grids)),
             declared=all(g.declared for g in grids),
+            protocols=tuple(unique(p for g in grids for p in g.protocols)),
         )
 
 
@@ -358,7 +410,7 @@ def entry_info(result: CellResult, kind: str, rate: float | None) -> dict:
     cell = result.cell
     rate_key = "examples_per_second" if kind == "train" else "queries_per_second"
     return {"split": cell.split, "config": cell.config, "seed": cell.seed,
-            "fit_on": cell.fit_on, "epochs": result.epochs, "kind": kind,
+            "fit_on": cell.fit_on, "protocol": cell.protocol, "epochs": result.epochs, "kind": kind,
             "status": result.status, "error": result.error, "model": result.model,
             # Copies: the entries of a cell must not share (and co-mutate) one object.
             "metrics": dict(result.metrics), rate_key: rate, "timings": dict(result.timings),
@@ -464,8 +516,13 @@ def parse_entry(path: Path, index: int, entry: dict) -> EntryFields:
     rates = {key: _number(extra.get(key), f"{where}: extra_info.{key}")
              for key in ("examples_per_second", "queries_per_second")}
     model = extra.get("model")
+    protocol = extra.get("protocol", TUTORIAL)  # files from before protocols: the tutorial's
+    if protocol not in PROTOCOLS:
+        raise UserError(f"{where}: extra_info.protocol must be one of {', '.join(PROTOCOLS)}, "
+                        f"got {protocol!r:.40}")
     return EntryFields(
-        cell=Cell(values["split"], values["config"], values["fit_on"], values["seed"]),
+        cell=Cell(values["split"], values["config"], values["fit_on"], values["seed"],
+                  protocol),
         kind=values["kind"], status=values["status"], error=error, epochs=values["epochs"],
         model=model if isinstance(model, str) else "two_tower",
         metrics=_numbers(extra.get("metrics"), f"{where}: extra_info.metrics"),
@@ -530,8 +587,9 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
-__all__ = ["BASELINES", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY",
+__all__ = ["BASELINES", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY", "PROTOCOLS",
+           "TUNED", "TUTORIAL",
            "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION", "STATUSES",
            "TUTORIAL_CONFIGS", "Cell", "CellResult", "EntryFields", "Grid", "GroupKey",
-           "benchmark_entry", "differences", "entry_info", "fit_on_for", "is_cell_entry",
+           "benchmark_entry", "differences", "entry_info", "fit_on_for", "group_label", "is_cell_entry",
            "merge_entries", "parse_entry", "unique"]
