@@ -113,7 +113,7 @@ def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
     from harness.run.records import redact, write_json_atomic
     from harness.run.tuned import identity
-    from harness.run.tuning import TuneSettings, tune_all
+    from harness.run.tuning import TuneSettings, open_storage, tune_all
     from splits import SPLITS
 
     settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
@@ -122,6 +122,8 @@ def cmd_tune(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it")
+    if args.storage is not None:
+        open_storage(args.storage)  # an unreachable database fails now, not after loading
     data = _load(args)
     if args.quick:
         from harness.data.sources import subsample_users

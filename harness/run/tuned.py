@@ -26,26 +26,30 @@ DEFAULT_TUNED = REPO_ROOT / "results" / "tuned.json"
 # What a tuned cell takes from the file; everything else keeps TrainOptions' default.
 PARAMS = ("learning_rate", "embedding_dim", "batch_size", "logq")
 
-# The code a trial runs: data, splits, features, towers, training, the exact ranking and
-# the tuning loop. Reports, records and the benchmarks' wiring may change without
-# invalidating a tuning; any change here does.
+# The code a trial runs: data, splits, features, towers, training and the exact ranking,
+# plus the functions of harness.run.cell and harness.run.tuning that a trial calls
+# (trial_code_fingerprint). Reports, records, the study loop, the storage and the
+# benchmarks' wiring may change without invalidating a tuning; any change here does.
 _TRIAL_CODE = ("harness/data", "harness/model", "splits", "harness/evaluation/keys.py",
                "harness/evaluation/metrics.py", "harness/evaluation/ranking.py",
-               "harness/evaluation/retrieval.py", "harness/run/tuning.py")
+               "harness/evaluation/retrieval.py")
 
 
 def trial_code_fingerprint(root: Path = REPO_ROOT) -> str:
-    """sha256 of the code that computes a tuning trial (:data:`_TRIAL_CODE`, plus the
-    functions of :mod:`harness.run.cell` a trial calls)."""
-    from harness.run import cell
+    """sha256 of the code that computes a tuning trial (:data:`_TRIAL_CODE`)."""
+    from harness.run import cell, tuning
 
     digest = hashlib.sha256()
     for name in _TRIAL_CODE:
         path = root / name
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
-    for function in (cell.prepare_cell, cell.validation_score, cell.fit_cell):
+    for function in (cell.prepare_cell, cell.validation_score, cell.fit_cell,
+                     tuning.objective, tuning.suggest, tuning.TuneSettings):
         digest.update(inspect.getsource(function).encode())
+    space = (tuning.LEARNING_RATE, tuning.EMBEDDING_DIMS, tuning.BATCH_SIZES,
+             tuning.TUTORIAL_PARAMS)
+    digest.update(repr(space).encode())
     return digest.hexdigest()
 
 

@@ -155,13 +155,23 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         UserError: the URL is malformed or its database unreachable (the password, if
             any, redacted from the message).
     """
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
-    except Exception as error:  # SQLAlchemy's errors vary by driver
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise UserError(redact(f"cannot open the study storage {url}: {first}")) from None
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" (Optuna 2.9+)
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=30,
+                                                  grace_period=120)
+        except Exception as error:  # SQLAlchemy's errors vary by driver
+            text = str(error).strip()
+            # Two workers creating a new database's tables (and its schema version row)
+            # at once: one wins, the other finds them made; opening it again succeeds.
+            racing = "already exists" in text or type(error).__name__ == "IntegrityError"
+            if racing and attempt < 2:
+                time.sleep(0.5)
+                continue
+            first = text.splitlines()[0] if text else type(error).__name__
+            raise UserError(redact(f"cannot open the study storage {url}: {first}")) from None
+    raise AssertionError("unreachable")
 
 
 def _log(message: str) -> None:
