@@ -20,7 +20,13 @@ import pytest
 from harness.errors import USER_ERRORS, UserError
 from harness.model.features import CONFIGS
 from harness.run.machine import gemm_gflops, machine
-from harness.run.records import environment, peak_rss_mib, to_jsonable, write_json_atomic
+from harness.run.records import (
+    current_suite_version,
+    environment,
+    peak_rss_mib,
+    to_jsonable,
+    write_json_atomic,
+)
 from harness.run.rundir import RunDirectory, code_fingerprint
 from harness.run.schema import (
     BASELINES,
@@ -183,7 +189,7 @@ class GridRun:
     def header(self) -> dict:
         """The run-level record: the grid asked for and what this session cost."""
         selected = replace(self.grid, selected=frozenset(self.selected))
-        return {"grid": selected.to_dict(),
+        return {"grid": selected.to_dict(), "suite_version": current_suite_version(),
                 "command": self.env["command"], "data_source": self.data.source,
                 "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path),
                 "session": {
