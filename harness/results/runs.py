@@ -150,7 +150,8 @@ class Run:
         :func:`harness.run.schema.differences`)."""
         return {"splits": sorted(self.splits), "configs": sorted(self.configs),
                 "fit_on": sorted(self.fit_ons), "epochs": sorted(self.epochs),
-                "quick": self.grid.quick, "data_sha256": self.data_sha256}
+                "quick": self.grid.quick, "data_sha256": self.data_sha256,
+                "suite_version": self.suite_version}
 
     @property
     def tf_version(self) -> str:
@@ -293,14 +294,16 @@ def merge_runs(runs: list[Run]) -> Run:
         ``sources`` listing every file.
 
     Raises:
-        UserError: the runs used different data (sha256), epochs or quick settings, or
-            two runs hold the same cell.
+        UserError: the runs used different data (sha256), epochs, quick settings or
+            suite versions (one report carries one version in its captions), or two runs
+            hold the same cell.
     """
     if not runs:
         raise UserError("no benchmark JSON file given")
     first = runs[0]
     for run in runs[1:]:
-        found = incompatibilities(first, run, ("data_sha256", "epochs", "quick"))
+        found = incompatibilities(first, run, ("data_sha256", "epochs", "quick",
+                                               "suite_version"))
         if found:
             raise UserError(f"{run.path} cannot be merged with {first.path}: "
                             + "; ".join(found))
