@@ -64,7 +64,8 @@ def pytest_addoption(parser):
     group.addoption("--data-dir", default=None,
                     help="directory with the GroupLens or RecBole MovieLens-100k files")
     group.addoption("--results-dir", default=None,
-                    help="also write benchmark.json, results.md and accuracy.png here")
+                    help="also write benchmark.json, results.md, accuracy.png and "
+                         "tables/ (every table as .tex and .csv) here")
     group.addoption("--overwrite", action="store_true",
                     help="replace an existing --benchmark-json file or results in "
                          "--results-dir (refused otherwise)")
@@ -154,7 +155,7 @@ class GridRun:
         if self._run_dir is None:
             manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
-                        "machine": machine()}
+                        "suite_version": current_suite_version(), "machine": machine()}
             path = self.config.getoption("run_dir")
             if path is None:
                 run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()
@@ -332,7 +333,7 @@ def pytest_sessionfinish(session, exitstatus):
             path = write_json_atomic(grid.results_dir / "benchmark.json", grid.output_json)
             render_report([path], grid.results_dir)
             written += [path, grid.results_dir / "results.md",
-                        grid.results_dir / "accuracy.png"]
+                        grid.results_dir / "accuracy.png", grid.results_dir / "tables"]
     except USER_ERRORS as error:
         print(f"ctxbench: could not write the results: {error}", file=sys.stderr)
         session.exitstatus = 2

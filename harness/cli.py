@@ -92,12 +92,11 @@ def _formats(text: str) -> tuple[str, ...]:
 def cmd_report(args) -> int:
     from harness.report.report import render_report
 
-    formats = tuple(dict.fromkeys(f for group in args.format or [("markdown",)] for f in group))
-    out = Path(args.out) if args.out else None
-    texts = [render_report([Path(p) for p in args.files], out if i == 0 else None, fmt)
-             for i, fmt in enumerate(formats)]
+    formats = [f for group in args.format or [("markdown",)] for f in group]
+    text = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None,
+                         formats)
     if not args.out:
-        print("\n".join(texts), end="")
+        print(text, end="")
     else:
         print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -153,10 +153,10 @@ def test_every_table_in_every_format_carries_its_caption():
     markdown = render_report([TRAIN, ALL])
     tables = markdown.count("\n| ---") + markdown.count("\n|---")
     assert markdown.count("\nTable: ") == tables == 14
-    latex = render_report([TRAIN, ALL], fmt="latex")
+    latex = render_report([TRAIN, ALL], formats="latex")
     assert latex.count(r"\begin{table}") == latex.count(r"\caption{") == tables
     assert latex.count("Protocol tutorial; fit\\_on ") == tables
-    blocks = render_report([TRAIN, ALL], fmt="csv").split("\n\n")
+    blocks = render_report([TRAIN, ALL], formats="csv").split("\n\n")
     assert len(blocks) == tables
     assert all(b.startswith("# ") and "; ctxbench unknown, git 0123456789ab." in
                b.splitlines()[0] for b in blocks)
@@ -199,7 +199,7 @@ def test_latex_compiles_in_a_minimal_document(tmp_path):
         pytest.skip(f"no TeX engine on PATH ({', '.join(TEX_ENGINES)}); escaping is "
                     "checked against known strings above")
     body = to_latex(TRICKY, "Costs_% & #1 {a} ~b^c $d \\e ± — Δ ▲.") + render_report(
-        [TRAIN, ALL], fmt="latex")
+        [TRAIN, ALL], formats="latex")
     (tmp_path / "doc.tex").write_text(
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
         "\\begin{document}\n" + body + "\\end{document}\n", encoding="utf-8")
@@ -228,8 +228,9 @@ def test_cli_unknown_format_is_one_line_listing_the_valid_names():
 def test_cli_prints_each_format_asked_for_in_order():
     result = _cli("report", str(TRAIN), "--format", "csv", "--format", "latex")
     assert result.returncode == 0, result.stderr
-    csv_text = render_report([TRAIN], fmt="csv")
-    assert result.stdout == csv_text + "\n" + render_report([TRAIN], fmt="latex")
+    assert result.stdout == render_report([TRAIN], formats="csv,latex")
+    assert result.stdout == (render_report([TRAIN], formats="csv") + "\n"
+                             + render_report([TRAIN], formats="latex"))
 
 
 # --- the suite version --------------------------------------------------------------------

@@ -7,6 +7,7 @@ same bytes, with dates taken from the runs' own provenance, never the clock.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from harness.report.tables import (
     FORMATS,
     Table,
     caption_of,
+    parse_formats,
     to_markdown,
     write_tables,
 )
@@ -279,7 +281,7 @@ def plot_accuracy(run: Run) -> bytes:
 
 
 def render_report(paths: list[Path], out_dir: Path | None = None,
-                  fmt: str = "markdown") -> str:
+                  formats: str | Sequence[str] = "markdown") -> str:
     """Renders the report of benchmark JSON files, writing it out when asked.
 
     Args:
@@ -288,18 +290,21 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
             ``tables/<name>.tex`` and ``tables/<name>.csv`` are written there, each
             atomically (the directories are created if needed; see
             :func:`harness.report.tables.write_tables`).
-        fmt: the format of the returned text: "markdown" (the report), "latex" or "csv"
-            (its tables).
+        formats: the format of the returned text, or several (comma-separated or a
+            sequence, each rendered in turn, a blank line apart): "markdown" (the
+            report), "latex" or "csv" (its tables).
 
     Returns:
-        The report in ``fmt``.
+        The report in ``formats``.
 
     Raises:
-        UserError: a file is missing or malformed, the files disagree on data or
-            epochs or repeat a cell, or ``out_dir`` cannot be written.
+        UserError: a file is missing or malformed, the files disagree on data, epochs
+            or suite version or repeat a cell, a format is unknown, or ``out_dir``
+            cannot be written.
     """
     if not paths:
         raise UserError("report needs at least one benchmark JSON file")
+    formats = parse_formats(formats)
     runs = [load_run(path) for path in paths]
     run, items = report_items(runs)
     markdown = render_items(run, items)
@@ -312,7 +317,8 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
         write_bytes_atomic(out_dir / "accuracy.png", png)
         tables = tables_of(run, items)
         write_tables(tables, [caption_of(t, run) for t in tables], out_dir / "tables")
-    return markdown if fmt == "markdown" else render_items(run, items, fmt)
+    return "\n".join(markdown if fmt == "markdown" else render_items(run, items, fmt)
+                     for fmt in formats)
 
 
 __all__ = ["build_report", "group_for", "plot_accuracy", "render_items", "render_report",

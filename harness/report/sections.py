@@ -173,7 +173,7 @@ def speedup_section(run: Run) -> list[str | Table]:
             "",
             Table("speedup", "Speed-up of the harness over the tutorial's code",
                   ["", "tutorial", "harness", "speed-up", "target"], rows,
-                  fit_on=str(extra.get("fit_on"))),
+                  fit_on=extra["fit_on"] if isinstance(extra.get("fit_on"), str) else None),
             "",
         ]
     return lines
