@@ -143,8 +143,9 @@ def _accuracy(run: Run) -> list[str | Table]:
             out += [
                 f"### {title}",
                 "",
-                Table(f"accuracy_top{k}_fit_on_{fit_on}", f"{title}: mean ± 95% CI half-width",
-                      ["configuration", *run.splits], rows, fit_on=fit_on),
+                Table(f"accuracy_top{k}_fit_on_{fit_on}",
+                      f"{metric_label(metric).capitalize()}: mean ± 95% CI half-width over "
+                      f"seeds", ["configuration", *run.splits], rows, fit_on=fit_on),
                 "",
             ]
     return out
@@ -180,8 +181,8 @@ def _feature_help(run: Run) -> list[str | Table]:
                 rows.append([config, *cells])
         body = (
             Table(f"feature_help_fit_on_{fit_on}",
-                  f"Δ {metric_label(HEADLINE)} against {BASELINE}, paired over seeds, "
-                  f"fit_on={fit_on}", ["configuration", *run.splits], rows, fit_on=fit_on)
+                  f"Δ {metric_label(HEADLINE)} against {BASELINE}, paired over seeds",
+                  ["configuration", *run.splits], rows, fit_on=fit_on)
             if rows
             else f"No `{BASELINE}` cells to compare with."
         )
@@ -209,7 +210,7 @@ def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
     return run, lines
 
 
-def tables_of(run: Run, items: list[str | Table]) -> list[Table]:
+def tables_of(items: list[str | Table]) -> list[Table]:
     """The tables among a report's items, in order."""
     return [item for item in items if isinstance(item, Table)]
 
@@ -223,7 +224,7 @@ def render_items(run: Run, items: list[str | Table], fmt: str = "markdown") -> s
             for item in items)
         return text.rstrip("\n") + "\n"
     return "\n".join(FORMATS[fmt](table, caption_of(table, run))
-                     for table in tables_of(run, items))
+                     for table in tables_of(items))
 
 
 def build_report(runs: list[Run]) -> str:
@@ -315,7 +316,7 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
         png = plot_accuracy(merge_runs(runs))
         write_bytes_atomic(out_dir / "results.md", markdown.encode("utf-8"))
         write_bytes_atomic(out_dir / "accuracy.png", png)
-        tables = tables_of(run, items)
+        tables = tables_of(items)
         write_tables(tables, [caption_of(t, run) for t in tables], out_dir / "tables")
     return "\n".join(markdown if fmt == "markdown" else render_items(run, items, fmt)
                      for fmt in formats)

@@ -171,7 +171,9 @@ def speedup_section(run: Run) -> list[str | Table]:
             f"per-step overhead, the harness by arithmetic and memory traffic, so the "
             f"ratio grows with wider vector units and larger caches.",
             "",
-            Table("speedup", "Speed-up of the harness over the tutorial's code",
+            Table("speedup", f"Speed-up of the harness over the tutorial's code "
+                  f"({extra.get('split')} split, seed {extra.get('seed')} only, "
+                  f"{extra.get('config')}, {extra.get('epochs')} epochs)",
                   ["", "tutorial", "harness", "speed-up", "target"], rows,
                   fit_on=extra["fit_on"] if isinstance(extra.get("fit_on"), str) else None),
             "",
@@ -189,8 +191,9 @@ def scaling_section(run: Run) -> list[str | Table]:
     headers, rows = scaling_rows(points)
     slopes = scaling_slopes(points)
     # Synthetic data: the run's data, seeds and epochs do not apply (its caption says so).
-    table = Table("scaling", "Scaling sweep on synthetic data (1 epoch, baseline; the data, "
-                  "seeds and epochs below are the run's, not the sweep's)", headers, rows,
+    table = Table("scaling", "Scaling sweep on synthetic data (1 epoch, baseline, random "
+                  "80/20 split; the run's fields that follow do not describe the sweep)",
+                  headers, rows,
                   colalign=["right"] * len(headers))
     return ["## Scaling (synthetic data, 1 epoch, `baseline`)", "", table, "",
             *([*slopes, ""] if slopes else [])]
