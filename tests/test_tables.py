@@ -184,6 +184,17 @@ def test_write_tables_writes_both_formats_and_removes_stale_ones(tmp_path):
     assert not stale.exists() and (tmp_path / "notes.txt").exists()
 
 
+def test_file_names_stay_inside_the_tables_directory(tmp_path):
+    tables = [Table("accuracy_fit_on_../../x y", "T", ["a"], [["1"]]),
+              Table("..", "T", ["a"], [["1"]])]
+    written = write_tables(tables, ["A.", "B."], tmp_path / "tables")
+    assert [p.name for p in written] == ["accuracy_fit_on_.._.._x_y.tex",
+                                         "accuracy_fit_on_.._.._x_y.csv", "table.tex",
+                                         "table.csv"]
+    assert all(p.parent == tmp_path / "tables" for p in written)
+    assert r"\label{tab:accuracy_fit_on_.._.._x_y}" in written[0].read_text(encoding="utf-8")
+
+
 def test_the_committed_tables_are_a_render_of_the_committed_json(tmp_path):
     render_report([ROOT / "results" / "benchmark.json"], tmp_path)
     committed = ROOT / "results" / "tables"

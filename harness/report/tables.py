@@ -33,6 +33,8 @@ from harness.report.format import markdown_table
 from harness.results.runs import Run
 from harness.run.records import redact, write_text_atomic
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
 
 @dataclass(frozen=True)
 class Table:
@@ -58,10 +60,12 @@ class Table:
 
     @property
     def file_stem(self) -> str:
-        """``name``, suffixed with the protocol unless it is the default one."""
-        if self.protocol in (None, DEFAULT_PROTOCOL):
-            return self.name
-        return f"{self.name}_{self.protocol}"
+        """``name``, suffixed with the protocol unless it is the default one, safe as a
+        file name and a LaTeX label (a fit_on read from a results file may hold any
+        character: runs of others become ``_``, and a leading dot goes)."""
+        stem = self.name if self.protocol in (None, DEFAULT_PROTOCOL) else (
+            f"{self.name}_{self.protocol}")
+        return _UNSAFE.sub("_", stem).lstrip(".") or "table"
 
 
 def caption_of(table: Table, run: Run) -> str:
@@ -153,8 +157,9 @@ def unique_names(tables: Sequence[Table]) -> list[str]:
     seen: dict[str, int] = {}
     names = []
     for table in tables:
-        count = seen[table.file_stem] = seen.get(table.file_stem, 0) + 1
-        names.append(table.file_stem if count == 1 else f"{table.file_stem}_{count}")
+        stem = table.file_stem
+        count = seen[stem] = seen.get(stem, 0) + 1
+        names.append(stem if count == 1 else f"{stem}_{count}")
     return names
 
 
