@@ -267,6 +267,31 @@ def test_suite_version_reads_the_checkouts_pyproject(tmp_path):
     assert suite_version(tmp_path) != "1.0"
 
 
+def test_suite_version_takes_an_installed_copys_metadata_but_not_an_editable_ones(
+        tmp_path, monkeypatch):
+    from importlib import metadata
+
+    (tmp_path / "harness").mkdir()
+    (tmp_path / "harness" / "__init__.py").write_text("", encoding="utf-8")
+
+    class Installed:  # a wheel installed into tmp_path: its files are the running code
+        version = "3.2.1"
+
+        @staticmethod
+        def locate_file(path):
+            return tmp_path / path
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed())
+    assert suite_version(tmp_path) == "3.2.1"
+    # An editable install's metadata sits elsewhere and keeps the version it was installed
+    # with: the checkout's pyproject.toml wins.
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "ctxbench"\nversion = "9.8.7"\n', encoding="utf-8")
+    monkeypatch.setattr(Installed, "locate_file",
+                        staticmethod(lambda path: tmp_path / "site-packages" / path))
+    assert suite_version(tmp_path) == "9.8.7"
+
+
 def test_citation_cff_names_the_package_version():
     yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (tox -e tests has it)")
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
