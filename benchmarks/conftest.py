@@ -21,7 +21,13 @@ from harness.errors import USER_ERRORS, UserError
 from harness.model.features import CONFIGS
 from harness.model.training import TrainOptions
 from harness.run.machine import gemm_gflops, machine
-from harness.run.records import environment, peak_rss_mib, to_jsonable, write_json_atomic
+from harness.run.records import (
+    current_suite_version,
+    environment,
+    peak_rss_mib,
+    to_jsonable,
+    write_json_atomic,
+)
 from harness.run.rundir import RunDirectory, code_fingerprint
 from harness.run.schema import (
     BASELINES,
@@ -63,7 +69,8 @@ def pytest_addoption(parser):
     group.addoption("--data-dir", default=None,
                     help="directory with the GroupLens or RecBole MovieLens-100k files")
     group.addoption("--results-dir", default=None,
-                    help="also write benchmark.json, results.md and accuracy.png here")
+                    help="also write benchmark.json, results.md, accuracy.png and "
+                         "tables/ (every table as .tex and .csv) here")
     group.addoption("--overwrite", action="store_true",
                     help="replace an existing --benchmark-json file or results in "
                          "--results-dir (refused otherwise)")
@@ -169,7 +176,7 @@ class GridRun:
         if self._run_dir is None:
             manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
-                        "machine": machine()}
+                        "suite_version": current_suite_version(), "machine": machine()}
             if self.tuned_path is not None:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(
                     self.data.sha256, TrainOptions().test_fraction))
@@ -208,7 +215,7 @@ class GridRun:
     def header(self) -> dict:
         """The run-level record: the grid asked for and what this session cost."""
         selected = replace(self.grid, selected=frozenset(self.selected))
-        return {"grid": selected.to_dict(),
+        return {"grid": selected.to_dict(), "suite_version": current_suite_version(),
                 "command": self.env["command"], "data_source": self.data.source,
                 "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path),
                 "session": {
@@ -351,7 +358,7 @@ def pytest_sessionfinish(session, exitstatus):
             path = write_json_atomic(grid.results_dir / "benchmark.json", grid.output_json)
             render_report([path], grid.results_dir)
             written += [path, grid.results_dir / "results.md",
-                        grid.results_dir / "accuracy.png"]
+                        grid.results_dir / "accuracy.png", grid.results_dir / "tables"]
     except USER_ERRORS as error:
         print(f"ctxbench: could not write the results: {error}", file=sys.stderr)
         session.exitstatus = 2

@@ -16,5 +16,11 @@ TensorFlow, so reading and rendering results stays quick.
 
 from harness.data.sources import MovieLens, load_movielens
 from harness.errors import DataError, TrainingError, UserError
+from harness.run.records import current_suite_version
 
-__all__ = ["DataError", "MovieLens", "TrainingError", "UserError", "load_movielens"]
+# The suite's version: bump the minor version whenever a change can move a number in
+# results/ (README, "Citing results"); every run records it.
+__version__ = current_suite_version()
+
+__all__ = ["DataError", "MovieLens", "TrainingError", "UserError", "__version__",
+           "load_movielens"]

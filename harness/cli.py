@@ -79,12 +79,25 @@ def cmd_splits(args) -> int:
     return 0
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    """An argparse type: "markdown", "latex", "csv" or several, comma-separated."""
+    from harness.errors import UserError
+    from harness.report.tables import parse_formats
+
+    try:
+        return parse_formats(text)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def cmd_report(args) -> int:
     from harness.report.report import render_report
 
-    markdown = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None)
+    formats = [f for group in args.format or [("markdown",)] for f in group]
+    text = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None,
+                         formats)
     if not args.out:
-        print(markdown, end="")
+        print(text, end="")
     else:
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -190,10 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a users subsample (as the quick grid), for smoke runs")
     sub.set_defaults(func=cmd_tune)
 
-    sub = commands.add_parser("report", help="render Markdown (and a PNG chart) from "
-                              "benchmark JSON")
+    sub = commands.add_parser("report", help="render Markdown, LaTeX or CSV tables (and a "
+                              "PNG chart) from benchmark JSON")
     sub.add_argument("files", nargs="+", help="pytest-benchmark JSON files")
-    sub.add_argument("--out", help="directory to write results.md and accuracy.png into")
+    sub.add_argument("--out", help="directory to write results.md, accuracy.png and every "
+                     "table as tables/<name>.tex and tables/<name>.csv into (then nothing "
+                     "is printed)")
+    sub.add_argument("--format", type=_formats, action="append", metavar="FORMAT",
+                     help="what to print: markdown (the report; default), latex or csv (its "
+                     "tables, each with its caption); repeat it or separate names by commas "
+                     "for several")
     sub.set_defaults(func=cmd_report)
 
     sub = commands.add_parser("compare", help="accuracy and speed regressions between runs")

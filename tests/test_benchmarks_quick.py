@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from benchrun import QUICK_CELLS, QUICK_ENTRIES, QUICK_GRID, ROOT, run_benchmarks
 
+import harness
+
 EXTRA_INFO_KEYS = {"split", "config", "seed", "fit_on", "epochs", "kind", "metrics",
                    "leakage", "provenance"}
 PROVENANCE_KEYS = {"config", "fit_on", "epochs", "data_sha256", "versions", "git_commit",
@@ -48,9 +50,9 @@ def test_quick_json_has_every_cell_with_its_keys(quick_grid):
     assert "[ctxbench 1/" in result.stdout  # progress lines
     # Nothing written says whose machine it was (the wheel sits under ~/.cache).
     home = str(Path.home()) + "/"
-    for written in [tmp / "out.json", *(tmp / "results").iterdir(),
+    for written in [tmp / "out.json", *(tmp / "results").rglob("*"),
                     *(tmp / "run").rglob("*.json")]:
-        if written.suffix in (".json", ".md"):
+        if written.suffix in (".json", ".md", ".tex", ".csv"):
             assert home not in written.read_text(), written
     # The machine once per file, not in every entry.
     machine = output["machine_info"]["ctxbench"]
@@ -65,6 +67,11 @@ def test_quick_results_dir_holds_json_report_and_chart(quick_grid):
     report = (results / "results.md").read_text()
     assert "temporal" in report and "baseline" in report and "popularity" in report
     assert (results / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The bench writes every table too, each captioned with the version the header records.
+    version = json.loads((results / "benchmark.json").read_text())["ctxbench"]["suite_version"]
+    assert version == harness.__version__
+    latex = (results / "tables" / "accuracy_top100_fit_on_train.tex").read_text()
+    assert f"ctxbench {version}, git " in latex
 
 
 def test_report_cli_renders_the_json(quick_grid):

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+import harness
 from harness.data.sources import load_movielens, subsample_users
 from harness.errors import TrainingError, UserError
 from harness.model.features import CONFIGS, fit_features, get_config
@@ -64,6 +65,7 @@ def test_record_carries_metrics_leakage_and_provenance(small):
     assert set(provenance["versions"]) == {"python", "tensorflow", "tf_keras",
                                            "tensorflow_recommenders", "numpy"}
     assert provenance["utc_time"].endswith("+00:00")
+    assert provenance["suite_version"] == harness.__version__ != "unknown"
     assert result.timings["examples_per_second"] > 0
     assert result.cell == Cell("temporal", "genres", "train", 0) and result.epochs == 1
     assert to_jsonable(entry_info(result, "train", 1.0))["metrics"] == result.metrics

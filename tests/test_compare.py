@@ -382,3 +382,50 @@ def test_several_runs_show_speed_only_for_runs_on_the_first_runs_machine(capsys,
     speed = out[out.index("## Throughput by TensorFlow version"):]
     assert "TF 2.18.0" in speed and "TF 2.19.0" in speed and "TF 2.20.0" not in speed
     assert "c.json: Example CPU @ 2.0GHz, x86_64, 8 cores" in speed
+
+
+def versioned(document: dict, version: str | None, where: str = "header") -> dict:
+    """A copy recording ``version`` as its suite version in the run header or in every
+    cell's provenance (the two places a run records it)."""
+    document = copy.deepcopy(document)
+    if where == "header":
+        document["ctxbench"]["suite_version"] = version
+    else:
+        for entry in document["benchmarks"]:
+            entry["extra_info"]["provenance"]["suite_version"] = version
+    return document
+
+
+@pytest.mark.parametrize("where", ["header", "cells"])
+def test_runs_of_different_suite_versions_are_refused_naming_both(capsys, tmp_path, where):
+    old = write(tmp_path / "old.json", versioned(build(), "0.1.0", where))
+    new = write(tmp_path / "new.json", versioned(build(), "0.2.0", where))
+    status, out, err = compare(capsys, old, new)
+    assert status == 2 and out == ""
+    assert len(err.splitlines()) == 1
+    assert "old.json: 0.1.0, new.json: 0.2.0" in err and "--allow-version-mismatch" in err
+
+
+def test_a_file_without_a_version_is_unknown_and_matches_only_unknown(capsys, base, tmp_path):
+    # Files from before runs recorded their version still compare with each other
+    # (results/tf/*.json do: tox -e compare) ...
+    assert compare(capsys, base, write(tmp_path / "twin.json", build()))[0] == 0
+    # ... but not with a run that names a version.
+    new = write(tmp_path / "new.json", versioned(build(), "0.2.0"))
+    status, _, err = compare(capsys, base, new)
+    assert status == 2 and "base.json: unknown, new.json: 0.2.0" in err
+
+
+def test_allow_version_mismatch_compares_and_says_so(capsys, base, tmp_path):
+    new = write(tmp_path / "new.json", versioned(shifted(build(), -0.05), "0.2.0"))
+    status, out, err = compare(capsys, base, new, options=("--allow-version-mismatch",))
+    assert status == 1 and err == ""  # compared, and the drop is still judged
+    assert "Compared although the suite versions differ (base.json: unknown, new.json: " \
+           "0.2.0): --allow-version-mismatch was given." in out
+
+
+def test_same_suite_version_compares_without_a_note(capsys, tmp_path):
+    paths = [write(tmp_path / f"{name}.json", versioned(build(), "0.2.0"))
+             for name in ("a", "b", "c")]
+    status, out, _ = compare(capsys, *paths)
+    assert status == 0 and "suite versions differ" not in out

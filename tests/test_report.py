@@ -141,7 +141,12 @@ def test_writes_results_and_a_valid_png_atomically(tmp_path):
     assert png[12:16] == b"IHDR"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width > 300 and height > 300
-    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "results.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "results.md", "tables"]
+    # Every table of the report, in LaTeX and CSV, and nothing else.
+    names = sorted(p.name for p in (out / "tables").iterdir())
+    tables = markdown.count("\nTable: ")
+    assert tables == 14 and len(names) == 2 * tables
+    assert "accuracy_top100_fit_on_all.tex" in names and "missing_cells.csv" in names
 
 
 def test_unwritable_out_dir_is_a_user_error(tmp_path):

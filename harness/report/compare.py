@@ -10,6 +10,12 @@ record its machine, throughput is shown as not comparable and never judged. Exit
 0 no regression, 1 a regression, 2 (``UserError``) unreadable or incomparable runs. With
 more than two files the table has one column per TensorFlow version, and every later file
 is judged against the first.
+
+Accuracy is compared only between runs of one suite version (``harness.__version__``,
+whose minor version is bumped whenever a change can move a number): runs of different
+versions are refused (exit 2, naming the versions) unless ``--allow-version-mismatch``
+is given. A file written before runs recorded the version counts as "unknown", which
+matches only "unknown": old files still compare with each other.
 """
 
 from __future__ import annotations
@@ -99,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"metric shown in the tables and also judged ({DEFAULT_METRIC})",
     )
     parser.add_argument("--out", help="also write the Markdown to this file (atomically)")
+    parser.add_argument(
+        "--allow-version-mismatch",
+        action="store_true",
+        help="compare runs made by different ctxbench versions (refused otherwise: a "
+        "new minor version may move the numbers); the output says it was given",
+    )
 
 
 def differences(base: Run, new: Run) -> list[str]:
@@ -305,8 +317,18 @@ def render_versions(runs: list[Run], metric: str) -> str:
     )
 
 
+def version_mismatch(runs: list[Run]) -> str | None:
+    """One line naming each run's suite version when they are not all the same (None when
+    they are; "unknown", a file that does not record it, matches only "unknown")."""
+    if len({run.suite_version for run in runs}) < 2:
+        return None
+    return "suite versions differ (" + ", ".join(
+        f"{run.path.name}: {run.suite_version}" for run in runs) + ")"
+
+
 def compare(
-    paths: list[Path], thresholds: Thresholds, metric: str = DEFAULT_METRIC
+    paths: list[Path], thresholds: Thresholds, metric: str = DEFAULT_METRIC,
+    allow_version_mismatch: bool = False,
 ) -> tuple[str, int]:
     """Compares runs: returns (Markdown, exit status 0 or 1).
 
@@ -314,10 +336,13 @@ def compare(
         paths: BASE, NEW and optionally more benchmark JSON files.
         thresholds: what counts as a regression.
         metric: the metric shown in the tables (also judged).
+        allow_version_mismatch: compare runs of different suite versions (noted in the
+            Markdown) instead of refusing them.
 
     Raises:
         UserError: fewer than two files, an unreadable file, runs that cannot be
-            compared (what differs is named), or a metric absent from the baseline.
+            compared (what differs is named), runs of different suite versions without
+            ``allow_version_mismatch``, or a metric absent from the baseline.
     """
     if len(paths) < 2:
         raise UserError("compare needs at least two files: BASE.json NEW.json [MORE.json ...]")
@@ -328,6 +353,10 @@ def compare(
         if found:
             raise UserError(f"{base.path} and {run.path} are not comparable "
                             f"({base.path.name} != {run.path.name}): " + "; ".join(found))
+    mismatch = version_mismatch(runs)
+    if mismatch and not allow_version_mismatch:
+        raise UserError(f"{mismatch}: accuracy is compared only between runs of one ctxbench "
+                        f"version; re-run the older one, or pass --allow-version-mismatch")
     present = {m for g in base.cells.values() for s in g.seeds.values() for m in s.metrics}
     if base.cells and metric not in present:
         raise UserError(
@@ -347,6 +376,8 @@ def compare(
             "",
             render_versions(runs, metric),
         ]
+    if mismatch:
+        lines += [f"Compared although the {mismatch}: --allow-version-mismatch was given.", ""]
     status = 0
     for run in runs[1:]:
         found = regressions(base, run, thresholds, metric)
@@ -367,7 +398,8 @@ def main(args: argparse.Namespace) -> int:
     thresholds = Thresholds(
         alpha=args.alpha, min_drop=args.min_drop, max_slowdown=args.max_slowdown
     )
-    markdown, status = compare([Path(p) for p in args.files], thresholds, args.metric)
+    markdown, status = compare([Path(p) for p in args.files], thresholds, args.metric,
+                               args.allow_version_mismatch)
     if args.out:
         write_bytes_atomic(Path(args.out), markdown.encode("utf-8"))
     sys.stdout.write(markdown)
@@ -387,4 +419,5 @@ __all__ = [
     "render_pair",
     "render_versions",
     "version_columns",
+    "version_mismatch",
 ]

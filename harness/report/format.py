@@ -34,13 +34,15 @@ def escape(text: object) -> str:
     return redact(" ".join(str(text).split())).replace("|", "\\|")
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub Markdown table of already formatted cells."""
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
+                   colalign: Sequence[str] | None = None) -> str:
+    """A GitHub Markdown table of already formatted cells (``colalign``: tabulate's)."""
     return tabulate(
         [[escape(cell) for cell in row] for row in rows],
         headers=[escape(h) for h in headers],
         tablefmt="github",
         disable_numparse=True,
+        colalign=colalign,
     )
 
 

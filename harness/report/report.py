@@ -7,6 +7,7 @@ same bytes, with dates taken from the runs' own provenance, never the clock.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from harness.report.format import (
     fmt_delta,
     fmt_mean_ci,
     is_number,
-    markdown_table,
     metric_label,
 )
 from harness.report.sections import (
@@ -30,6 +30,14 @@ from harness.report.sections import (
     scaling_section,
     speedup_section,
     throughput_section,
+)
+from harness.report.tables import (
+    FORMATS,
+    Table,
+    caption_of,
+    parse_formats,
+    to_markdown,
+    write_tables,
 )
 from harness.results.runs import CellGroup, Run, load_run, merge_runs
 from harness.run.machine import describe
@@ -81,7 +89,7 @@ def _session(run: Run) -> str | None:
     return text
 
 
-def _provenance(runs: list[Run]) -> str:
+def _provenance(runs: list[Run]) -> Table:
     def versions(run: Run) -> str:
         values = run.provenance.get("versions") or {}
         return ", ".join(f"{k} {v}" for k, v in values.items()) or MISSING
@@ -99,6 +107,7 @@ def _provenance(runs: list[Run]) -> str:
         "versions": versions,
         "machine": lambda r: describe(r.provenance.get("machine")) or r.provenance.get("cpu"),
         "git commit": git,
+        "ctxbench version": lambda r: r.suite_version,
         "seeds": lambda r: ", ".join(map(str, r.grid.seeds)),
         "epochs": lambda r: ", ".join(map(str, sorted(r.epochs))),
         "fit_on": lambda r: ", ".join(r.fit_ons),
@@ -107,10 +116,11 @@ def _provenance(runs: list[Run]) -> str:
     if any(run.grid.quick is not None for run in runs):
         fields["quick (users subsample)"] = lambda r: {True: "yes", False: "no"}.get(r.grid.quick)
     rows = [[name, *[value(run) or MISSING for run in runs]] for name, value in fields.items()]
-    return markdown_table(["field", *[run.path.name for run in runs]], rows)
+    return Table("provenance", "Provenance of each results file",
+                 ["field", *[run.path.name for run in runs]], rows)
 
 
-def _accuracy(run: Run) -> list[str]:
+def _accuracy(run: Run) -> list[str | Table]:
     out = [
         "## Accuracy",
         "",
@@ -137,13 +147,16 @@ def _accuracy(run: Run) -> list[str]:
             out += [
                 f"### {metric_label(metric).capitalize()}, {_title(protocol, fit_on)}",
                 "",
-                markdown_table(["configuration", *run.splits], rows),
+                Table(f"accuracy_top{k}_fit_on_{fit_on}",
+                      f"{metric_label(metric).capitalize()}: mean ± 95% CI half-width over "
+                      f"seeds", ["configuration", *run.splits], rows, fit_on=fit_on,
+                      protocol=protocol),
                 "",
             ]
     return out
 
 
-def _feature_help(run: Run) -> list[str]:
+def _feature_help(run: Run) -> list[str | Table]:
     out = [
         "## Does the feature help?",
         "",
@@ -172,7 +185,9 @@ def _feature_help(run: Run) -> list[str]:
             if any(cell != MISSING for cell in cells):
                 rows.append([config, *cells])
         body = (
-            markdown_table(["configuration", *run.splits], rows)
+            Table(f"feature_help_fit_on_{fit_on}",
+                  f"Δ {metric_label(HEADLINE)} against {BASELINE}, paired over seeds",
+                  ["configuration", *run.splits], rows, fit_on=fit_on, protocol=protocol)
             if rows
             else f"No `{BASELINE}` cells to compare with."
         )
@@ -180,10 +195,12 @@ def _feature_help(run: Run) -> list[str]:
     return out
 
 
-def build_report(runs: list[Run]) -> str:
-    """Markdown of the given runs, merged (see :func:`harness.results.runs.merge_runs`)."""
+def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
+    """The runs merged (see :func:`harness.results.runs.merge_runs`), and the report as
+    Markdown lines with its tables as :class:`Table` values among them."""
     run = merge_runs(runs)
-    lines = ["# ctxbench results", "", "## Provenance", "", _provenance(runs), ""]
+    lines: list[str | Table] = ["# ctxbench results", "", "## Provenance", "",
+                                _provenance(runs), ""]
     for section in (
         _accuracy,
         _feature_help,
@@ -195,12 +212,34 @@ def build_report(runs: list[Run]) -> str:
         other_section,
     ):
         lines += section(run)
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return run, lines
+
+
+def tables_of(items: list[str | Table]) -> list[Table]:
+    """The tables among a report's items, in order."""
+    return [item for item in items if isinstance(item, Table)]
+
+
+def render_items(run: Run, items: list[str | Table], fmt: str = "markdown") -> str:
+    """The report in one format: Markdown is the whole report, each table under its
+    caption; LaTeX and CSV are its tables only, one after another, a blank line apart."""
+    if fmt == "markdown":
+        text = "\n".join(
+            to_markdown(item, caption_of(item, run)) if isinstance(item, Table) else item
+            for item in items)
+        return text.rstrip("\n") + "\n"
+    return "\n".join(FORMATS[fmt](table, caption_of(table, run))
+                     for table in tables_of(items))
+
+
+def build_report(runs: list[Run]) -> str:
+    """Markdown of the given runs, merged (see :func:`harness.results.runs.merge_runs`)."""
+    return render_items(*report_items(runs))
 
 
 def plot_accuracy(run: Run) -> bytes:
     """PNG bytes: mean top-100 test accuracy per configuration, grouped by split, with 95%
-    CI error bars; one panel per fit_on."""
+    CI error bars; one panel per (protocol, fit_on)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,25 +286,34 @@ def plot_accuracy(run: Run) -> bytes:
     return buffer.getvalue()
 
 
-def render_report(paths: list[Path], out_dir: Path | None = None) -> str:
+def render_report(paths: list[Path], out_dir: Path | None = None,
+                  formats: str | Sequence[str] = "markdown") -> str:
     """Renders the report of benchmark JSON files, writing it out when asked.
 
     Args:
         paths: pytest-benchmark JSON files (e.g. a fit_on=train and a fit_on=all run).
-        out_dir: when given, ``results.md`` and ``accuracy.png`` are written there
-            atomically (the directory is created if needed).
+        out_dir: when given, ``results.md``, ``accuracy.png`` and every table as
+            ``tables/<name>.tex`` and ``tables/<name>.csv`` are written there, each
+            atomically (the directories are created if needed; see
+            :func:`harness.report.tables.write_tables`).
+        formats: the format of the returned text, or several (comma-separated or a
+            sequence, each rendered in turn, a blank line apart): "markdown" (the
+            report), "latex" or "csv" (its tables).
 
     Returns:
-        The Markdown text.
+        The report in ``formats``.
 
     Raises:
-        UserError: a file is missing or malformed, the files disagree on data or
-            epochs or repeat a cell, or ``out_dir`` cannot be written.
+        UserError: a file is missing or malformed, the files disagree on data, epochs
+            or suite version or repeat a cell, a format is unknown, or ``out_dir``
+            cannot be written.
     """
     if not paths:
         raise UserError("report needs at least one benchmark JSON file")
+    formats = parse_formats(formats)
     runs = [load_run(path) for path in paths]
-    markdown = build_report(runs)
+    run, items = report_items(runs)
+    markdown = render_items(run, items)
     if out_dir is not None:
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
@@ -273,7 +321,11 @@ def render_report(paths: list[Path], out_dir: Path | None = None) -> str:
         png = plot_accuracy(merge_runs(runs))
         write_bytes_atomic(out_dir / "results.md", markdown.encode("utf-8"))
         write_bytes_atomic(out_dir / "accuracy.png", png)
-    return markdown
+        tables = tables_of(items)
+        write_tables(tables, [caption_of(t, run) for t in tables], out_dir / "tables")
+    return "\n".join(markdown if fmt == "markdown" else render_items(run, items, fmt)
+                     for fmt in formats)
 
 
-__all__ = ["build_report", "group_for", "plot_accuracy", "render_report"]
+__all__ = ["build_report", "group_for", "plot_accuracy", "render_items", "render_report",
+           "report_items", "tables_of"]

@@ -60,14 +60,25 @@ def scaling_table(entries: list[dict]) -> str:
         linear) or an interaction count (eval seconds vs items), fitted over the group
         and, for three or more points, between its two largest.
     """
-    entries = sorted(entries, key=lambda e: (e["n_items"], e["n_interactions"]))
-    columns = [c for c in _COLUMNS if all(c[0] in e for e in entries)]
-    rows = [[fmt.format(e[key]) for key, _, fmt in columns] for e in entries]
-    table = tabulate(rows, headers=[title for _, title, _ in columns], tablefmt="github",
-                     colalign=["right"] * len(columns), disable_numparse=True)
-    slopes = (_slopes(entries, "n_interactions", "n_items", "train_seconds")
-              + _slopes(entries, "n_items", "n_interactions", "eval_seconds"))
+    headers, rows = scaling_rows(entries)
+    table = tabulate(rows, headers=headers, tablefmt="github",
+                     colalign=["right"] * len(headers), disable_numparse=True)
+    slopes = scaling_slopes(entries)
     return table + ("\n\n" + "\n".join(slopes) if slopes else "") + "\n"
 
 
-__all__ = ["loglog_slope", "scaling_table"]
+def scaling_rows(entries: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """(headers, formatted rows) of the points, sorted by items then interactions."""
+    entries = sorted(entries, key=lambda e: (e["n_items"], e["n_interactions"]))
+    columns = [c for c in _COLUMNS if all(c[0] in e for e in entries)]
+    rows = [[fmt.format(e[key]) for key, _, fmt in columns] for e in entries]
+    return [title for _, title, _ in columns], rows
+
+
+def scaling_slopes(entries: list[dict]) -> list[str]:
+    """Markdown list lines: the fitted log-log slopes (see :func:`scaling_table`)."""
+    return (_slopes(entries, "n_interactions", "n_items", "train_seconds")
+            + _slopes(entries, "n_items", "n_interactions", "eval_seconds"))
+
+
+__all__ = ["loglog_slope", "scaling_rows", "scaling_slopes", "scaling_table"]

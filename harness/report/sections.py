@@ -1,5 +1,8 @@
 """The report's sections built from a run: leakage, throughput, failures, speed-up,
-scaling and other benchmarks (numbers formatted by :mod:`harness.report.format`)."""
+scaling and other benchmarks (numbers formatted by :mod:`harness.report.format`).
+
+Each section returns Markdown lines with its tables as :class:`Table` values among them
+(rendered with their captions by :mod:`harness.report.report`)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from harness.report.format import (
     fmt_median_iqr,
     fmt_rate,
     is_number,
-    markdown_table,
 )
+from harness.report.tables import Table
 from harness.results.runs import Run
 from harness.run.machine import describe
 
@@ -31,7 +34,7 @@ LEAKAGE_COLUMNS = (
 )
 
 
-def leakage_section(run: Run) -> list[str]:
+def leakage_section(run: Run) -> list[str | Table]:
     """Markdown lines: one row of leakage diagnostics per split (mean over seeds)."""
     rows = []
     for split in run.splits:
@@ -48,14 +51,13 @@ def leakage_section(run: Run) -> list[str]:
         "One row per split, the mean over the seeds that report it (seeded splits differ "
         "by seed); fit_on lists the preprocessing settings that were run.",
         "",
-        markdown_table(
-            ["split", "fit_on run", "seeds", *[label for _, label, _ in LEAKAGE_COLUMNS]], rows
-        ),
+        Table("leakage", "Leakage diagnostics per split (mean over seeds)",
+              ["split", "fit_on run", "seeds", *[label for _, label, _ in LEAKAGE_COLUMNS]], rows),
         "",
     ]
 
 
-def throughput_section(run: Run) -> list[str]:
+def throughput_section(run: Run) -> list[str | Table]:
     """Markdown lines: median (IQR) examples/s and queries/s per (split, config, fit_on,
     protocol)."""
     rows = [
@@ -72,14 +74,13 @@ def throughput_section(run: Run) -> list[str]:
         "Median over the successful seeds (IQR): training examples/s from the train "
         "benchmark, inference queries/s from the inference benchmark.",
         "",
-        markdown_table(
-            [*GROUP_COLUMNS, "train examples/s", "inference queries/s"], rows
-        ),
+        Table("throughput", "Throughput per cell, median over seeds (IQR)",
+              [*GROUP_COLUMNS, "train examples/s", "inference queries/s"], rows),
         "",
     ]
 
 
-def problems_section(run: Run) -> list[str]:
+def problems_section(run: Run) -> list[str | Table]:
     """Markdown lines: failed cells with their errors, and expected cells with no result."""
     failures = [
         [*key, str(result.cell.seed), result.error or MISSING]
@@ -97,7 +98,7 @@ def problems_section(run: Run) -> list[str]:
     return [
         "## Failures",
         "",
-        markdown_table([*GROUP_COLUMNS, "seed", "error"], failures)
+        Table("failures", "Failed cells", [*GROUP_COLUMNS, "seed", "error"], failures)
         if failures
         else "None.",
         "",
@@ -105,10 +106,8 @@ def problems_section(run: Run) -> list[str]:
         "",
         f"Cells of {grid_note} with no result.",
         "",
-        markdown_table(
-            [*GROUP_COLUMNS, "seeds"],
-            [[*key, ", ".join(seeds)] for key, seeds in missing.items()],
-        )
+        Table("missing_cells", "Missing cells", [*GROUP_COLUMNS, "seeds"],
+              [[*key, ", ".join(seeds)] for key, seeds in missing.items()])
         if missing
         else "None.",
         "",
@@ -142,7 +141,7 @@ def _is_scaling(entry: dict) -> bool:
     return extra.get("kind") == "scaling" and all(is_number(extra.get(k)) for k in SCALING_KEYS)
 
 
-def speedup_section(run: Run) -> list[str]:
+def speedup_section(run: Run) -> list[str | Table]:
     """Markdown lines: the side-by-side tutorial-reference benchmark, if it ran."""
     lines = []
     for entry in filter(_is_speedup, run.other):
@@ -171,23 +170,35 @@ def speedup_section(run: Run) -> list[str]:
             f"per-step overhead, the harness by arithmetic and memory traffic, so the "
             f"ratio grows with wider vector units and larger caches.",
             "",
-            markdown_table(["", "tutorial", "harness", "speed-up", "target"], rows),
+            Table("speedup", f"Speed-up of the harness over the tutorial's code "
+                  f"({extra.get('split')} split, seed {extra.get('seed')} only, "
+                  f"{extra.get('config')}, {extra.get('epochs')} epochs)",
+                  ["", "tutorial", "harness", "speed-up", "target"], rows,
+                  fit_on=extra["fit_on"] if isinstance(extra.get("fit_on"), str) else None),
             "",
         ]
     return lines
 
 
-def scaling_section(run: Run) -> list[str]:
+def scaling_section(run: Run) -> list[str | Table]:
     """Markdown lines: the synthetic scaling sweep (``--scaling``), if it ran."""
-    from harness.report.scaling import scaling_table
+    from harness.report.scaling import scaling_rows, scaling_slopes
 
     points = [_extra(e) for e in run.other if _is_scaling(e)]
     if not points:
         return []
-    return ["## Scaling (synthetic data, 1 epoch, `baseline`)", "", scaling_table(points), ""]
+    headers, rows = scaling_rows(points)
+    slopes = scaling_slopes(points)
+    # Synthetic data: the run's data, seeds and epochs do not apply (its caption says so).
+    table = Table("scaling", "Scaling sweep on synthetic data (1 epoch, baseline, random "
+                  "80/20 split; the run's fields that follow do not describe the sweep)",
+                  headers, rows,
+                  colalign=["right"] * len(headers))
+    return ["## Scaling (synthetic data, 1 epoch, `baseline`)", "", table, "",
+            *([*slopes, ""] if slopes else [])]
 
 
-def other_section(run: Run) -> list[str]:
+def other_section(run: Run) -> list[str | Table]:
     """Markdown lines: benchmark entries that are not cells (none when there are none)."""
     others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e))]
     if not others:
@@ -212,7 +223,8 @@ def other_section(run: Run) -> list[str]:
     return [
         "## Other benchmarks",
         "",
-        markdown_table(["name", "median seconds", "extra_info"], rows),
+        Table("other_benchmarks", "Other benchmarks", ["name", "median seconds", "extra_info"],
+              rows),
         "",
     ]
 

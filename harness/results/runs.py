@@ -103,8 +103,9 @@ class Run:
         cells: (split, config, fit_on, protocol) -> :class:`CellGroup`, in run order.
         leakage: split -> seed -> leakage diagnostics.
         provenance: the first entry's provenance, overridden by the top-level
-            ``ctxbench`` fields (command, data_source, data_sha256, session: the
-            session's wall seconds, peak RSS and resumed cells).
+            ``ctxbench`` fields (command, data_source, data_sha256, suite_version,
+            session: the session's wall seconds, peak RSS and resumed cells); the git
+            commit from pytest-benchmark's ``commit_info`` where no entry names one.
         grid: the expected :class:`Grid`.
         datetime: pytest-benchmark's top-level time stamp, if any.
         other: benchmark entries that are not ctxbench cells, unchanged.
@@ -160,7 +161,8 @@ class Run:
         return {"splits": sorted(self.splits), "configs": sorted(self.configs),
                 "fit_on": sorted(self.fit_ons), "protocols": sorted(self.protocols),
                 "epochs": sorted(self.epochs),
-                "quick": self.grid.quick, "data_sha256": self.data_sha256}
+                "quick": self.grid.quick, "data_sha256": self.data_sha256,
+                "suite_version": self.suite_version}
 
     @property
     def tf_version(self) -> str:
@@ -169,6 +171,13 @@ class Run:
     @property
     def data_sha256(self) -> str | None:
         return self.provenance.get("data_sha256")
+
+    @property
+    def suite_version(self) -> str:
+        """The ctxbench version that made the run; "unknown" for a file written before
+        runs recorded it."""
+        version = self.provenance.get("suite_version")
+        return version if isinstance(version, str) and version else "unknown"
 
 
 def _group(results: Iterable[CellResult]) -> dict[GroupKey, CellGroup]:
@@ -254,9 +263,14 @@ def load_run(path: str | os.PathLike) -> Run:
             f"{', '.join(sorted(h[:12] for h in hashes))})"
         )
     provenance = dict(next((r.provenance for r in results if r.provenance), {}))
-    for key in ("command", "data_source", "data_sha256", "session"):
+    for key in ("command", "data_source", "data_sha256", "session", "suite_version"):
         if header.get(key) is not None:
             provenance[key] = header[key]
+    commit_info = data.get("commit_info")  # pytest-benchmark's, when no cell names one
+    if not provenance.get("git_commit") and isinstance(commit_info, dict):
+        if isinstance(commit_info.get("id"), str):
+            provenance["git_commit"] = commit_info["id"]
+            provenance["git_dirty"] = commit_info.get("dirty")
     machine_info = data.get("machine_info")
     if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
         provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
@@ -292,14 +306,16 @@ def merge_runs(runs: list[Run]) -> Run:
         ``sources`` listing every file.
 
     Raises:
-        UserError: the runs used different data (sha256), epochs or quick settings, or
-            two runs hold the same cell.
+        UserError: the runs used different data (sha256), epochs, quick settings or
+            suite versions (one report carries one version in its captions), or two runs
+            hold the same cell.
     """
     if not runs:
         raise UserError("no benchmark JSON file given")
     first = runs[0]
     for run in runs[1:]:
-        found = incompatibilities(first, run, ("data_sha256", "epochs", "quick"))
+        found = incompatibilities(first, run, ("data_sha256", "epochs", "quick",
+                                               "suite_version"))
         if found:
             raise UserError(f"{run.path} cannot be merged with {first.path}: "
                             + "; ".join(found))

@@ -23,7 +23,7 @@ from harness.evaluation.retrieval import embed, retrieve_top_k
 from harness.model.ease import ease_ranks, fit_ease, select_l2
 from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
 from harness.model.training import TrainedModel, TrainOptions, train
-from harness.run.records import environment, utc_now
+from harness.run.records import current_suite_version, environment, utc_now
 from harness.run.schema import BASELINES, POPULARITY, TUTORIAL, Cell, CellResult
 from splits import Split
 
@@ -173,6 +173,7 @@ def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
         "epochs": options.epochs, "options": options.to_dict(),
         "data_source": data.source, "data_sha256": data.sha256,
         **(environment() if env is None else env), "utc_time": utc_now(),
+        "suite_version": current_suite_version(),
     }
 
 

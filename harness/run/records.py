@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import os
@@ -12,6 +13,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,34 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             result[key] = "not installed"
     return result
+
+
+def suite_version(root: Path = REPO_ROOT) -> str:
+    """ctxbench's own version (``harness.__version__``), recorded in every run.
+
+    The ``pyproject.toml`` of the checkout the code runs from, when it runs from one (an
+    editable install's metadata is frozen when it is installed, so it would keep an old
+    number after a version bump); otherwise the installed distribution's metadata;
+    "unknown" when neither says.
+    """
+    from importlib import metadata
+
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        project = {}
+    if project.get("name") == "ctxbench" and isinstance(project.get("version"), str):
+        return project["version"]
+    try:
+        return metadata.version("ctxbench")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.cache
+def current_suite_version() -> str:
+    """:func:`suite_version` of the running code, read once per process."""
+    return suite_version()
 
 
 def git_info(root: Path = REPO_ROOT) -> dict[str, object]:
@@ -163,6 +193,16 @@ def write_json_atomic(path: str | os.PathLike, payload, overwrite: bool = True) 
         UserError: as :func:`write_bytes_atomic`.
     """
     text = json.dumps(to_jsonable(payload), indent=1, sort_keys=False) + "\n"
+    return write_bytes_atomic(path, text.encode("utf-8"), overwrite)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, overwrite: bool = True) -> Path:
+    """Writes UTF-8 text with :func:`write_bytes_atomic` (the text twin of
+    :func:`write_json_atomic`; the caller redacts what it renders).
+
+    Raises:
+        UserError: as :func:`write_bytes_atomic`.
+    """
     return write_bytes_atomic(path, text.encode("utf-8"), overwrite)
 
 
