@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
     sub.add_argument("--configs", help="comma-separated configurations (default: all)")
     sub.add_argument("--trials", type=int, default=16, help="trials per study (16)")
-    sub.add_argument("--max-epochs", type=int, default=30, help="epochs a trial may train")
+    sub.add_argument("--max-epochs", type=int, default=20, help="epochs a trial may train (20)")
     sub.add_argument("--patience", type=int, default=3,
                      help="epochs without a better validation score before a trial stops")
     sub.add_argument("--seed", type=_seed, default=0,

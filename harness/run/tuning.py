@@ -67,7 +67,7 @@ class TuneSettings:
     """
 
     trials: int = 16
-    max_epochs: int = 30
+    max_epochs: int = 20
     patience: int = 3
     seed: int = 0
     sampler_seed: int = 0
