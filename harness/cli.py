@@ -1,4 +1,4 @@
-"""ctxbench harness CLI: data, splits, tune, report and compare.
+"""ctxbench harness CLI: data, splits, tune, budget, report and compare.
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
 """
@@ -157,6 +157,33 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_budget(args) -> int:
+    from harness.model.features import CONFIGS
+    from harness.report.budget import render_budget
+    from harness.run.budget import budget_curves
+    from harness.run.records import write_json_atomic
+    from harness.run.tuned import expected_by_run, read_tuned
+    from splits import SPLITS
+
+    splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
+    if args.max_epochs < 1:
+        raise UserError(f"--max-epochs must be a positive integer, got {args.max_epochs}")
+    out = Path(args.out)
+    if (out / "budget.json").exists() and not args.overwrite:
+        raise UserError(f"{out / 'budget.json'} exists; pass --overwrite to replace it")
+    data = _load(args)
+    tuned = None
+    if args.tuned:
+        tuned = read_tuned(args.tuned, expected_by_run(data.sha256, 0.2))
+        for split in splits:  # every cell tuned, before any training
+            for config in configs:
+                tuned.cell(split, config)
+    document = budget_curves(data, splits, configs, args.max_epochs, tuned)
+    render_budget(write_json_atomic(out / "budget.json", document), out)
+    print(f"wrote {out / 'budget.json'}, budget.md, budget.png", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -202,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--quick", action="store_true",
                      help="a users subsample (as the quick grid), for smoke runs")
     sub.set_defaults(func=cmd_tune)
+
+    sub = with_data(commands.add_parser(
+        "budget", help="validation and test top-100 after every epoch (seed 0): "
+        "budget.json, budget.md and budget.png"), json=False)
+    sub.add_argument("--splits", help="comma-separated split names (default: all)")
+    sub.add_argument("--configs", default="baseline,timestamp",
+                     help="comma-separated configurations (default: baseline,timestamp)")
+    sub.add_argument("--max-epochs", type=int, default=30, help="epochs to train (30)")
+    sub.add_argument("--tuned", help="also curves under the tuned hyperparameters of this "
+                     "tuned.json")
+    sub.add_argument("--out", default="results", help="directory to write into")
+    sub.add_argument("--overwrite", action="store_true",
+                     help="replace an existing budget.json there")
+    sub.set_defaults(func=cmd_budget)
 
     sub = commands.add_parser("report", help="render Markdown, LaTeX or CSV tables (and a "
                               "PNG chart) from benchmark JSON")

@@ -48,6 +48,7 @@ STATUSES = ("ok", "failed")
 # nothing to tune: they run once, under the tutorial protocol, and stand in both tables.
 TUTORIAL, TUNED = "tutorial", "tuned"
 PROTOCOLS = (TUTORIAL, TUNED)
+BUDGET_FORMAT = "ctxbench-budget/1"  # budget.json (harness.run.budget, harness.report.budget)
 # The CI smoke grid (--quick): the tutorial's configurations and popularity (EASE needs
 # no TensorFlow, so a TF-version smoke run has nothing to learn from it).
 QUICK_CONFIGS = TUTORIAL_CONFIGS
@@ -587,7 +588,7 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
-__all__ = ["BASELINES", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY", "PROTOCOLS",
+__all__ = ["BASELINES", "BUDGET_FORMAT", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY", "PROTOCOLS",
            "TUNED", "TUTORIAL",
            "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION", "STATUSES",
            "TUTORIAL_CONFIGS", "Cell", "CellResult", "EntryFields", "Grid", "GroupKey",

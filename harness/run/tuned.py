@@ -75,8 +75,9 @@ class TunedCell:
     def options(self, **overrides) -> TrainOptions:
         """Training options of the tuned protocol: these hyperparameters, trained on the
         whole training split for the chosen epochs, preprocessing fitted on train."""
-        return TrainOptions(epochs=self.epochs, fit_on="train",
-                            **{key: self.params[key] for key in PARAMS}, **overrides)
+        values = {"epochs": self.epochs, "fit_on": "train",
+                  **{key: self.params[key] for key in PARAMS}}
+        return TrainOptions(**{**values, **overrides})
 
     def provenance(self, file_sha256: str) -> dict:
         """What a tuned cell's record says of its choice."""

@@ -1,0 +1,88 @@
+"""The budget curve: how much of a verdict is the training budget.
+
+For a configuration on a split, one model is trained (seed 0, on the training side less
+its validation slice) for a fixed number of epochs, and after every epoch its top-100
+accuracy is measured on the validation slice and on test. The validation curve is what
+early stopping and tuning see; the test curve is shown beside it and chooses nothing.
+Both under the tutorial's hyperparameters and, when a tuned file is given, under the
+tuned ones: ``python -m harness budget`` writes ``budget.json``;
+:mod:`harness.report.budget` renders it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from harness.data.sources import MovieLens
+from harness.evaluation.metrics import true_candidate_ranks
+from harness.evaluation.retrieval import embed
+from harness.model.training import TrainOptions
+from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
+from harness.run.records import current_suite_version, environment, utc_now
+from harness.run.schema import BUDGET_FORMAT
+from harness.run.tuned import Tuned
+
+CONFIGS = ("baseline", "timestamp")  # the tutorial's two configurations
+MAX_EPOCHS = 30
+
+
+def test_score(cell: PreparedCell, model) -> float:
+    """Top-100 test accuracy of ``model``, exact ranks (for the curve only)."""
+    features = cell.test_features
+    queries = embed(model.query_tower, features, cell.options.eval_batch_size)
+    ranks = true_candidate_ranks(queries, model.candidate_tower.catalogue(),
+                                 features["candidate"], 100)
+    return float(np.mean(ranks < 100))
+
+
+def curve(data: MovieLens, split: str, config: str, options: TrainOptions, seed: int = 0
+          ) -> dict:
+    """Validation and test top-100 after each of ``options.epochs`` epochs.
+
+    ``options.patience`` is set to the epoch count, so training never stops early.
+    """
+    options = dataclasses.replace(options, patience=options.epochs, fit_on="train")
+    cell = prepare_cell(data, split, config, seed, options)
+    validation, test = [], []
+
+    def validate(model) -> float:
+        validation.append(validation_score(cell, model))
+        test.append(test_score(cell, model))
+        return validation[-1]
+
+    start = time.perf_counter()
+    fit_cell(cell, validate=validate)
+    best = int(np.argmax(validation))  # the first best: what early stopping keeps
+    return {"split": split, "config": config, "seed": seed,
+            "options": options.to_dict(), "validation": validation, "test": test,
+            "best_validation_epoch": best + 1, "test_at_best_validation": test[best],
+            "seconds": time.perf_counter() - start}
+
+
+def budget_curves(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
+                  max_epochs: int = MAX_EPOCHS, tuned: Tuned | None = None,
+                  seed: int = 0) -> dict:
+    """Every (split, configuration)'s curves: the ``budget.json`` document."""
+    start = time.perf_counter()
+    curves = []
+    for split in splits:
+        for config in configs:
+            settings = {"tutorial": TrainOptions(epochs=max_epochs)}
+            if tuned is not None:
+                settings["tuned"] = tuned.cell(split, config).options(epochs=max_epochs)
+            for name, options in settings.items():
+                curves.append({"hyperparameters": name,
+                               **curve(data, split, config, options, seed)})
+    return {"format": BUDGET_FORMAT, "max_epochs": max_epochs, "seed": seed,
+            "data_source": data.source, "data_sha256": data.sha256,
+            "tuned_sha256": tuned.sha256 if tuned is not None else None,
+            "curves": curves,
+            "provenance": {**environment(), "suite_version": current_suite_version(),
+                           "utc_time": utc_now(),
+                           "wall_seconds": time.perf_counter() - start}}
+
+
+__all__ = ["CONFIGS", "MAX_EPOCHS", "budget_curves", "curve", "test_score"]
