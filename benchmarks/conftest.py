@@ -181,6 +181,9 @@ class GridRun:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(
                     self.data.sha256, TrainOptions().test_fraction))
                 manifest["tuned_sha256"] = self.tuned.sha256
+                for cell in self.cells:  # every tuned cell has its choice, before any runs
+                    if cell.protocol == TUNED:
+                        self.tuned.cell(cell.split, cell.config)
             path = self.config.getoption("run_dir")
             if path is None:
                 run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()

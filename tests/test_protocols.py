@@ -95,6 +95,19 @@ def test_a_tuned_file_from_other_data_is_refused(both, tmp_path):
     assert "Traceback" not in output
 
 
+def test_a_tuned_file_without_a_cell_of_the_grid_is_refused(both, tmp_path):
+    tmp, tuned = both
+    del tuned["cells"]["temporal-timestamp"]
+    partial = tmp_path / "tuned.json"
+    partial.write_text(json.dumps(tuned))
+    result = run_benchmarks(*QUICK_GRID, "--protocol", "tuned", "--tuned", str(partial),
+                            "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    output = result.stdout + result.stderr
+    assert "no tuned hyperparameters for temporal/timestamp" in output
+    assert "Traceback" not in output and "trained at" not in output
+
+
 def test_budget_curves_render_a_table_and_a_chart(tmp_path):
     from harness.data.synthetic import synthetic_movielens
 
