@@ -107,21 +107,26 @@ def _module_source(dim: int, cache: bool) -> str:
     ])
 
 
-@functools.cache
-def _compiled(dim: int):
-    """The compiled ``run(queries, candidates_t, true_rows, cap, ranks, chunks)`` for ``dim``.
+def load_generated(stem: str, make_source, salt: str = "") -> types.ModuleType:
+    """The module of generated numba source ``make_source(cache)``, cached across processes.
 
     Compiling a kernel takes seconds (longer for wider embeddings), paid by every new
     process: the source is written as a module file under the ctxbench cache directory,
     named by its hash, so that numba's on-disk cache (keyed by that file and this CPU)
-    serves later processes. Where the cache cannot be written, the kernel is compiled
-    in memory as before.
+    serves later processes. Where the cache cannot be written, the module is compiled
+    in memory.
+
+    Args:
+        stem: the file's name without the hash, e.g. ``"rank_kernel_dim32"``.
+        make_source: ``cache -> source``, the module's text with numba's ``cache`` flag.
+        salt: hashed with the source: the text of code the module imports, so that a
+            change there compiles afresh instead of loading a stale cache.
     """
     from harness.data.sources import cache_dir
 
-    source = _module_source(dim, cache=True)
-    digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode()).hexdigest()[:16]
-    path = cache_dir() / "numba" / f"rank_kernel_dim{dim}_{digest}.py"
+    source = make_source(True)
+    digest = hashlib.sha256(f"{numba.__version__}\n{salt}\n{source}".encode()).hexdigest()[:16]
+    path = cache_dir() / "numba" / f"{stem}_{digest}.py"
     try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,17 +134,24 @@ def _compiled(dim: int):
             with os.fdopen(handle, "w") as stream:
                 stream.write(source)
             os.replace(temporary, path)  # atomic: a concurrent process sees all or nothing
-        name = f"ctxbench_rank_kernel_dim{dim}_{digest}"
+        name = f"ctxbench_{stem}_{digest}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         # Registered, so that numba can find the module again when it loads the cache.
         sys.modules[name] = module
         spec.loader.exec_module(module)
     except OSError:
-        module = types.ModuleType(f"ctxbench_rank_kernel_{dim}")
-        exec(compile(_module_source(dim, cache=False), f"<ctxbench rank kernel, dim {dim}>",
-                     "exec"), module.__dict__)
-    return module.run
+        module = types.ModuleType(f"ctxbench_{stem}")
+        exec(compile(make_source(False), f"<ctxbench {stem}>", "exec"), module.__dict__)
+    return module
+
+
+@functools.cache
+def _compiled(dim: int):
+    """The compiled ``run(queries, candidates_t, true_rows, cap, ranks, chunks)`` for ``dim``
+    (see :func:`load_generated`)."""
+    return load_generated(f"rank_kernel_dim{dim}",
+                          lambda cache: _module_source(dim, cache)).run
 
 
 def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndarray,
