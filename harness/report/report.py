@@ -28,6 +28,7 @@ from harness.report.sections import (
     other_section,
     problems_section,
     scaling_section,
+    serving_section,
     speedup_section,
     throughput_section,
 )
@@ -187,6 +188,7 @@ def build_report(runs: list[Run]) -> str:
         problems_section,
         speedup_section,
         scaling_section,
+        serving_section,
         other_section,
     ):
         lines += section(run)

@@ -4,13 +4,17 @@ One scaling point (:func:`harness.run.cell.prepare_scaling_cell`) is a synthetic
 of a given number of interactions and items, a random 80/20 split, one epoch of the
 ``baseline`` model, and exact evaluation of the test queries against the whole
 catalogue. :func:`scaling_table` renders the points with the fitted log-log slopes
-(1 = linear growth).
+(1 = linear growth). :func:`serving_table` renders the serving points (retriever x
+catalogue size).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from tabulate import tabulate
+
+from harness.evaluation.serving import RETRIEVERS
+from harness.report.format import MISSING, fmt_float, fmt_rate, is_number, markdown_table
 
 
 def loglog_slope(x, y) -> float:
@@ -70,4 +74,63 @@ def scaling_table(entries: list[dict]) -> str:
     return table + ("\n\n" + "\n".join(slopes) if slopes else "") + "\n"
 
 
-__all__ = ["loglog_slope", "scaling_table"]
+def _mib(value) -> str:
+    return f"{value / 2**20:,.1f}" if is_number(value) else MISSING
+
+
+def _seconds(value) -> str:
+    return f"{value:.3f}" if is_number(value) else MISSING
+
+
+def _recall(retriever: dict, k) -> str:
+    return fmt_float(retriever.get(f"recall_at_{k}"), 4)
+
+
+def serving_table(entries: list[dict]) -> str:
+    """Serving points as a Markdown table, then the side-by-side ratio and ScaNN's settings.
+
+    Args:
+        entries: dicts with ``n_items``, ``num_queries``, ``k``, ``retrievers`` ({name:
+            {``queries_per_second``, ``recall_at_{k}``, ``build_seconds``,
+            ``index_bytes``, ``build_rss_bytes``, and for ScaNN ``config`` and
+            ``curve``}}), ``exact_speedup_over_tf`` and, where ScaNN did not run,
+            ``scann_skipped``.
+
+    Returns:
+        Markdown: one row per (catalogue size, retriever), then one line per size with
+        the exact path's speed-up over TensorFlow's in the same process, ScaNN's
+        configuration and its recall / speed curve, or why it was skipped.
+    """
+    rows, notes = [], []
+    for entry in sorted(entries, key=lambda e: e["n_items"]):
+        k = entry.get("k", 100)
+        items = f"{entry['n_items']:,}"
+        retrievers = entry.get("retrievers") or {}
+        for name in [n for n in RETRIEVERS if n in retrievers]:
+            r = retrievers[name]
+            rows.append([name, items, f"{entry.get('num_queries', 0):,}",
+                         fmt_rate(r.get("queries_per_second")), _recall(r, k),
+                         _seconds(r.get("build_seconds")), _mib(r.get("index_bytes")),
+                         _mib(r.get("build_rss_bytes"))])
+        ratio = entry.get("exact_speedup_over_tf")
+        if is_number(ratio):
+            notes.append(f"- {items} items: exact one-pass {ratio:.1f}x the queries/s of "
+                         "TF brute force, timed in turns in one process")
+        scann = retrievers.get("scann")
+        if scann is not None:
+            config = {key: value for key, value in (scann.get("config") or {}).items()
+                      if value is not None}
+            line = f"- {items} items, ScaNN " + ", ".join(f"{key} {value}"
+                                                          for key, value in config.items())
+            curve = [f"{p['leaves_to_search']} leaves: recall {_recall(p, k)} at "
+                     f"{fmt_rate(p.get('queries_per_second'))} queries/s"
+                     for p in scann.get("curve") or []]
+            notes.append(line + ("; " + "; ".join(curve) if curve else ""))
+        elif entry.get("scann_skipped"):
+            notes.append(f"- {items} items: ScaNN skipped ({entry['scann_skipped']})")
+    table = markdown_table(["retriever", "items", "queries", "queries/s", "recall@100",
+                            "build s", "index MiB", "build RSS MiB"], rows)
+    return table + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+
+
+__all__ = ["loglog_slope", "scaling_table", "serving_table"]

@@ -135,6 +135,12 @@ def _is_speedup(entry: dict) -> bool:
         is_number(extra.get(key)) for _, _, key in SPEEDUP_ROWS[:2])
 
 
+def _is_serving(entry: dict) -> bool:
+    extra = _extra(entry)
+    return (extra.get("kind") == "serving" and is_number(extra.get("n_items"))
+            and isinstance(extra.get("retrievers"), dict))
+
+
 def _is_scaling(entry: dict) -> bool:
     extra = _extra(entry)
     return extra.get("kind") == "scaling" and all(is_number(extra.get(k)) for k in SCALING_KEYS)
@@ -185,9 +191,25 @@ def scaling_section(run: Run) -> list[str]:
     return ["## Scaling (synthetic data, 1 epoch, `baseline`)", "", scaling_table(points), ""]
 
 
+def serving_section(run: Run) -> list[str]:
+    """Markdown lines: the serving retrievers against catalogue size, if they ran."""
+    from harness.report.scaling import serving_table
+
+    points = [_extra(e) for e in run.other if _is_serving(e)]
+    if not points:
+        return []
+    return ["## Serving (synthetic clustered embeddings, top 100)", "",
+            "Each retriever over the same embeddings, timed in turns in one process "
+            "(median of the timed searches); recall@100 against the exact top 100; "
+            "index MiB: the catalogue as the retriever holds it (ScaNN: its serialised "
+            "searcher); build RSS: resident memory the build added.", "",
+            serving_table(points), ""]
+
+
 def other_section(run: Run) -> list[str]:
     """Markdown lines: benchmark entries that are not cells (none when there are none)."""
-    others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e))]
+    others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e)
+                                           or _is_serving(e))]
     if not others:
         return []
     rows = []
@@ -221,6 +243,7 @@ __all__ = [
     "other_section",
     "problems_section",
     "scaling_section",
+    "serving_section",
     "speedup_section",
     "throughput_section",
 ]
