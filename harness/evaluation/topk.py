@@ -152,8 +152,8 @@ def absorb(scores, length, offset, k, z, pool, sizes, thresholds, row, scratch, 
 
 
 @numba.njit(boundscheck=False)
-def finish(pool, n, k, out, counts, ordered):
-    """Writes the k best keys of ``pool[:n]`` into ``out``, best first.
+def finish(pool, n, k, rows, score_bits, counts, ordered):
+    """Writes the rows and scores of the k best keys of ``pool[:n]``, best first.
 
     A bucket sort of the whole pool (usually ~1.2 k keys): each key goes to one of
     ``counts.size - 1`` buckets by its place between the smallest and largest key (a
@@ -162,6 +162,8 @@ def finish(pool, n, k, out, counts, ordered):
     keys, a quickselect to k first ~1 us more, a branch-free n^2 ranking ~2 us.
 
     Args:
+        rows: [k] int32 output, the candidate rows.
+        score_bits: [k] int32 output, the bits of their float32 scores.
         counts: [buckets + 1] int64 scratch.
         ordered: [>= n] int64 scratch.
     """
@@ -189,8 +191,11 @@ def finish(pool, n, k, out, counts, ordered):
             ordered[j + 1] = ordered[j]
             j -= 1
         ordered[j + 1] = key
-    for i in range(min(n, k)):
-        out[i] = ordered[i]
+    for i in range(min(n, k)):  # decoded here: numpy's passes over [n, k] cost more
+        key = ordered[i]
+        rows[i] = _LOW - (key & _LOW)
+        high = np.int32(key >> 32)
+        score_bits[i] = high ^ 0x7FFFFFFF if high < 0 else high
 
 
 def _module_source(dim: int, cache: bool) -> str:
@@ -209,7 +214,7 @@ def _module_source(dim: int, cache: bool) -> str:
         "",
         # contract: a*b + c may become one fused multiply-add (same for every candidate).
         f"@numba.njit(fastmath={{'contract'}}, boundscheck=False, nogil=True, cache={cache})",
-        "def kernel(queries, candidates_t, k, z, keys, start, stop):",
+        "def kernel(queries, candidates_t, k, z, rows, score_bits, start, stop):",
         "    num_candidates = candidates_t.shape[1]",
         f"    pools = np.empty(({QUERY_BLOCK}, max(2 * k, k + 1)), np.int64)",
         f"    sizes = np.empty({QUERY_BLOCK}, np.int64)",
@@ -245,35 +250,28 @@ def _module_source(dim: int, cache: bool) -> str:
           f"                    absorb(out{r}, last - first, first, k, z, pools[i + {r} - block], "
           f"sizes, thresholds, i + {r} - block, scratch, chosen)" for r in pairs],
         "        for i in range(block, block_stop):",
-        "            finish(pools[i - block], sizes[i - block], k, keys[i], counts, ordered)",
+        "            finish(pools[i - block], sizes[i - block], k, rows[i], score_bits[i], counts,",
+        "                   ordered)",
         "",
         "",
         f"@numba.njit(parallel=True, cache={cache})",
-        "def run(queries, candidates_t, k, z, keys, chunks):",
+        "def run(queries, candidates_t, k, z, rows, score_bits, chunks):",
         "    for chunk in numba.prange(chunks):",
         "        # Chunk bounds on whole steps of QUERIES_PER_STEP queries.",
         f"        steps = queries.shape[0] // {QUERIES_PER_STEP}",
         f"        start = chunk * steps // chunks * {QUERIES_PER_STEP}",
         f"        stop = (chunk + 1) * steps // chunks * {QUERIES_PER_STEP}",
-        "        kernel(queries, candidates_t, k, z, keys, start, stop)",
+        "        kernel(queries, candidates_t, k, z, rows, score_bits, start, stop)",
         "",
     ])
 
 
 @functools.cache
 def _compiled(dim: int):
-    """The compiled ``run(queries, candidates_t, k, z, keys, chunks)`` for ``dim``; the
-    module's hash includes this file, whose helpers the kernel calls."""
+    """The compiled ``run(queries, candidates_t, k, z, rows, score_bits, chunks)`` for
+    ``dim``; the module's hash includes this file, whose helpers the kernel calls."""
     return load_generated(f"topk_kernel_dim{dim}", lambda cache: _module_source(dim, cache),
                           salt=Path(__file__).read_text()).run
-
-
-def decode_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[..., k] int64 keys -> ([..., k] int32 rows, [..., k] float32 scores)."""
-    high = (keys >> 32).astype(np.int32)
-    bits = np.where(high < 0, high ^ np.int32(0x7FFFFFFF), high).astype(np.int32)
-    rows = (_LOW - (keys & _LOW)).astype(np.int32)
-    return rows, bits.view(np.float32)
 
 
 class ExactTopK:
@@ -344,10 +342,12 @@ class ExactTopK:
         first = min(self.num_candidates, CHUNK)
         share = GUESS_SHARE * k / first
         z = NormalDist().inv_cdf(1 - share) if share < 1 else float("nan")
-        keys = np.empty((queries.shape[0], k), np.int64)
+        rows = np.empty((queries.shape[0], k), np.int32)
+        scores = np.empty((queries.shape[0], k), np.float32)
         chunks = min(queries.shape[0] // QUERIES_PER_STEP, 16 * numba.get_num_threads())
-        _compiled(self.dim)(queries, self.candidates_t, k, z, keys, chunks)
-        return decode_keys(keys[:num_queries])
+        _compiled(self.dim)(queries, self.candidates_t, k, z, rows, scores.view(np.int32),
+                            chunks)
+        return rows[:num_queries], scores[:num_queries]
 
 
 def top_k(queries, candidates, k: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -355,4 +355,4 @@ def top_k(queries, candidates, k: int = 100) -> tuple[np.ndarray, np.ndarray]:
     return ExactTopK(candidates).search(queries, k)
 
 
-__all__ = ["CHUNK", "QUERY_BLOCK", "ExactTopK", "decode_keys", "top_k"]
+__all__ = ["CHUNK", "QUERY_BLOCK", "ExactTopK", "top_k"]
