@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep oneDNN/CUDA banners o
 
 import tensorflow as tf  # noqa: E402
 
-from harness import scanncompat  # noqa: E402
+from harness.scanncompat import without_tf_ops  # noqa: E402
 
 # TFRS imports ScaNN's TensorFlow ops when scann (the serving extra) is installed and
 # catches only ImportError; ops built for another TensorFlow raise NotFoundError instead
@@ -25,7 +25,7 @@ try:
 except ImportError:
     pass
 except tf.errors.NotFoundError:
-    scanncompat.without_tf_ops()
+    without_tf_ops()
 
 import tensorflow_recommenders as tfrs  # noqa: E402
 import tf_keras as keras  # noqa: E402
