@@ -177,3 +177,13 @@ def test_the_report_renders_a_serving_table(tmp_path):
     assert "mode tree_ah, num_leaves 1000; 10 leaves: recall 0.8000 at 50,000" in section
     assert "1,664 items: ScaNN skipped (scann is not installed)" in section
     assert "test_serving[" not in markdown.split("## Other benchmarks")[-1]
+
+
+def test_a_malformed_serving_entry_renders_gaps_not_a_crash():
+    from harness.report.scaling import serving_table
+
+    table = serving_table([{"n_items": 10, "num_queries": "many", "retrievers": {
+        "exact_one_pass": "fast", "scann": {"config": [1], "curve": [3, {"x": 1}],
+                                            "queries_per_second": None}}}])
+    assert "| scann " in table and "| exact_one_pass " not in table
+    assert "- 10 items, ScaNN; — leaves: recall — at — queries/s" in table

@@ -104,11 +104,13 @@ def serving_table(entries: list[dict]) -> str:
     rows, notes = [], []
     for entry in sorted(entries, key=lambda e: e["n_items"]):
         k = entry.get("k", 100)
-        items = f"{entry['n_items']:,}"
-        retrievers = entry.get("retrievers") or {}
+        items = f"{entry['n_items']:,.0f}"
+        queries = entry.get("num_queries")
+        retrievers = {name: r for name, r in (entry.get("retrievers") or {}).items()
+                      if isinstance(r, dict)}  # a malformed file shows gaps, not a crash
         for name in [n for n in RETRIEVERS if n in retrievers]:
             r = retrievers[name]
-            rows.append([name, items, f"{entry.get('num_queries', 0):,}",
+            rows.append([name, items, f"{queries:,.0f}" if is_number(queries) else MISSING,
                          fmt_rate(r.get("queries_per_second")), _recall(r, k),
                          _seconds(r.get("build_seconds")), _mib(r.get("index_bytes")),
                          _mib(r.get("build_rss_bytes"))])
@@ -118,13 +120,15 @@ def serving_table(entries: list[dict]) -> str:
                          "TF brute force, timed in turns in one process")
         scann = retrievers.get("scann")
         if scann is not None:
-            config = {key: value for key, value in (scann.get("config") or {}).items()
-                      if value is not None}
-            line = f"- {items} items, ScaNN " + ", ".join(f"{key} {value}"
-                                                          for key, value in config.items())
-            curve = [f"{p['leaves_to_search']} leaves: recall {_recall(p, k)} at "
+            config = scann.get("config") if isinstance(scann.get("config"), dict) else {}
+            config = {key: value for key, value in config.items() if value is not None}
+            line = f"- {items} items, ScaNN" + "".join(f"{',' if i else ''} {key} {value}"
+                                                       for i, (key, value)
+                                                       in enumerate(config.items()))
+            points = scann.get("curve") if isinstance(scann.get("curve"), list) else []
+            curve = [f"{p.get('leaves_to_search', MISSING)} leaves: recall {_recall(p, k)} at "
                      f"{fmt_rate(p.get('queries_per_second'))} queries/s"
-                     for p in scann.get("curve") or []]
+                     for p in points if isinstance(p, dict)]
             notes.append(line + ("; " + "; ".join(curve) if curve else ""))
         elif entry.get("scann_skipped"):
             notes.append(f"- {items} items: ScaNN skipped ({entry['scann_skipped']})")
