@@ -16,6 +16,7 @@ pool has k members, the first chunk's own scores give the bound: a guess from th
 and spread (where a Gaussian would leave about ``1.2 k`` candidates above it), accepted
 only once at least k of them are counted above it (then the k-th best score overall is
 at least the guess), lowered otherwise. The bound only filters; it never decides.
+The pool, its threshold and the final sort live in :mod:`harness.evaluation.topk_pool`.
 
 Order and ties: each candidate is kept as one int64 key, its score's bits made
 order-preserving in the high half (``-0.0`` counted as ``+0.0``) and the complement of
