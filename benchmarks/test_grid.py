@@ -23,8 +23,10 @@ from harness.run.cell import (
     result_of,
 )
 from harness.run.schema import TUNED, benchmark_entry, entry_info
+from harness.run.serving import cell_serving
 
 INFERENCE_ROUNDS = 5
+SERVING_ROUNDS = 3  # timed searches per serving retriever, after one warm-up each
 
 
 def _prepare(grid_run, cell):
@@ -98,6 +100,13 @@ def test_inference(benchmark, grid_run, cell):
                        warmup_rounds=1, iterations=1)
     queries_per_second = prepared.split.test.size / benchmark.stats.stats.median
     benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
+    # The serving retrievers (exact one-pass, TF brute force, ScaNN) side by side on the
+    # same embeddings, after the timed TF path: one key of their own.
+    try:
+        serving = cell_serving(prepared, trained, rounds=SERVING_ROUNDS)
+    except ValueError as error:  # e.g. embeddings that are not finite: keep the cell
+        serving = {"error": f"{type(error).__name__}: {error}"}
+    benchmark.extra_info["serving"] = serving
     grid_run.run_dir.store(cell, {"status": "ok",
                                   "entries": [train_entry, _entry(benchmark, cell)]})
 

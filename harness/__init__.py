@@ -1,7 +1,8 @@
 """ctxbench's harness: subpackages in the order data flows, each importing only those before.
 
-- ``errors``, ``tfcompat``: user errors; TensorFlow imported through one place that sets
-  ``TF_USE_LEGACY_KERAS=1`` first.
+- ``errors``, ``tfcompat``, ``scanncompat``: user errors; TensorFlow imported through one
+  place that sets ``TF_USE_LEGACY_KERAS=1`` first; ScaNN's numpy API without its
+  TensorFlow ops.
 - ``data``: the MovieLens table, formats and sources, synthetic tables, splits applied.
 - ``evaluation``: metric names, exact ranks (a numba kernel), metrics, statistics.
 - ``model``: feature configurations, two towers, training, the tutorial's own code.

@@ -13,6 +13,20 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep oneDNN/CUDA banners off stderr
 
 import tensorflow as tf  # noqa: E402
+
+from harness.scanncompat import without_tf_ops  # noqa: E402
+
+# TFRS imports ScaNN's TensorFlow ops when scann (the serving extra) is installed and
+# catches only ImportError; ops built for another TensorFlow raise NotFoundError instead
+# (harness.scanncompat explains). Import them here first, and on that error keep scann's
+# numpy API only, so that TFRS still imports.
+try:
+    import scann  # noqa: E402, F401
+except ImportError:
+    pass
+except tf.errors.NotFoundError:
+    without_tf_ops()
+
 import tensorflow_recommenders as tfrs  # noqa: E402
 import tf_keras as keras  # noqa: E402
 

@@ -25,10 +25,23 @@ def _command(*args: str) -> list[str]:
             *QUICK_GRID, *args]
 
 
+# Measured afresh by each run: the serving retrievers' speeds, builds and memory.
+SERVING_TIMING_KEYS = {"queries_per_second", "seconds", "build_seconds", "build_rss_bytes",
+                       "curve", "exact_speedup_over_tf"}
+
+
+def _without_serving_timings(value):
+    if isinstance(value, dict):
+        return {key: _without_serving_timings(item) for key, item in value.items()
+                if key not in SERVING_TIMING_KEYS}
+    return value
+
+
 def _comparable(path: Path) -> list[tuple]:
     """(name, extra_info without timings) of every benchmark entry, in order."""
     entries = json.loads(path.read_text())["benchmarks"]
-    return [(entry["name"], {key: value for key, value in entry["extra_info"].items()
+    return [(entry["name"], {key: _without_serving_timings(value) if key == "serving"
+                             else value for key, value in entry["extra_info"].items()
                              if key not in TIMING_KEYS}) for entry in entries]
 
 

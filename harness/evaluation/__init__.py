@@ -1,9 +1,12 @@
 """Evaluation: metric names, exact ranks, retrieval metrics and the statistics over seeds.
 
 Modules: ``keys`` (every metric's name), ``ranking`` (one-pass exact ranks, a numba
-kernel), ``metrics`` (ranks, top-k metrics, the popularity scorer and the tie rule for
-scorers that tie; numpy only), ``retrieval`` (towers run over encoded rows and exact top-k
-retrieval, in TensorFlow), ``stats`` (summaries, confidence intervals, paired and Welch
-tests).
-May import: ``harness.errors``, ``harness.tfcompat`` (``retrieval`` only), ``harness.data``.
+kernel), ``topk`` and ``topk_pool`` (one-pass exact top-k retrieval, a numba kernel, and
+its per-query running top k), ``metrics`` (ranks,
+top-k metrics, the popularity scorer and the tie rule for scorers that tie; numpy only),
+``retrieval`` (towers run over encoded rows and exact top-k retrieval, in TensorFlow),
+``serving`` (the serving retrievers' configurations, ScaNN's searcher, recall), ``stats``
+(summaries, confidence intervals, paired and Welch tests).
+May import: ``harness.errors``, ``harness.scanncompat``, ``harness.tfcompat``
+(``retrieval`` only), ``harness.data``.
 """

@@ -28,6 +28,7 @@ from harness.report.sections import (
     other_section,
     problems_section,
     scaling_section,
+    serving_section,
     speedup_section,
     throughput_section,
 )
@@ -209,6 +210,7 @@ def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
         problems_section,
         speedup_section,
         scaling_section,
+        serving_section,
         other_section,
     ):
         lines += section(run)

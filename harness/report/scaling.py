@@ -4,13 +4,17 @@ One scaling point (:func:`harness.run.cell.prepare_scaling_cell`) is a synthetic
 of a given number of interactions and items, a random 80/20 split, one epoch of the
 ``baseline`` model, and exact evaluation of the test queries against the whole
 catalogue. :func:`scaling_table` renders the points with the fitted log-log slopes
-(1 = linear growth).
+(1 = linear growth). :func:`serving_rows` gives the serving points (retriever x
+catalogue size).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from tabulate import tabulate
+
+from harness.evaluation.serving import RETRIEVERS
+from harness.report.format import MISSING, fmt_float, fmt_rate, is_number, markdown_table
 
 
 def loglog_slope(x, y) -> float:
@@ -81,4 +85,78 @@ def scaling_slopes(entries: list[dict]) -> list[str]:
             + _slopes(entries, "n_items", "n_interactions", "eval_seconds"))
 
 
-__all__ = ["loglog_slope", "scaling_rows", "scaling_slopes", "scaling_table"]
+def _mib(value) -> str:
+    return f"{value / 2**20:,.1f}" if is_number(value) else MISSING
+
+
+def _seconds(value) -> str:
+    return f"{value:.3f}" if is_number(value) else MISSING
+
+
+def _recall(retriever: dict, k) -> str:
+    return fmt_float(retriever.get(f"recall_at_{k}"), 4)
+
+
+SERVING_HEADERS = ["retriever", "items", "queries", "queries/s", "recall@100", "build s",
+                   "index MiB", "build RSS MiB"]
+
+
+def serving_rows(entries: list[dict]) -> tuple[list[list[str]], list[str]]:
+    """Serving points as table rows, and the side-by-side ratio and ScaNN's settings.
+
+    Args:
+        entries: dicts with ``n_items``, ``num_queries``, ``k``, ``retrievers`` ({name:
+            {``queries_per_second``, ``recall_at_{k}``, ``build_seconds``,
+            ``index_bytes``, ``build_rss_bytes``, and for ScaNN ``config`` and
+            ``curve``}}), ``exact_speedup_over_tf`` and, where ScaNN did not run,
+            ``scann_skipped``.
+
+    Returns:
+        (rows, notes): one row per (catalogue size, retriever) (:data:`SERVING_HEADERS`),
+        and one Markdown list line per size with the exact path's speed-up over
+        TensorFlow's in the same process, ScaNN's configuration and its recall / speed
+        curve, or why it was skipped.
+    """
+    rows, notes = [], []
+    for entry in sorted(entries, key=lambda e: e["n_items"]):
+        k = entry.get("k", 100)
+        items = f"{entry['n_items']:,.0f}"
+        queries = entry.get("num_queries")
+        retrievers = {name: r for name, r in (entry.get("retrievers") or {}).items()
+                      if isinstance(r, dict)}  # a malformed file shows gaps, not a crash
+        for name in [n for n in RETRIEVERS if n in retrievers]:
+            r = retrievers[name]
+            rows.append([name, items, f"{queries:,.0f}" if is_number(queries) else MISSING,
+                         fmt_rate(r.get("queries_per_second")), _recall(r, k),
+                         _seconds(r.get("build_seconds")), _mib(r.get("index_bytes")),
+                         _mib(r.get("build_rss_bytes"))])
+        ratio = entry.get("exact_speedup_over_tf")
+        if is_number(ratio):
+            notes.append(f"- {items} items: exact one-pass {ratio:.1f}x the queries/s of "
+                         "TF brute force, timed in turns in one process")
+        scann = retrievers.get("scann")
+        if scann is not None:
+            config = scann.get("config") if isinstance(scann.get("config"), dict) else {}
+            config = {key: value for key, value in config.items() if value is not None}
+            line = f"- {items} items, ScaNN" + "".join(f"{',' if i else ''} {key} {value}"
+                                                       for i, (key, value)
+                                                       in enumerate(config.items()))
+            points = scann.get("curve") if isinstance(scann.get("curve"), list) else []
+            curve = [f"{p.get('leaves_to_search', MISSING)} leaves: recall {_recall(p, k)} at "
+                     f"{fmt_rate(p.get('queries_per_second'))} queries/s"
+                     for p in points if isinstance(p, dict)]
+            notes.append(line + ("; " + "; ".join(curve) if curve else ""))
+        elif entry.get("scann_skipped"):
+            notes.append(f"- {items} items: ScaNN skipped ({entry['scann_skipped']})")
+    return rows, notes
+
+
+def serving_table(entries: list[dict]) -> str:
+    """The serving points as Markdown (:func:`serving_rows`'s table, then its notes)."""
+    rows, notes = serving_rows(entries)
+    table = markdown_table(SERVING_HEADERS, rows)
+    return table + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+
+
+__all__ = ["SERVING_HEADERS", "loglog_slope", "scaling_rows", "scaling_slopes",
+           "scaling_table", "serving_rows", "serving_table"]

@@ -136,6 +136,12 @@ def _is_speedup(entry: dict) -> bool:
         is_number(extra.get(key)) for _, _, key in SPEEDUP_ROWS[:2])
 
 
+def _is_serving(entry: dict) -> bool:
+    extra = _extra(entry)
+    return (extra.get("kind") == "serving" and is_number(extra.get("n_items"))
+            and isinstance(extra.get("retrievers"), dict))
+
+
 def _is_scaling(entry: dict) -> bool:
     extra = _extra(entry)
     return extra.get("kind") == "scaling" and all(is_number(extra.get(k)) for k in SCALING_KEYS)
@@ -198,9 +204,29 @@ def scaling_section(run: Run) -> list[str | Table]:
             *([*slopes, ""] if slopes else [])]
 
 
+def serving_section(run: Run) -> list[str | Table]:
+    """Markdown lines: the serving retrievers against catalogue size, if they ran."""
+    from harness.report.scaling import SERVING_HEADERS, serving_rows
+
+    points = [_extra(e) for e in run.other if _is_serving(e)]
+    if not points:
+        return []
+    rows, notes = serving_rows(points)
+    table = Table("serving", "Serving retrievers on synthetic clustered embeddings, top 100 "
+                  "(the run's fields that follow do not describe the sweep)",
+                  SERVING_HEADERS, rows)
+    return ["## Serving (synthetic clustered embeddings, top 100)", "",
+            "Each retriever over the same embeddings, timed in turns in one process "
+            "(median of the timed searches); recall@100 against the exact top 100; "
+            "index MiB: the catalogue as the retriever holds it (ScaNN: its serialised "
+            "searcher); build RSS: resident memory the build added.", "",
+            table, "", *([*notes, ""] if notes else [])]
+
+
 def other_section(run: Run) -> list[str | Table]:
     """Markdown lines: benchmark entries that are not cells (none when there are none)."""
-    others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e))]
+    others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e)
+                                           or _is_serving(e))]
     if not others:
         return []
     rows = []
@@ -235,6 +261,7 @@ __all__ = [
     "other_section",
     "problems_section",
     "scaling_section",
+    "serving_section",
     "speedup_section",
     "throughput_section",
 ]

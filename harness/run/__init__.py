@@ -2,8 +2,9 @@
 
 Modules: ``schema`` (the grid, the cell, the benchmark entry and the cell result: one
 definition for the writer, the reader and the test fixtures), ``cell`` (one cell end to
-end), ``rundir`` (the resumable run directory), ``records`` (provenance, the suite
-version and atomic JSON files), ``machine`` (the machine a speed was measured on).
+end), ``serving`` (the serving retrievers timed side by side), ``rundir`` (the resumable
+run directory), ``records`` (provenance, the suite version and atomic JSON files),
+``machine`` (the machine a speed was measured on).
 May import: everything below (``data``, ``evaluation``, ``model``); never ``results`` or
 ``report``.
 """
