@@ -5,6 +5,7 @@ budget curve."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def test_a_tuned_run_without_its_file_is_a_usage_error(tmp_path):
 
 
 def test_a_tuned_file_from_other_data_is_refused(both, tmp_path):
-    tmp, tuned = both
+    tuned = copy.deepcopy(both[1])
     tuned["identity"]["data_sha256"] = "0" * 64
     other = tmp_path / "tuned.json"
     other.write_text(json.dumps(tuned))
@@ -96,7 +97,7 @@ def test_a_tuned_file_from_other_data_is_refused(both, tmp_path):
 
 
 def test_a_tuned_file_without_a_cell_of_the_grid_is_refused(both, tmp_path):
-    tmp, tuned = both
+    tuned = copy.deepcopy(both[1])
     del tuned["cells"]["temporal-timestamp"]
     partial = tmp_path / "tuned.json"
     partial.write_text(json.dumps(tuned))

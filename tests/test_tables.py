@@ -198,10 +198,24 @@ def test_file_names_stay_inside_the_tables_directory(tmp_path):
 def test_the_committed_tables_are_a_render_of_the_committed_json(tmp_path):
     render_report([ROOT / "results" / "benchmark.json"], tmp_path)
     committed = ROOT / "results" / "tables"
-    assert sorted(p.name for p in committed.iterdir()) == sorted(
-        p.name for p in (tmp_path / "tables").iterdir())
-    for path in committed.iterdir():
-        assert path.read_bytes() == (tmp_path / "tables" / path.name).read_bytes(), path.name
+
+    def files(directory):  # the report's tables (the budget curve's live in budget/)
+        return sorted(p.name for p in directory.iterdir() if p.is_file())
+
+    assert files(committed) == files(tmp_path / "tables")
+    for name in files(committed):
+        assert (committed / name).read_bytes() == (tmp_path / "tables" / name).read_bytes(), name
+
+
+def test_the_committed_budget_curve_is_a_render_of_its_json(tmp_path):
+    from harness.report.budget import render_budget
+
+    results = ROOT / "results"
+    markdown = render_budget(results / "budget.json", tmp_path)
+    assert markdown == (results / "budget.md").read_text(encoding="utf-8")
+    for name in ("budget.tex", "budget.csv"):
+        committed = (results / "tables" / "budget" / name).read_bytes()
+        assert committed == (tmp_path / "tables" / "budget" / name).read_bytes(), name
 
 
 def test_latex_compiles_in_a_minimal_document(tmp_path):

@@ -123,8 +123,9 @@ def _with_titles_moved(data, rows):
 def test_tuning_is_blind_to_test(tmp_path):
     from harness.data.synthetic import synthetic_movielens
 
-    data = synthetic_movielens(np.random.default_rng(1), n_interactions=3000, n_items=60,
-                               n_users=80)
+    # More titles than the top 100, so that a validation score can be below 1.
+    data = synthetic_movielens(np.random.default_rng(1), n_interactions=6000, n_items=400,
+                               n_users=150)
     settings = TuneSettings(trials=3, max_epochs=2, patience=1, startup_trials=2)
     split, _ = split_data(data, "temporal", 0, settings.test_fraction)
     validation = validation_split(data, "temporal", split, 0, settings.validation_fraction)
@@ -135,6 +136,7 @@ def test_tuning_is_blind_to_test(tmp_path):
         return [(t["params"], t["epoch_scores"]) for t in summary["trials"]], summary
 
     reference, summary = tuned(data, "a.db")
+    assert 0.0 < summary["validation_score"] < 1.0  # a score that can move
     every_test_row_changed, changed = tuned(_with_titles_moved(data, split.test), "b.db")
     assert every_test_row_changed == reference
     assert (changed["params"], changed["epochs"], changed["validation_score"]) == (
