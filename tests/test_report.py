@@ -76,7 +76,8 @@ def test_hand_computed_cells():
     # 12.706 * 0.00495 / sqrt(2) = 0.0445.
     assert "0.0825 ± 0.0445 (n=2)" in markdown
     # The null top-50 accuracy of temporal/baseline seed 1 is dropped: n=2 there only.
-    top50 = markdown.split("### Top-50 test accuracy, tutorial protocol, fit_on=train")[1].split("###")[0]
+    top50 = markdown.split("### Top-50 test accuracy, tutorial protocol, fit_on=train")[1]
+    top50 = top50.split("###")[0]
     assert "| baseline        | 0.1650 ± 0.0093 (n=3) | 0.0592 ± 0.0095 (n=2) |" in top50
 
 
@@ -93,9 +94,8 @@ def test_feature_help_table_shows_timestamps_help_on_random_only():
 def test_failures_missing_leakage_and_other_sections():
     markdown = render_report([TRAIN])
     failures = markdown.split("## Failures")[1].split("## Missing cells")[0]
-    assert "| temporal | timestamp       | train    | tutorial   | 2      | TrainingError: loss became NaN" in (
-        failures
-    )
+    assert ("| temporal | timestamp       | train    | tutorial   | 2      | TrainingError: "
+            "loss became NaN") in failures
     missing = markdown.split("## Missing cells")[1].split("## Other")[0]
     assert "| temporal | popularity      | train    | tutorial   | 2       |" in missing
     assert missing.count("\n| ") == 2  # header and that one row
@@ -110,11 +110,11 @@ def test_throughput_median_and_iqr():
     markdown = render_report([TRAIN])
     # random/baseline examples/s: 40000 x [1, 1.02, 1.04] -> median 40,800; IQR of three
     # values (linear quartiles at 40,400 and 41,200) = 800.
-    assert "| random   | baseline        | train    | tutorial   | 40,800 (IQR 800; n=3) |" in markdown
+    assert ("| random   | baseline        | train    | tutorial   | 40,800 (IQR 800; n=3) |"
+            in markdown)
     # popularity trains nothing: no examples/s, but queries/s from its inference entry.
-    assert "| random   | popularity      | train    | tutorial   | —                     | 1,980,000" in (
-        markdown
-    )
+    assert ("| random   | popularity      | train    | tutorial   | —                     "
+            "| 1,980,000") in markdown
 
 
 def test_merged_report_has_one_table_per_fit_on_and_both_provenance_columns():

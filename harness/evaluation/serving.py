@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.evaluation.topk import checked_catalogue
 from harness.scanncompat import scann_pybind, unavailable_reason
 
 EXACT, TF_BRUTE_FORCE, SCANN = "exact_one_pass", "tf_brute_force", "scann"
@@ -77,17 +78,6 @@ def scann_config(num_items: int, k: int = 100) -> ScannConfig:
                        training_sample_size=min(num_items, 250_000), **ah)
 
 
-def _checked_catalogue(candidates) -> np.ndarray:
-    candidates = np.ascontiguousarray(candidates, dtype=np.float32)
-    if candidates.ndim != 2 or candidates.shape[1] == 0:
-        raise ValueError(f"candidates {candidates.shape} must be [n, dim] with dim >= 1")
-    if candidates.shape[0] == 0:
-        raise ValueError("the catalogue is empty: there is nothing to retrieve")
-    if not np.isfinite(candidates).all():
-        raise ValueError("candidate embeddings are not all finite")
-    return candidates
-
-
 class ScannIndex:
     """A ScaNN searcher over a catalogue, by dot product.
 
@@ -102,7 +92,7 @@ class ScannIndex:
     """
 
     def __init__(self, candidates, k: int = 100, config: ScannConfig | None = None):
-        candidates = _checked_catalogue(candidates)
+        candidates = checked_catalogue(candidates)
         reason = unavailable_reason()
         if reason is not None:
             raise RuntimeError(reason)

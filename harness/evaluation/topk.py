@@ -120,6 +120,23 @@ def _compiled(dim: int):
                           salt=Path(topk_pool.__file__).read_text()).run
 
 
+def checked_catalogue(candidates) -> np.ndarray:
+    """``candidates`` as contiguous float32 [n, dim], checked for a retriever to index.
+
+    Raises:
+        ValueError: an empty catalogue, a shape that is not [n, dim >= 1], or an
+            embedding that is not finite.
+    """
+    candidates = np.ascontiguousarray(candidates, dtype=np.float32)
+    if candidates.ndim != 2 or candidates.shape[1] == 0:
+        raise ValueError(f"candidates {candidates.shape} must be [n, dim] with dim >= 1")
+    if candidates.shape[0] == 0:
+        raise ValueError("the catalogue is empty: there is nothing to retrieve")
+    if not np.isfinite(candidates).all():
+        raise ValueError("candidate embeddings are not all finite")
+    return candidates
+
+
 class ExactTopK:
     """A catalogue prepared for exact top-k retrieval (the "index" of the exact path).
 
@@ -132,13 +149,7 @@ class ExactTopK:
     """
 
     def __init__(self, candidates):
-        candidates = np.asarray(candidates, dtype=np.float32)
-        if candidates.ndim != 2 or candidates.shape[1] == 0:
-            raise ValueError(f"candidates {candidates.shape} must be [n, dim] with dim >= 1")
-        if candidates.shape[0] == 0:
-            raise ValueError("the catalogue is empty: there is nothing to retrieve")
-        if not np.isfinite(candidates).all():
-            raise ValueError("candidate embeddings are not all finite")
+        candidates = checked_catalogue(candidates)
         self.num_candidates, self.dim = candidates.shape
         # [dim, num_candidates]: each dimension a contiguous vector across candidates.
         self.candidates_t = np.ascontiguousarray(candidates.T)
@@ -201,4 +212,4 @@ def top_k(queries, candidates, k: int = 100) -> tuple[np.ndarray, np.ndarray]:
     return ExactTopK(candidates).search(queries, k)
 
 
-__all__ = ["CHUNK", "QUERY_BLOCK", "ExactTopK", "top_k"]
+__all__ = ["CHUNK", "QUERY_BLOCK", "ExactTopK", "checked_catalogue", "top_k"]

@@ -23,11 +23,11 @@ import numpy as np
 from harness.errors import UserError
 from harness.run.records import read_json
 from harness.run.schema import (
+    TUTORIAL,
     Cell,
     CellResult,
     EntryFields,
     Grid,
-    TUTORIAL,
     GroupKey,
     differences,
     group_label,

@@ -588,9 +588,9 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
-__all__ = ["BASELINES", "BUDGET_FORMAT", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS", "POPULARITY", "PROTOCOLS",
-           "TUNED", "TUTORIAL",
-           "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION", "STATUSES",
-           "TUTORIAL_CONFIGS", "Cell", "CellResult", "EntryFields", "Grid", "GroupKey",
-           "benchmark_entry", "differences", "entry_info", "fit_on_for", "group_label", "is_cell_entry",
-           "merge_entries", "parse_entry", "unique"]
+__all__ = ["BASELINES", "BUDGET_FORMAT", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS",
+           "POPULARITY", "PROTOCOLS", "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS",
+           "QUICK_USER_FRACTION", "STATUSES", "TUNED", "TUTORIAL", "TUTORIAL_CONFIGS", "Cell",
+           "CellResult", "EntryFields", "Grid", "GroupKey", "benchmark_entry", "differences",
+           "entry_info", "fit_on_for", "group_label", "is_cell_entry", "merge_entries",
+           "parse_entry", "unique"]
