@@ -19,7 +19,6 @@ import pytest
 
 from harness.errors import USER_ERRORS, UserError
 from harness.model.features import CONFIGS
-from harness.model.training import TrainOptions
 from harness.run.machine import gemm_gflops, machine
 from harness.run.records import (
     current_suite_version,
@@ -178,8 +177,7 @@ class GridRun:
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
                         "suite_version": current_suite_version(), "machine": machine()}
             if self.tuned_path is not None:
-                self.tuned = read_tuned(self.tuned_path, expected_by_run(
-                    self.data.sha256, TrainOptions().test_fraction))
+                self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))
                 manifest["tuned_sha256"] = self.tuned.sha256
                 for cell in self.cells:  # every tuned cell has its choice, before any runs
                     if cell.protocol == TUNED:

@@ -143,15 +143,16 @@ def cmd_tune(args) -> int:
         from harness.run.schema import QUICK_USER_FRACTION
 
         data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
+    produced_by = identity(data.sha256, settings.to_dict())  # the code as it starts
     storage = args.storage
     if storage is None:
         run_dir = Path(args.run_dir) if args.run_dir else tuning_run_dir(
-            out, {**identity(data.sha256, settings.to_dict()), **settings.to_dict()})
+            out, {**produced_by, **settings.to_dict()})
         run_dir.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{run_dir / 'study.db'}"
     print(f"tuning {len(splits) * len(configs)} studies of {settings.trials} trials; "
           f"studies in {redact(storage)}", file=sys.stderr)
-    document = tune_all(data, splits, configs, settings, storage, args.worker)
+    document = tune_all(data, splits, configs, settings, storage, args.worker, produced_by)
     write_json_atomic(out, document)
     print(f"wrote {out}", file=sys.stderr)
     return 0
@@ -174,7 +175,7 @@ def cmd_budget(args) -> int:
     data = _load(args)
     tuned = None
     if args.tuned:
-        tuned = read_tuned(args.tuned, expected_by_run(data.sha256, 0.2))
+        tuned = read_tuned(args.tuned, expected_by_run(data.sha256))
         for split in splits:  # every cell tuned, before any training
             for config in configs:
                 tuned.cell(split, config)

@@ -320,7 +320,7 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise UserError(f"cannot write into {out_dir}: not a directory")
-        png = plot_accuracy(merge_runs(runs))
+        png = plot_accuracy(run)  # the runs as report_items merged them
         write_bytes_atomic(out_dir / "results.md", markdown.encode("utf-8"))
         write_bytes_atomic(out_dir / "accuracy.png", png)
         tables = tables_of(items)

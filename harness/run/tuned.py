@@ -112,8 +112,10 @@ def identity(data_sha256: str, settings: dict) -> dict:
             "validation_fraction": settings["validation_fraction"]}
 
 
-def expected_by_run(data_sha256: str, test_fraction: float) -> dict:
-    """What a benchmark run requires of a tuned file's identity."""
+def expected_by_run(data_sha256: str,
+                    test_fraction: float = TrainOptions.test_fraction) -> dict:
+    """What a benchmark run requires of a tuned file's identity (the grid's test fraction
+    is TrainOptions' default)."""
     return {"data_sha256": data_sha256, "code": trial_code_fingerprint(),
             "test_fraction": test_fraction}
 

@@ -277,9 +277,13 @@ def summary(study: optuna.Study, split: str, config: str, settings: TuneSettings
 
 
 def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
-             settings: TuneSettings, storage_url: str, worker: int = 0) -> dict:
+             settings: TuneSettings, storage_url: str, worker: int = 0,
+             produced_by: dict | None = None) -> dict:
     """Every (split, configuration)'s study, one after another: the ``tuned.json``
     document (:mod:`harness.run.tuned` reads it).
+
+    ``produced_by`` is :func:`harness.run.tuned.identity` of this tuning when the caller
+    has computed it already (default: computed here, as the code is when it starts).
 
     Raises:
         UserError: an unreachable storage, or a study in it from another tuning.
@@ -290,7 +294,7 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
 
     storage = open_storage(storage_url)
     start, utc_start = time.perf_counter(), utc_now()
-    produced_by = identity(data.sha256, settings.to_dict())  # the code as it starts
+    produced_by = produced_by or identity(data.sha256, settings.to_dict())
     cells = {}
     for split in splits:
         for config in configs:
