@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import USER_ERRORS, UserError
+from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evaluation, parse_bands
 from harness.model.features import CONFIGS
 from harness.run.machine import gemm_gflops, machine
 from harness.run.records import (
@@ -85,6 +86,14 @@ def pytest_addoption(parser):
     group.addoption("--protocol", default=TUTORIAL, choices=(*PROTOCOLS, "both"),
                     help="tutorial: the tutorial's fixed hyperparameters (default); tuned: "
                          "each (split, configuration)'s own from --tuned; both")
+    group.addoption("--exclude-seen", action="store_true",
+                    help="headline metrics rank each query among the titles its user did "
+                         "not interact with in training (the true one always stays); "
+                         "default: the tutorial's ranking among every title. Every cell "
+                         "records both rankings per segment either way")
+    group.addoption("--segment-bands", default=",".join(map(str, DEFAULT_BANDS)),
+                    help="edges of the warm users' training-activity bands (default "
+                         f"{','.join(map(str, DEFAULT_BANDS))}: 1-19, 20-99, 100+)")
     group.addoption("--tuned", default=None,
                     help="the tuned hyperparameters (default: results/tuned.json, written "
                          "by python -m harness tune)")
@@ -127,6 +136,9 @@ class GridRun:
     def __init__(self, config):
         self.config = config
         self.grid = _grid(config)
+        self.evaluation = Evaluation(
+            ranking=EXCLUDE_SEEN if config.getoption("exclude_seen") else ALL,
+            bands=parse_bands(config.getoption("segment_bands")))
         self.data_dir = config.getoption("data_dir")
         results_dir = config.getoption("results_dir")
         self.results_dir = Path(results_dir) if results_dir else None
@@ -175,6 +187,7 @@ class GridRun:
         if self._run_dir is None:
             manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
+                        "evaluation": self.evaluation.to_dict(),
                         "suite_version": current_suite_version(), "machine": machine()}
             if self.tuned_path is not None:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))

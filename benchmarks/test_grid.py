@@ -22,6 +22,7 @@ from harness.run.cell import (
     prepare_cell,
     result_of,
 )
+from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.run.schema import TUNED, benchmark_entry, entry_info
 from harness.run.serving import cell_serving
 
@@ -35,9 +36,11 @@ def _prepare(grid_run, cell):
     if cell.protocol == TUNED:
         tuned = grid_run.tuned.cell(cell.split, cell.config)
         return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, tuned.options(),
-                            protocol=TUNED, tuning=tuned.provenance(grid_run.tuned.sha256))
+                            protocol=TUNED, tuning=tuned.provenance(grid_run.tuned.sha256),
+                            evaluation=grid_run.evaluation)
     options = TrainOptions(epochs=grid_run.grid.epochs, fit_on=cell.fit_on)
-    return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options)
+    return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options,
+                        evaluation=grid_run.evaluation)
 
 
 def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:
@@ -116,9 +119,14 @@ def test_baseline(benchmark, grid_run, baseline_cell):
     _skip_if_finished(grid_run, cell)
     benchmark.group = cell.group
     baseline = prepare_baseline(grid_run.data, cell.config, cell.split, cell.seed,
-                                TrainOptions(epochs=grid_run.grid.epochs))
-    # The inference workload: rank every test query's item under the baseline.
-    benchmark.pedantic(baseline.rank, args=(baseline.split.test,),
+                                TrainOptions(epochs=grid_run.grid.epochs), grid_run.evaluation)
+    # The inference workload: rank every test query's item under the baseline (the
+    # headline ranking: with exclude_seen, each query's seen titles left out).
+    rows = baseline.split.test
+    seen = (baseline.history.seen_pairs(grid_run.data.user_codes[rows],
+                                        grid_run.data.title_codes[rows])
+            if grid_run.evaluation.ranking == EXCLUDE_SEEN else None)
+    benchmark.pedantic(baseline.rank, args=(rows, seen),
                        rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
     result = baseline_result(baseline, grid_run.env)
     queries_per_second = baseline.split.test.size / benchmark.stats.stats.median

@@ -125,13 +125,16 @@ def tuning_run_dir(out: Path, identity: dict) -> Path:
 def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
     from harness.run.records import redact, write_json_atomic
-    from harness.run.tuned import identity
+    from harness.run.schema import unique
+    from harness.run.tuned import identity, study_split
     from harness.run.tuning import TuneSettings, open_storage, tune_all
     from splits import SPLITS
 
     settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
                             patience=args.patience, seed=args.seed)
     splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
+    # A warm-only split is tuned by the study of the split it restricts.
+    splits = tuple(unique(study_split(split) for split in splits))
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it")

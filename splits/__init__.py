@@ -14,6 +14,7 @@ from splits.strategies import (
     random_split,
     temporal_split,
     user_temporal_split,
+    warm_only,
 )
 
 __all__ = [
@@ -21,5 +22,5 @@ __all__ = [
     "UnknownNameError",
     "get_split", "leakage_diagnostics", "leave_last_out_split", "make_split",
     "make_validation", "random_split", "temporal_split", "user_temporal_split",
-    "validation_diagnostics",
+    "validation_diagnostics", "warm_only",
 ]

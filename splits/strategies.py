@@ -53,6 +53,10 @@ class SplitStrategy:
         uses_test_fraction: whether ``test_fraction`` changes the split.
         time_ordered: "global" when every test interaction is no earlier than every
             training one, "per_user" when that holds within each user, "none" otherwise.
+        warm_of: for a warm-only split, the split whose training side it shares: its
+            test set is that split's, less every interaction whose user or item has no
+            training interaction (:func:`warm_only`). Its training side and validation
+            slice are that split's exactly, so whatever is fitted or chosen on them is.
     """
 
     name: str
@@ -61,11 +65,19 @@ class SplitStrategy:
     seeded: bool
     uses_test_fraction: bool
     time_ordered: str
+    warm_of: str | None = None
 
     def __call__(self, user_ids: np.ndarray, timestamps: np.ndarray, *,
-                 test_fraction: float = 0.2, seed: int = 0) -> Split:
+                 test_fraction: float = 0.2, seed: int = 0,
+                 item_ids: np.ndarray | None = None) -> Split:
+        """Splits the rows; ``item_ids`` ([n] item of each row) only a warm-only split
+        reads, and it needs them."""
         user_ids, timestamps = _check_inputs(user_ids, timestamps, test_fraction)
         split = self.fn(user_ids, timestamps, test_fraction=test_fraction, seed=seed)
+        if self.warm_of is not None:
+            if item_ids is None or np.shape(item_ids) != user_ids.shape:
+                raise SplitError(f"split {self.name!r} needs the item of every interaction")
+            split = warm_only(split, user_ids, np.asarray(item_ids))
         if split.train.size == 0 or split.test.size == 0:
             raise SplitError(
                 f"split {self.name!r} of {len(timestamps)} interactions with test_fraction="
@@ -84,7 +96,9 @@ class SplitStrategy:
         ``user_temporal`` each user's latest training interactions, ``leave_last_out``
         each user's last training interaction (a user with one training interaction
         keeps it), ``random`` a seeded uniform sample (drawn from a stream of its own,
-        independent of the test draw). ``split.test`` is never read.
+        independent of the test draw). A warm-only split's slice is its ``warm_of``
+        split's, unfiltered: the two share their training side and all that is chosen
+        on it. ``split.test`` is never read.
 
         Args:
             user_ids: [n] user of each interaction, the arrays ``split`` indexes.
@@ -123,6 +137,15 @@ class SplitStrategy:
                 f"{'train' if local.train.size == 0 else 'validation'} side"
             )
         return Split(train=train[local.train], test=train[local.test])
+
+
+def warm_only(split: Split, user_ids: np.ndarray, item_ids: np.ndarray) -> Split:
+    """``split`` with its test set restricted to warm interactions: those whose user and
+    whose item each have at least one training interaction. The rows dropped are in
+    neither side."""
+    warm = (np.isin(user_ids[split.test], user_ids[split.train])
+            & np.isin(item_ids[split.test], item_ids[split.train]))
+    return Split(train=split.train, test=split.test[warm])
 
 
 def _validation_seed(seed: int) -> int:
@@ -233,6 +256,9 @@ for _strategy in (
     SplitStrategy("leave_last_out", "each user's last interaction is the test set",
                   leave_last_out_split, seeded=False, uses_test_fraction=False,
                   time_ordered="per_user"),
+    SplitStrategy("temporal_warm", "the global time cut, tested on users and items seen in "
+                  "training only (drift without cold start)", temporal_split, seeded=False,
+                  uses_test_fraction=True, time_ordered="global", warm_of="temporal"),
 ):
     SPLITS.register(_strategy.name, _strategy)
 
@@ -243,9 +269,10 @@ def get_split(name: str) -> SplitStrategy:
 
 
 def make_split(name: str, user_ids, timestamps, *, test_fraction: float = 0.2,
-               seed: int = 0) -> Split:
+               seed: int = 0, item_ids=None) -> Split:
     """Splits by registered name. See :class:`SplitStrategy` for the arguments."""
-    return SPLITS[name](user_ids, timestamps, test_fraction=test_fraction, seed=seed)
+    return SPLITS[name](user_ids, timestamps, test_fraction=test_fraction, seed=seed,
+                        item_ids=item_ids)
 
 
 def make_validation(name: str, user_ids, timestamps, split: Split, *,

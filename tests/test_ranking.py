@@ -129,7 +129,9 @@ def _check_kernel(run, dim: int) -> None:
     ranks = np.empty(10, np.int64)
     padded_queries = np.concatenate([queries, queries[-1:]])
     padded_rows = np.concatenate([true_rows, true_rows[-1:]])
-    run(padded_queries, np.ascontiguousarray(candidates.T), padded_rows, 20, ranks, 2)
+    nothing_seen = np.zeros(10, np.int64)
+    run(padded_queries, np.ascontiguousarray(candidates.T), padded_rows, 20, nothing_seen,
+        nothing_seen, np.zeros(0, np.int64), ranks, 2)
     np.testing.assert_array_equal(ranks[:9], _ranks_float64(queries, candidates, true_rows))
 
 

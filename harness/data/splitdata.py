@@ -22,7 +22,8 @@ def split_data(data: MovieLens, split_name: str, seed: int, test_fraction: float
     """Splits the table by registered name and diagnoses the split's leakage."""
     ratings = data.ratings
     split = get_split(split_name)(ratings["user_id"], ratings["timestamp"],
-                                  test_fraction=test_fraction, seed=seed)
+                                  test_fraction=test_fraction, seed=seed,
+                                  item_ids=data.title_codes)
     leakage = leakage_diagnostics(split, ratings["user_id"], ratings["movie_id"],
                                   ratings["timestamp"])
     return split, leakage

@@ -15,8 +15,8 @@ from harness.evaluation.keys import DEFAULT_KS, accuracy_key, mrr_key, ndcg_key,
 from harness.evaluation.ranking import count_higher
 
 
-def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None = None
-                         ) -> np.ndarray:
+def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None = None,
+                         seen=None) -> np.ndarray:
     """0-based rank of each query's true candidate among all candidates, up to ``cap``.
 
     Args:
@@ -25,6 +25,8 @@ def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None =
         true_candidates: [num_queries] int, row of each query's true candidate.
         cap: ranks stop here (metrics up to cut-off k need ranks only below k);
             None for exact ranks however large.
+        seen: None, or each query's candidates left out of its ranking
+            (:func:`harness.evaluation.ranking.count_higher`'s ``seen``).
 
     Returns:
         [num_queries] int64 ranks; rank r < cap means r candidates scored strictly
@@ -36,7 +38,7 @@ def true_candidate_ranks(queries, candidates, true_candidates, cap: int | None =
     earns nothing instead: its rank is the last one (``cap``, or the catalogue size).
     """
     queries, candidates = np.asarray(queries), np.asarray(candidates)
-    ranks = count_higher(queries, candidates, np.asarray(true_candidates), cap)
+    ranks = count_higher(queries, candidates, np.asarray(true_candidates), cap, seen)
     constant = ~queries.any(axis=1)
     if len(candidates) > 1 and (candidates == candidates[0]).all():
         constant[:] = True
@@ -101,16 +103,32 @@ def popularity_scores(train_candidates: np.ndarray, num_candidates: int) -> np.n
     return np.bincount(train_candidates, minlength=num_candidates).astype(np.float64)
 
 
-def popularity_ranks(scores: np.ndarray, true_candidates: np.ndarray) -> np.ndarray:
+def popularity_ranks(scores: np.ndarray, true_candidates: np.ndarray, seen=None
+                     ) -> np.ndarray:
     """[n] rank of each true candidate under one global ordering ``scores``, ties against it.
 
     Every other candidate scoring at least as high outranks it (the rule of
     :func:`ranks_ties_against`, computed once over the sorted scores): a scorer that
     ties cannot earn a hit from the tie, and an all-equal one earns nothing.
+
+    Args:
+        seen: None, or (query, candidate) pairs each query leaves out of its ranking
+            (:meth:`harness.evaluation.segments.History.seen_pairs`).
     """
+    true_candidates = np.asarray(true_candidates)
     ordered = np.sort(scores)
     at_least = scores.size - np.searchsorted(ordered, scores[true_candidates], side="left")
-    return (at_least - 1).astype(np.int64)
+    ranks = (at_least - 1).astype(np.int64)
+    if seen is not None:
+        query, items = seen
+        ranks -= taken_back(scores[items] >= scores[true_candidates[query]], query, ranks.size)
+    return ranks
+
+
+def taken_back(outranks: np.ndarray, query: np.ndarray, num_queries: int) -> np.ndarray:
+    """[num_queries] how many left-out (query, candidate) pairs ``outranks`` marks as
+    outranking their query's true candidate: what leaving them out takes off its rank."""
+    return np.bincount(query[outranks], minlength=num_queries).astype(np.int64)
 
 
 def ranks_ties_against(scores: np.ndarray, true_items: np.ndarray) -> np.ndarray:
@@ -145,6 +163,5 @@ def ranks_ties_against(scores: np.ndarray, true_items: np.ndarray) -> np.ndarray
     return np.count_nonzero(scores >= true_scores[:, None], axis=1).astype(np.int64) - 1
 
 
-__all__ = ["metrics_from_ranks",
-           "popularity_ranks", "popularity_scores", "ranks_ties_against",
-           "true_candidate_ranks"]
+__all__ = ["metrics_from_ranks", "popularity_ranks", "popularity_scores",
+           "ranks_ties_against", "taken_back", "true_candidate_ranks"]

@@ -14,6 +14,13 @@ at a cap: once ``cap`` candidates outscore the true one (checked every
 skipped. Every rank below the cap is exact; on MovieLens three quarters of the test
 queries rank beyond 100, and the kernel takes about a quarter less time.
 
+With a list of seen candidates per query (the ``exclude_seen`` protocol), the kernel
+counts only candidates outside it: it raises the query's cap by the list's length, then
+scores each listed candidate (the true one never among them) with the same expression
+and takes back those that outscored the true one. A rank below the raised cap is exact,
+so the rank less those taken back is exact too, and one at the raised cap still means
+at least ``cap`` unseen candidates outscored the true one.
+
 Every score, the true candidate's included, is computed by the same expression in the
 same order (``q[0]*c[0] + q[1]*c[1] + ...`` with fused multiply-adds), so a candidate
 identical to the true one ties with it exactly and the true candidate never outranks
@@ -53,7 +60,8 @@ def _kernel_source(dim: int) -> str:
         return " + ".join(f"q{r}_{k} * candidates_t[{k}, {column}]" for k in dims)
 
     lines = [
-        "def kernel(queries, candidates_t, true_rows, cap, ranks, start, stop):",
+        "def kernel(queries, candidates_t, true_rows, cap, seen_start, seen_stop, seen,"
+        " ranks, start, stop):",
         "    num_candidates = candidates_t.shape[1]",
         f"    blocks = num_candidates // {BLOCK}",
         f"    for i in range(start, stop, {QUERIES_PER_STEP}):",
@@ -62,13 +70,14 @@ def _kernel_source(dim: int) -> str:
         lines += [f"        q{r}_{k} = queries[i + {r}, {k}]" for k in dims]
         lines += [f"        t{r} = true_rows[i + {r}]",
                   f"        s{r} = {score(r, f't{r}')}",
-                  f"        n{r} = 0"]
+                  f"        n{r} = 0",
+                  f"        c{r} = cap + seen_stop[i + {r}] - seen_start[i + {r}]"]
 
     def count(indent: str) -> list[str]:
         return [line for r in rows for line in (f"{indent}a{r} = {score(r, 'j')}",
                                                   f"{indent}n{r} += a{r} > s{r}")]
 
-    capped = " and ".join(f"n{r} >= cap" for r in rows)
+    capped = " and ".join(f"n{r} >= c{r}" for r in rows)
     lines += ["        block = 0",
               "        while block < blocks:",
               f"            for j in range(block * {BLOCK}, (block + 1) * {BLOCK}):",
@@ -79,7 +88,16 @@ def _kernel_source(dim: int) -> str:
               f"        if not ({capped}):",  # the last, partial block
               f"            for j in range(blocks * {BLOCK}, num_candidates):",
               *count("                ")]
-    lines += [f"        ranks[i + {r}] = min(n{r}, cap)" for r in rows]
+    for r in rows:  # take back the seen candidates that outscored the true one
+        lines += [f"        if n{r} < c{r}:",
+                  f"            for p in range(seen_start[i + {r}], seen_stop[i + {r}]):",
+                  "                j = seen[p]",
+                  f"                if j != t{r}:",
+                  f"                    a{r} = {score(r, 'j')}",
+                  f"                    n{r} -= a{r} > s{r}",
+                  f"            ranks[i + {r}] = min(n{r}, cap)",
+                  "        else:",
+                  f"            ranks[i + {r}] = cap"]
     return "\n".join(lines)
 
 
@@ -95,21 +113,24 @@ def _module_source(dim: int, cache: bool) -> str:
         "",
         "",
         f"@numba.njit(parallel=True, cache={cache})",
-        "def run(queries, candidates_t, true_rows, cap, ranks, chunks):",
+        "def run(queries, candidates_t, true_rows, cap, seen_start, seen_stop, seen, ranks,"
+        " chunks):",
         "    num_queries = queries.shape[0]",
         "    for chunk in numba.prange(chunks):",
         "        # Chunk bounds on whole steps of QUERIES_PER_STEP queries.",
         f"        steps = num_queries // {QUERIES_PER_STEP}",
         f"        start = chunk * steps // chunks * {QUERIES_PER_STEP}",
         f"        stop = (chunk + 1) * steps // chunks * {QUERIES_PER_STEP}",
-        "        kernel(queries, candidates_t, true_rows, cap, ranks, start, stop)",
+        "        kernel(queries, candidates_t, true_rows, cap, seen_start, seen_stop, seen,"
+        " ranks, start, stop)",
         "",
     ])
 
 
 @functools.cache
 def _compiled(dim: int):
-    """The compiled ``run(queries, candidates_t, true_rows, cap, ranks, chunks)`` for ``dim``.
+    """The compiled ``run(queries, candidates_t, true_rows, cap, seen_start, seen_stop,
+    seen, ranks, chunks)`` for ``dim``.
 
     Compiling a kernel takes seconds (longer for wider embeddings), paid by every new
     process: the source is written as a module file under the ctxbench cache directory,
@@ -143,7 +164,7 @@ def _compiled(dim: int):
 
 
 def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndarray,
-                 cap: int | None = None) -> np.ndarray:
+                 cap: int | None = None, seen=None) -> np.ndarray:
     """0-based rank of each query's true candidate among all candidates, up to ``cap``.
 
     Args:
@@ -151,10 +172,12 @@ def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndar
         candidates: [num_candidates, dim] float32 candidate embeddings.
         true_rows: [num_queries] int, row of each query's true candidate.
         cap: ranks stop at this value (None: exact ranks however large).
+        seen: None, or (starts, stops, rows): query i leaves out the candidates
+            ``rows[starts[i]:stops[i]]`` (distinct; its true row, if listed, stays).
 
     Returns:
-        [num_queries] int64; rank r < cap means r candidates scored strictly higher,
-        rank == cap means at least cap did.
+        [num_queries] int64; rank r < cap means r candidates (not left out) scored
+        strictly higher, rank == cap means at least cap did.
 
     Raises:
         ValueError: mismatched shapes, a true row outside the catalogue, a cap below 1,
@@ -193,7 +216,21 @@ def count_higher(queries: np.ndarray, candidates: np.ndarray, true_rows: np.ndar
     if extra:
         queries = np.concatenate([queries, np.repeat(queries[-1:], extra, axis=0)])
         true_rows = np.concatenate([true_rows, np.repeat(true_rows[-1:], extra)])
+    if seen is None:
+        starts = stops = np.zeros(queries.shape[0], np.int64)
+        rows = np.zeros(0, np.int64)
+    else:
+        starts, stops, rows = (np.require(a, np.int64, ["C", "A", "W"]) for a in seen)
+        if starts.shape != (num_queries,) or stops.shape != (num_queries,):
+            raise ValueError(f"seen bounds {starts.shape}, {stops.shape} for "
+                             f"{num_queries} queries")
+        if rows.size and not 0 <= rows.min() <= rows.max() < num_candidates:
+            raise ValueError(f"seen rows must lie in [0, {num_candidates})")
+        if np.any(starts < 0) or np.any(stops < starts) or np.any(stops > rows.size):
+            raise ValueError("seen bounds must be 0 <= start <= stop <= len(rows)")
+        starts = np.concatenate([starts, np.repeat(starts[-1:], extra)])
+        stops = np.concatenate([stops, np.repeat(stops[-1:], extra)])
     ranks = np.empty(queries.shape[0], np.int64)
     chunks = min(queries.shape[0] // QUERIES_PER_STEP, 16 * numba.get_num_threads())
-    _compiled(dim)(queries, candidates_t, true_rows, cap, ranks, chunks)
+    _compiled(dim)(queries, candidates_t, true_rows, cap, starts, stops, rows, ranks, chunks)
     return ranks[:num_queries]

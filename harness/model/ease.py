@@ -24,7 +24,7 @@ import scipy.sparse
 from scipy.linalg import lapack
 
 from harness.evaluation.keys import DEFAULT_KS, accuracy_key
-from harness.evaluation.metrics import metrics_from_ranks, ranks_ties_against
+from harness.evaluation.metrics import metrics_from_ranks, ranks_ties_against, taken_back
 
 # Half-decade steps over four decades. On MovieLens-100k the validation optimum is 3,000
 # for random, user_temporal and leave_last_out, inside the grid; temporal's still creeps
@@ -194,7 +194,8 @@ def ease_scores(model: Ease, users) -> np.ndarray:
     return np.asarray(model.history[users] @ model.weights)
 
 
-def ease_ranks(model: Ease, users, true_items, block_size: int | None = None) -> np.ndarray:
+def ease_ranks(model: Ease, users, true_items, block_size: int | None = None, seen=None
+               ) -> np.ndarray:
     """0-based rank of each query's true item among the whole catalogue.
 
     Queries are taken in blocks sorted by user, so that each user in a block is scored
@@ -205,6 +206,8 @@ def ease_ranks(model: Ease, users, true_items, block_size: int | None = None) ->
         users: [n] int user of each query, in [0, model.num_users).
         true_items: [n] int true item of each query, in [0, model.num_items).
         block_size: queries per block; default MAX_SCORES_PER_BLOCK // num_items.
+        seen: None, or (query, item) pairs each query leaves out of its ranking
+            (:meth:`harness.evaluation.segments.History.seen_pairs`).
 
     Returns:
         [n] int64 ranks by :func:`harness.evaluation.metrics.ranks_ties_against`, in
@@ -218,11 +221,18 @@ def ease_ranks(model: Ease, users, true_items, block_size: int | None = None) ->
         block_size = max(1, MAX_SCORES_PER_BLOCK // model.num_items)
     order = np.argsort(users, kind="stable")
     ranks = np.empty(users.size, np.int64)
+    position = np.empty(users.size, np.int64)  # of each query within its block
     for start in range(0, users.size, block_size):
         queries = order[start:start + block_size]
         block_users, row_of_query = np.unique(users[queries], return_inverse=True)
         scores = ease_scores(model, block_users)[row_of_query]
         ranks[queries] = ranks_ties_against(scores, true_items[queries])
+        if seen is not None:
+            in_block = np.isin(seen[0], queries)
+            position[queries] = np.arange(queries.size)
+            local, items = position[seen[0][in_block]], seen[1][in_block]
+            outranks = scores[local, items] >= scores[local, true_items[queries][local]]
+            ranks[queries] -= taken_back(outranks, local, queries.size)
     return ranks
 
 

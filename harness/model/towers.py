@@ -75,6 +75,20 @@ class QueryTower(keras.Model):
         self.dense = _dense_stack(config, seeds,
                                   dim * len(self._tables) + int(config.timestamp))
 
+    def zero_unseen_users(self, trained_ids: np.ndarray) -> None:
+        """Sets the id embedding of every user id absent from ``trained_ids`` to zero.
+
+        A user without training interactions (the out-of-vocabulary id 0 under
+        fit_on=train, or a test-only user's own row under fit_on=all) is never in a
+        training batch, so its row gets no gradient and stays as set here: the query
+        tower sees a zero id embedding for every unseen user, in every configuration,
+        whatever its seed or width, and answers from the context features alone.
+        """
+        table = self._tables[0][1]
+        unseen = np.ones(table.shape[0], bool)
+        unseen[np.unique(trained_ids)] = False
+        table.assign(tf.where(tf.constant(unseen)[:, None], tf.zeros_like(table), table))
+
     def call(self, features):
         parts = [tf.gather(table, features[name]) for name, table in self._tables]
         if self._use_normalized_timestamp:

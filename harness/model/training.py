@@ -218,6 +218,7 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
     with strategy.scope():
         model = build_model(fitted, seed, sampling_probability=probability,
                             remove_accidental_hits=options.remove_accidental_hits)
+        model.query_tower.zero_unseen_users(features["user_id"])
         model.compile(optimizer=keras.optimizers.Adagrad(learning_rate=options.learning_rate))
     start = time.perf_counter()
     losses: list[float] = []

@@ -20,6 +20,14 @@ from harness.evaluation.metrics import (
     true_candidate_ranks,
 )
 from harness.evaluation.retrieval import embed, retrieve_top_k
+from harness.evaluation.segments import (
+    EXCLUDE_SEEN,
+    RANKINGS,
+    Evaluation,
+    History,
+    segment_masks,
+    segment_metrics,
+)
 from harness.model.ease import ease_ranks, fit_ease, select_l2
 from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
 from harness.model.training import TrainedModel, TrainOptions, train
@@ -46,6 +54,8 @@ class PreparedCell:
         protocol: how ``options`` were chosen (``schema.PROTOCOLS``).
         tuning: under the tuned protocol, what the tuning chose and measured
             (:meth:`harness.run.tuned.TunedCell.provenance`), recorded with the result.
+        evaluation: the ranking of the headline metrics and the segments' bands.
+        history: the split's training side by user and item (segments, ``exclude_seen``).
     """
 
     data: MovieLens
@@ -63,11 +73,21 @@ class PreparedCell:
     validation_features: dict[str, np.ndarray] | None = None
     protocol: str = TUTORIAL
     tuning: dict | None = None
+    evaluation: Evaluation = Evaluation()
+    history: History | None = None
+
+
+def split_history(data: MovieLens, split: Split) -> History:
+    """The training side of ``split`` by user and by candidate title."""
+    users = data.user_codes
+    return History.of(users[split.train], data.title_codes[split.train],
+                      num_users=int(users.max()) + 1, num_items=data.candidate_titles.size)
 
 
 def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
                  options: TrainOptions, protocol: str = TUTORIAL,
-                 tuning: dict | None = None) -> PreparedCell:
+                 tuning: dict | None = None, evaluation: Evaluation = Evaluation()
+                 ) -> PreparedCell:
     """Splits, diagnoses and encodes; no TensorFlow training yet.
 
     Raises:
@@ -92,7 +112,8 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
         test_features=fitted.transform(data, split.test), train_rows=train_rows,
         validation_features=(None if validation_rows is None
                              else fitted.transform(data, validation_rows)),
-        protocol=protocol, tuning=tuning,
+        protocol=protocol, tuning=tuning, evaluation=evaluation,
+        history=split_history(data, split),
     )
 
 
@@ -136,15 +157,47 @@ def infer_top_k(cell: PreparedCell, trained: TrainedModel, k: int = 100) -> np.n
                           cell.options.eval_batch_size)
 
 
+def test_segments(evaluation: Evaluation, history: History, users: np.ndarray,
+                  true_rows: np.ndarray, rank, headline: np.ndarray, headline_seconds: float,
+                  ks=DEFAULT_KS) -> tuple[dict[str, float], dict[str, float]]:
+    """Every ranking's test metrics per segment, from the headline ranking's ranks and
+    the other ranking's, computed here.
+
+    Args:
+        evaluation: the headline ranking and the bands.
+        history: the split's training side.
+        users, true_rows: [n] each test interaction's user and true candidate.
+        rank: ranking name -> [n] ranks under that ranking.
+        headline, headline_seconds: the headline ranking's ranks and what they took.
+
+    Returns:
+        (metrics, timings): :func:`segment_metrics`, and ``rank_seconds_<ranking>`` of
+        each ranking (measured side by side: the cost of leaving the seen titles out).
+    """
+    ranks = {evaluation.ranking: headline}
+    timings = {f"rank_seconds_{evaluation.ranking}": headline_seconds}
+    for ranking in RANKINGS:
+        if ranking not in ranks:
+            start = time.perf_counter()
+            ranks[ranking] = rank(ranking)
+            timings[f"rank_seconds_{ranking}"] = time.perf_counter() - start
+    masks = segment_masks(history, users, true_rows, evaluation.bands)
+    return segment_metrics(ranks, masks, ks), timings
+
+
 def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
                   prefixes: tuple[str, ...] = ("test", "train")
                   ) -> tuple[dict[str, float], dict[str, float]]:
     """Exact metrics on the test and (unless ``prefixes`` leaves it out) training split.
 
+    The test side is ranked by the cell's headline ranking (``test/*``) and, per
+    segment, by every ranking (:func:`test_segments`).
+
     Returns:
         (metrics, timings): timings hold ``eval_seconds`` and ``queries_per_second`` of
         the test evaluation: embedding the catalogue and the test queries, scoring,
-        ranking and every metric.
+        ranking by the headline ranking and every headline metric; and each ranking's
+        ``rank_seconds_<ranking>``.
     """
     users = cell.data.user_codes
     metrics: dict[str, float] = {}
@@ -156,21 +209,37 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
              "train": (cell.train_features, cell.train_rows)}
     for prefix in prefixes:
         features, rows = sides[prefix]
+        true_rows = features["candidate"]
+
+        def rank(ranking: str) -> np.ndarray:
+            seen = None
+            if ranking == EXCLUDE_SEEN:
+                seen = (*cell.history.seen_bounds(users[rows]), cell.history.items)
+            return true_candidate_ranks(queries, candidates, true_rows, max(ks), seen)
+
         start = time.perf_counter()
         queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
-        ranks = true_candidate_ranks(queries, candidates, features["candidate"], max(ks))
+        if prefix != "test":
+            metrics.update(metrics_from_ranks(rank(RANKINGS[0]), users[rows], prefix, ks))
+            continue
+        rank_start = time.perf_counter()
+        ranks = rank(cell.evaluation.ranking)
+        rank_seconds = time.perf_counter() - rank_start
         metrics.update(metrics_from_ranks(ranks, users[rows], prefix, ks))
-        if prefix == "test":
-            timings["eval_seconds"] = catalogue_seconds + time.perf_counter() - start
-            timings["queries_per_second"] = len(rows) / timings["eval_seconds"]
+        timings["eval_seconds"] = catalogue_seconds + time.perf_counter() - start
+        timings["queries_per_second"] = len(rows) / timings["eval_seconds"]
+        by_segment, rank_timings = test_segments(cell.evaluation, cell.history, users[rows],
+                                                 true_rows, rank, ranks, rank_seconds, ks)
+        metrics.update(by_segment)
+        timings.update(rank_timings)
     return metrics, timings
 
 
 def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
-                split_name: str, env: dict | None) -> dict:
+                split_name: str, env: dict | None, evaluation: Evaluation) -> dict:
     return {
         "config": config, "split": split_name, "seed": seed, "fit_on": options.fit_on,
-        "epochs": options.epochs, "options": options.to_dict(),
+        "epochs": options.epochs, "options": options.to_dict(), **evaluation.to_dict(),
         "data_source": data.source, "data_sha256": data.sha256,
         **(environment() if env is None else env), "utc_time": utc_now(),
         "suite_version": current_suite_version(),
@@ -179,7 +248,7 @@ def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
 
 def _cell_provenance(cell: PreparedCell, env: dict | None) -> dict:
     provenance = _provenance(cell.data, cell.config.to_dict(), cell.options, cell.seed,
-                             cell.split_name, env)
+                             cell.split_name, env, cell.evaluation)
     return {**provenance, "protocol": cell.protocol,
             **({"tuning": cell.tuning} if cell.tuning is not None else {})}
 
@@ -227,7 +296,7 @@ def failed_result(cell: PreparedCell, error: BaseException, env: dict | None = N
 
 def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
              options: TrainOptions | None = None, env: dict | None = None,
-             strategy=None) -> CellResult:
+             strategy=None, evaluation: Evaluation = Evaluation()) -> CellResult:
     """Runs one cell end to end: split, preprocess, train, evaluate, record.
 
     Args:
@@ -240,6 +309,7 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
         options: hyperparameters (defaults: the tutorial's).
         env: ``records.environment()``, to compute it once per run.
         strategy: optional ``tf.distribute.Strategy`` for training.
+        evaluation: the headline ranking and the segments' bands.
 
     Raises:
         UnknownNameError, SplitError, UserError: bad input.
@@ -249,8 +319,8 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
     if config_name in BASELINES:
-        return run_baseline(data, config_name, split_name, seed, options, env)
-    cell = prepare_cell(data, split_name, config_name, seed, options)
+        return run_baseline(data, config_name, split_name, seed, options, env, evaluation)
+    cell = prepare_cell(data, split_name, config_name, seed, options, evaluation=evaluation)
     trained = fit_cell(cell, strategy)
     metrics, timings = evaluate_cell(cell, trained)
     return result_of(cell, trained, metrics, timings, env)
@@ -263,10 +333,12 @@ class BaselineCell:
     Attributes:
         name: "popularity" or "ease".
         split, leakage: as for a two-tower cell.
-        rank: rating rows -> [n] rank of each one's title among the catalogue, by the
-            rule for scorers that tie (ties count against the true candidate).
+        rank: (rating rows, left-out (query, title) pairs or None) -> [n] rank of each
+            row's title among the catalogue, by the rule for scorers that tie (ties
+            count against the true candidate).
         chosen: what was chosen on the validation slice (EASE's ``l2`` and its
             validation top-100 accuracy); empty for popularity.
+        evaluation, history: as for a two-tower cell.
     """
 
     data: MovieLens
@@ -276,12 +348,15 @@ class BaselineCell:
     options: TrainOptions
     split: Split
     leakage: dict[str, float]
-    rank: Callable[[np.ndarray], np.ndarray]
+    rank: Callable[[np.ndarray, object], np.ndarray]
     chosen: dict[str, float]
+    evaluation: Evaluation
+    history: History
 
 
 def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
-                     options: TrainOptions) -> BaselineCell:
+                     options: TrainOptions, evaluation: Evaluation = Evaluation()
+                     ) -> BaselineCell:
     """Splits and fits a baseline on the training side (EASE's L2 weight chosen on the
     split's own validation slice: test rows choose nothing).
 
@@ -295,7 +370,7 @@ def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
     num_items = data.candidate_titles.size
     if name == POPULARITY:
         scores = popularity_scores(candidate[split.train], num_items)
-        rank, chosen = (lambda rows: popularity_ranks(scores, candidate[rows])), {}
+        rank, chosen = (lambda rows, seen: popularity_ranks(scores, candidate[rows], seen)), {}
     else:
         validation = validation_split(data, split_name, split, seed)
         num_users = int(users.max()) + 1
@@ -305,23 +380,37 @@ def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
         model = fit_ease(users[split.train], candidate[split.train], num_users=num_users,
                          num_items=num_items, l2=l2)
         key = accuracy_key(100, "validation")
-        rank = lambda rows: ease_ranks(model, users[rows], candidate[rows])  # noqa: E731
+        rank = lambda rows, seen: ease_ranks(  # noqa: E731
+            model, users[rows], candidate[rows], seen=seen)
         chosen = {"l2": l2, key: by_l2[l2][key]}
     return BaselineCell(data=data, name=name, split_name=split_name, seed=seed,
                         options=options, split=split, leakage=leakage, rank=rank,
-                        chosen=chosen)
+                        chosen=chosen, evaluation=evaluation,
+                        history=split_history(data, split))
 
 
 def baseline_result(cell: BaselineCell, env: dict | None = None) -> CellResult:
     """Scores a baseline's ranking with the same metrics as the two-tower models."""
-    users = cell.data.user_codes
-    metrics, timings = {}, {}
-    for prefix, rows in (("test", cell.split.test), ("train", cell.split.train)):
-        start = time.perf_counter()
-        metrics.update(metrics_from_ranks(cell.rank(rows), users[rows], prefix))
-        if prefix == "test":
-            timings["eval_seconds"] = time.perf_counter() - start
-            timings["queries_per_second"] = rows.size / timings["eval_seconds"]
+    users, titles = cell.data.user_codes, cell.data.title_codes
+    rows = cell.split.test
+
+    def rank(ranking: str) -> np.ndarray:
+        seen = (cell.history.seen_pairs(users[rows], titles[rows])
+                if ranking == EXCLUDE_SEEN else None)
+        return cell.rank(rows, seen)
+
+    start = time.perf_counter()
+    ranks = rank(cell.evaluation.ranking)
+    rank_seconds = time.perf_counter() - start
+    metrics = metrics_from_ranks(ranks, users[rows], "test")
+    timings = {"eval_seconds": time.perf_counter() - start}
+    timings["queries_per_second"] = rows.size / timings["eval_seconds"]
+    by_segment, rank_timings = test_segments(cell.evaluation, cell.history, users[rows],
+                                             titles[rows], rank, ranks, rank_seconds)
+    metrics.update(by_segment)
+    timings.update(rank_timings)
+    train_rows = cell.split.train
+    metrics.update(metrics_from_ranks(cell.rank(train_rows, None), users[train_rows], "train"))
     return CellResult(
         cell=Cell(cell.split_name, cell.name, "train", cell.seed), model=cell.name,
         epochs=cell.options.epochs, metrics=metrics,
@@ -330,14 +419,16 @@ def baseline_result(cell: BaselineCell, env: dict | None = None) -> CellResult:
         sizes={"n_train": float(cell.split.train.size), "n_test": float(cell.split.test.size),
                "n_candidates": float(cell.data.candidate_titles.size)},
         provenance=_provenance(cell.data, {"name": cell.name, **cell.chosen}, cell.options,
-                               cell.seed, cell.split_name, env),
+                               cell.seed, cell.split_name, env, cell.evaluation),
     )
 
 
 def run_baseline(data: MovieLens, name: str, split_name: str, seed: int,
-                 options: TrainOptions, env: dict | None = None) -> CellResult:
+                 options: TrainOptions, env: dict | None = None,
+                 evaluation: Evaluation = Evaluation()) -> CellResult:
     """A non-learned baseline end to end, scored by the same ranking rule."""
-    return baseline_result(prepare_baseline(data, name, split_name, seed, options), env)
+    return baseline_result(prepare_baseline(data, name, split_name, seed, options,
+                                            evaluation), env)
 
 
 def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,

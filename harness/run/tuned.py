@@ -96,12 +96,23 @@ class Tuned:
     cells: dict[tuple[str, str], TunedCell]
 
     def cell(self, split: str, config: str) -> TunedCell:
+        """The choice for (split, configuration); a warm-only split's is its ``warm_of``
+        split's (the two share their training side and validation slice)."""
+        split = study_split(split)
         try:
             return self.cells[(split, config)]
         except KeyError:
             raise UserError(f"{self.path} has no tuned hyperparameters for {split}/{config}; "
                             f"tune it (python -m harness tune --splits {split} --configs "
                             f"{config})") from None
+
+
+def study_split(split: str) -> str:
+    """The split whose study chooses ``split``'s hyperparameters: itself, or for a
+    warm-only split the split it restricts."""
+    from splits import SPLITS
+
+    return (SPLITS[split].warm_of if split in SPLITS else None) or split
 
 
 def identity(data_sha256: str, settings: dict) -> dict:
@@ -196,5 +207,4 @@ def read_tuned(path: str | Path, expected: dict | None = None) -> Tuned:
 
 
 __all__ = ["DEFAULT_TUNED", "FORMAT", "PARAMS", "Tuned", "TunedCell", "expected_by_run",
-           "identity",
-           "read_tuned", "trial_code_fingerprint"]
+           "identity", "read_tuned", "study_split", "trial_code_fingerprint"]
