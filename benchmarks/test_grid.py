@@ -11,6 +11,7 @@ import time
 import pytest
 
 from harness.evaluation.keys import accuracy_key
+from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.training import TrainOptions
 from harness.run.cell import (
     baseline_result,
@@ -22,7 +23,6 @@ from harness.run.cell import (
     prepare_cell,
     result_of,
 )
-from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.run.schema import TUNED, benchmark_entry, entry_info
 from harness.run.serving import cell_serving
 

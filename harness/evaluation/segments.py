@@ -201,6 +201,8 @@ def segment_metrics(ranks: dict[str, np.ndarray], masks: dict[str, np.ndarray],
     return metrics
 
 
-__all__ = ["ALL", "DEFAULT_BANDS", "EXCLUDE_SEEN", "Evaluation", "History", "RANKINGS", "check_bands",
-           "parse_bands", "segment_accuracy_key", "segment_masks", "segment_metrics",
-           "segment_names", "segment_prefix", "share_key", "user_band_names"]
+DEFAULT_EVALUATION = Evaluation()  # the tutorial's ranking, the default bands
+
+__all__ = ["ALL", "DEFAULT_BANDS", "DEFAULT_EVALUATION", "EXCLUDE_SEEN", "Evaluation", "History",
+           "RANKINGS", "check_bands", "parse_bands", "segment_accuracy_key", "segment_masks",
+           "segment_metrics", "segment_names", "segment_prefix", "share_key", "user_band_names"]

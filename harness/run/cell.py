@@ -21,6 +21,7 @@ from harness.evaluation.metrics import (
 )
 from harness.evaluation.retrieval import embed, retrieve_top_k
 from harness.evaluation.segments import (
+    DEFAULT_EVALUATION,
     EXCLUDE_SEEN,
     RANKINGS,
     Evaluation,
@@ -73,7 +74,7 @@ class PreparedCell:
     validation_features: dict[str, np.ndarray] | None = None
     protocol: str = TUTORIAL
     tuning: dict | None = None
-    evaluation: Evaluation = Evaluation()
+    evaluation: Evaluation = DEFAULT_EVALUATION
     history: History | None = None
 
 
@@ -86,7 +87,7 @@ def split_history(data: MovieLens, split: Split) -> History:
 
 def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
                  options: TrainOptions, protocol: str = TUTORIAL,
-                 tuning: dict | None = None, evaluation: Evaluation = Evaluation()
+                 tuning: dict | None = None, evaluation: Evaluation = DEFAULT_EVALUATION
                  ) -> PreparedCell:
     """Splits, diagnoses and encodes; no TensorFlow training yet.
 
@@ -207,18 +208,19 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
     catalogue_seconds = time.perf_counter() - start
     sides = {"test": (cell.test_features, cell.split.test),
              "train": (cell.train_features, cell.train_rows)}
+
+    def ranks_of(queries, rows, true_rows, ranking: str) -> np.ndarray:
+        seen = None
+        if ranking == EXCLUDE_SEEN:
+            seen = (*cell.history.seen_bounds(users[rows]), cell.history.items)
+        return true_candidate_ranks(queries, candidates, true_rows, max(ks), seen)
+
     for prefix in prefixes:
         features, rows = sides[prefix]
         true_rows = features["candidate"]
-
-        def rank(ranking: str) -> np.ndarray:
-            seen = None
-            if ranking == EXCLUDE_SEEN:
-                seen = (*cell.history.seen_bounds(users[rows]), cell.history.items)
-            return true_candidate_ranks(queries, candidates, true_rows, max(ks), seen)
-
         start = time.perf_counter()
         queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
+        rank = functools.partial(ranks_of, queries, rows, true_rows)
         if prefix != "test":
             metrics.update(metrics_from_ranks(rank(RANKINGS[0]), users[rows], prefix, ks))
             continue
@@ -296,7 +298,7 @@ def failed_result(cell: PreparedCell, error: BaseException, env: dict | None = N
 
 def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
              options: TrainOptions | None = None, env: dict | None = None,
-             strategy=None, evaluation: Evaluation = Evaluation()) -> CellResult:
+             strategy=None, evaluation: Evaluation = DEFAULT_EVALUATION) -> CellResult:
     """Runs one cell end to end: split, preprocess, train, evaluate, record.
 
     Args:
@@ -355,7 +357,7 @@ class BaselineCell:
 
 
 def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
-                     options: TrainOptions, evaluation: Evaluation = Evaluation()
+                     options: TrainOptions, evaluation: Evaluation = DEFAULT_EVALUATION
                      ) -> BaselineCell:
     """Splits and fits a baseline on the training side (EASE's L2 weight chosen on the
     split's own validation slice: test rows choose nothing).
@@ -425,7 +427,7 @@ def baseline_result(cell: BaselineCell, env: dict | None = None) -> CellResult:
 
 def run_baseline(data: MovieLens, name: str, split_name: str, seed: int,
                  options: TrainOptions, env: dict | None = None,
-                 evaluation: Evaluation = Evaluation()) -> CellResult:
+                 evaluation: Evaluation = DEFAULT_EVALUATION) -> CellResult:
     """A non-learned baseline end to end, scored by the same ranking rule."""
     return baseline_result(prepare_baseline(data, name, split_name, seed, options,
                                             evaluation), env)
