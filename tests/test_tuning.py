@@ -220,3 +220,25 @@ def test_tune_refuses_to_overwrite_its_output(tmp_path, capsys):
     assert main(["tune", "--out", str(out)]) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_text() == "{}"
+
+
+def test_the_trial_code_fingerprint_covers_what_a_trial_runs_and_nothing_else(tmp_path):
+    """A change to the code a trial runs invalidates a tuning; the synthetic tables,
+    which no trial runs, do not."""
+    import shutil
+
+    from harness.run.tuned import _TRIAL_CODE, REPO_ROOT, trial_code_fingerprint
+
+    for name in _TRIAL_CODE:
+        source = REPO_ROOT / name
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+    before = trial_code_fingerprint(tmp_path)
+    assert before == trial_code_fingerprint(REPO_ROOT)
+    with open(tmp_path / "harness/data/synthetic.py", "a") as stream:
+        stream.write("\n# not trial code\n")
+    assert trial_code_fingerprint(tmp_path) == before
+    with open(tmp_path / "splits/strategies.py", "a") as stream:
+        stream.write("\n# trial code\n")
+    assert trial_code_fingerprint(tmp_path) != before

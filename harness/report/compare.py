@@ -116,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def differences(base: Run, new: Run) -> list[str]:
     """Why two runs cannot be compared: one phrase per difference (empty when comparable)."""
     found = incompatibilities(
-        base, new, ("splits", "configs", "fit_on", "epochs", "quick", "data_sha256"))
+        base, new, ("splits", "configs", "fit_on", "epochs", "quick", "data_sha256", "ranking"))
     if not found and set(base.cells) != set(new.cells):
         only = sorted({"/".join(k) for k in set(base.cells) ^ set(new.cells)})
         found.append(f"cells differ ({', '.join(only[:4])}{' ...' if len(only) > 4 else ''})")

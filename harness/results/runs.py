@@ -162,7 +162,14 @@ class Run:
                 "fit_on": sorted(self.fit_ons), "protocols": sorted(self.protocols),
                 "epochs": sorted(self.epochs),
                 "quick": self.grid.quick, "data_sha256": self.data_sha256,
-                "suite_version": self.suite_version}
+                "suite_version": self.suite_version, "ranking": self.rankings}
+
+    @property
+    def rankings(self) -> list[str]:
+        """The rankings of the cells' headline metrics (``all`` for a cell recorded
+        before runs could leave the seen titles out)."""
+        return sorted({str(result.provenance.get("ranking", "all"))
+                       for group in self.cells.values() for result in group.seeds.values()})
 
     @property
     def tf_version(self) -> str:
@@ -306,16 +313,16 @@ def merge_runs(runs: list[Run]) -> Run:
         ``sources`` listing every file.
 
     Raises:
-        UserError: the runs used different data (sha256), epochs, quick settings or
-            suite versions (one report carries one version in its captions), or two runs
-            hold the same cell.
+        UserError: the runs used different data (sha256), epochs, quick settings,
+            suite versions (one report carries one version in its captions) or headline
+            rankings, or two runs hold the same cell.
     """
     if not runs:
         raise UserError("no benchmark JSON file given")
     first = runs[0]
     for run in runs[1:]:
         found = incompatibilities(first, run, ("data_sha256", "epochs", "quick",
-                                               "suite_version"))
+                                               "suite_version", "ranking"))
         if found:
             raise UserError(f"{run.path} cannot be merged with {first.path}: "
                             + "; ".join(found))
