@@ -189,6 +189,12 @@ class GridRun:
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
                         "evaluation": self.evaluation.to_dict(),
                         "suite_version": current_suite_version(), "machine": machine()}
+            if self.evaluation.ranking == EXCLUDE_SEEN:
+                from harness.model.training import TrainOptions
+                from harness.run.cell import check_exclusion
+
+                check_exclusion(self.data, self.grid.splits, self.grid.seeds,
+                                TrainOptions().test_fraction)
             if self.tuned_path is not None:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))
                 manifest["tuned_sha256"] = self.tuned.sha256

@@ -89,8 +89,11 @@ def test_every_registered_split_runs_on_it():
 
     ratings = synthetic_movielens(np.random.default_rng(2), **SMALL).ratings
     for name in SPLITS:
-        split = make_split(name, ratings["user_id"], ratings["timestamp"], seed=0)
-        assert split.train.size + split.test.size == 1_000, name
+        split = make_split(name, ratings["user_id"], ratings["timestamp"], seed=0,
+                           item_ids=ratings["movie_id"])
+        # A warm-only split drops its cold test rows; the others cover every row.
+        covered = split.train.size + split.test.size
+        assert covered == 1_000 if SPLITS[name].warm_of is None else covered <= 1_000, name
 
 
 # Sizes and training options for the known-answer test. Checked on generator seeds 0-4
@@ -120,3 +123,26 @@ def test_timestamps_help_on_a_random_split_but_not_on_a_temporal_one(seed):
     assert random_gain > 0.25
     assert temporal_gain < 0.10
     assert random_gain > 4 * temporal_gain
+
+
+@pytest.mark.parametrize(("field", "value"), [("cold_user_rate", -0.1), ("cold_item_rate", 1.5),
+                                              ("cold_period", 0.0), ("cold_period", 1.0)])
+def test_impossible_cold_start_settings_are_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        SyntheticSpec(**{field: value})
+
+
+def test_twins_are_new_ids_that_appear_only_in_the_cold_period():
+    spec = {**SMALL, "cold_user_rate": 0.5, "cold_item_rate": 0.5}
+    data = synthetic_movielens(np.random.default_rng(3), **spec)
+    ratings = data.ratings
+    times = ratings["timestamp"]
+    cut = np.sort(times)[-round(0.2 * times.size)]
+    twin_users = ratings["user_id"].astype(int) > spec["n_users"]
+    twin_items = ratings["movie_id"].astype(int) > spec["n_items"]
+    assert twin_users.any() and twin_items.any()
+    assert (times[twin_users | twin_items] >= cut).all()
+    # Every rated title is in the catalogue, a twin's title naming its own id.
+    assert set(ratings["movie_title"]) <= set(data.movies["movie_title"])
+    assert data.movies["movie_id"].size == np.unique(
+        np.r_[np.arange(1, spec["n_items"] + 1).astype(str), ratings["movie_id"]]).size

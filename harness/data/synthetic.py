@@ -20,6 +20,15 @@ test period, the normalised timestamp extrapolates that recency trend, and times
 features do help on the temporal split too (top-10 0.03 -> 0.19 in one measurement,
 against 0.10 -> 0.51 on the random split). That is a real effect, not a leak.
 
+Cold start can be planted at known rates, apart from drift: in the last ``cold_period``
+of the interactions (by time, the test set of a temporal split of that fraction), a
+``cold_user_rate`` share is moved to a "twin" of its user, a new user id with the same
+taste and profile, and a ``cold_item_rate`` share to a twin of its item, a new title
+with the same cluster, genre and popularity curve. A twin has no interaction before
+that period, so it is cold on such a split, and the rates are the cold segments'
+expected shares of its test set. The planted effect: a twin user's taste is the one its
+id would have taught, so an id-based model can serve it only as a user it never saw.
+
 :func:`synthetic_movielens` returns a :class:`~harness.data.MovieLens` with the same
 columns and dtypes as the real table, so every split, feature configuration and the whole
 harness run on it unchanged.
@@ -59,6 +68,11 @@ class SyntheticSpec:
         popularity_sigma: log-normal spread of the items' base popularity.
         start: first possible timestamp (Unix seconds).
         span_seconds: length of the time range.
+        cold_user_rate, cold_item_rate: shares of the last ``cold_period`` of the
+            interactions moved to twin users and items (cold start at known rates; 0
+            plants none and draws nothing more from ``rng``).
+        cold_period: the fraction of the interactions, latest by time, that twins
+            take part in.
     """
 
     n_users: int = 500
@@ -70,6 +84,9 @@ class SyntheticSpec:
     popularity_sigma: float = 1.0
     start: int = DEFAULT_START
     span_seconds: int = DEFAULT_SPAN_SECONDS
+    cold_user_rate: float = 0.0
+    cold_item_rate: float = 0.0
+    cold_period: float = 0.2
 
     def __post_init__(self):
         for name in ("n_users", "n_items", "n_interactions", "n_clusters", "span_seconds"):
@@ -81,6 +98,11 @@ class SyntheticSpec:
         if not 0.0 < self.lifetime_fraction <= 1.0:
             raise ValueError(f"lifetime_fraction must be in (0, 1], got "
                              f"{self.lifetime_fraction!r}")
+        for name in ("cold_user_rate", "cold_item_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if not 0.0 < self.cold_period < 1.0:
+            raise ValueError(f"cold_period must be in (0, 1), got {self.cold_period!r}")
 
 
 def _sample_lifetimes(rng: np.random.Generator, release: np.ndarray, lifetime: float,
@@ -102,6 +124,18 @@ def _sample_lifetimes(rng: np.random.Generator, release: np.ndarray, lifetime: f
                           + lifetime * rng.triangular(0.0, 0.25, 1.0, size=outside.size))
         outside = outside[(times[outside] < 0) | (times[outside] >= span)]
     return times
+
+
+def _plant_cold_start(rng: np.random.Generator, spec: SyntheticSpec, user: np.ndarray,
+                      item: np.ndarray, timestamp: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Moves the planted shares of the latest ``cold_period`` of the interactions to
+    twin users (id + n_users) and twin items (id + n_items)."""
+    late = np.argsort(timestamp, kind="stable")[-round(spec.cold_period * timestamp.size):]
+    user, item = user.copy(), item.copy()
+    user[late[rng.random(late.size) < spec.cold_user_rate]] += spec.n_users
+    item[late[rng.random(late.size) < spec.cold_item_rate]] += spec.n_items
+    return user, item
 
 
 def synthetic_movielens(rng: np.random.Generator, spec: SyntheticSpec | None = None,
@@ -157,18 +191,27 @@ def synthetic_movielens(rng: np.random.Generator, spec: SyntheticSpec | None = N
         item[rows] = rng.choice(members, size=rows.size, p=weights / weights.sum())
     times = _sample_lifetimes(rng, release[item], lifetime, span)
     timestamp = spec.start + np.floor(times).astype(np.int64)
+    if spec.cold_user_rate or spec.cold_item_rate:
+        user, item = _plant_cold_start(rng, spec, user, item, timestamp)
+    # Twins (ids from n_users, n_items on) share their original's attributes.
+    twin_users = np.arange(2 * spec.n_users) % spec.n_users
+    catalogue = np.unique(np.r_[np.arange(spec.n_items), item])
+    item = np.searchsorted(catalogue, item)  # rows of the catalogue
+    original = catalogue % spec.n_items
 
     order = np.lexsort((item, user, timestamp))
     user, item, timestamp = user[order], item[order], timestamp[order]
 
-    movie_ids = np.array([str(i + 1) for i in range(spec.n_items)])
-    titles = np.array([f"Item {i + 1} ({y})" for i, y in enumerate(year)])
-    movie_genres = np.empty(spec.n_items, dtype=object)
-    movie_genres[:] = [np.array([g], dtype=np.int64) for g in genre]
+    movie_ids = np.array([str(i + 1) for i in catalogue])
+    titles = np.array([f"Item {i + 1} ({year[o]})" for i, o in zip(catalogue, original,
+                                                                 strict=True)])
+    movie_genres = np.empty(catalogue.size, dtype=object)
+    movie_genres[:] = [np.array([genre[o]], dtype=np.int64) for o in original]
     movies = {"movie_id": movie_ids, "movie_title": titles, "movie_genres": movie_genres}
 
-    user_ids = np.array([str(u + 1) for u in range(spec.n_users)])
-    zip_codes = np.array([f"{z:05d}" for z in zip_code])
+    user_ids = np.array([str(u + 1) for u in range(2 * spec.n_users)])
+    age, gender, occupation = age[twin_users], gender[twin_users], occupation[twin_users]
+    zip_codes = np.array([f"{z:05d}" for z in zip_code[twin_users]])
     ratings = {
         "user_id": user_ids[user],
         "movie_id": movie_ids[item],
@@ -182,7 +225,10 @@ def synthetic_movielens(rng: np.random.Generator, spec: SyntheticSpec | None = N
         "user_occupation_text": np.array(_OCCUPATIONS)[occupation][user],
         "user_zip_code": zip_codes[user],
     }
-    source = "synthetic(" + ", ".join(f"{k}={v}" for k, v in asdict(spec).items()) + ")"
+    defaults = asdict(SyntheticSpec())
+    source = "synthetic(" + ", ".join(  # the cold-start fields where they plant some
+        f"{k}={v}" for k, v in asdict(spec).items()
+        if not k.startswith("cold_") or v != defaults[k]) + ")"
     return MovieLens(ratings=ratings, movies=movies, source=source,
                      sha256=table_sha256(ratings, movies))
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
+from harness.evaluation.segments import segment_accuracy_key
 from harness.evaluation.stats import paired_difference, summarize
 from harness.report.format import (
     ACCURACY_KS,
@@ -32,6 +33,7 @@ from harness.report.sections import (
     speedup_section,
     throughput_section,
 )
+from harness.report.segments import run_bands, segments_section
 from harness.report.tables import (
     FORMATS,
     Table,
@@ -158,6 +160,7 @@ def _accuracy(run: Run) -> list[str | Table]:
 
 
 def _feature_help(run: Run) -> list[str | Table]:
+    warm = run_bands(run) is not None
     out = [
         "## Does the feature help?",
         "",
@@ -166,34 +169,53 @@ def _feature_help(run: Run) -> list[str | Table]:
         f"p < {ALPHA}, · otherwise.",
         "",
     ]
+    if warm:
+        out += ["Each verdict for all test users is followed by the same verdict for warm "
+                "users alone (users with training interactions, ranked as the headline "
+                "metrics are): the difference between the two is what cold start adds.", ""]
     for protocol, fit_on in _tables(run):
-        rows = []
-        for config in _rows_configs(run):
-            if config == BASELINE:
-                continue
-            cells = []
-            for split in run.splits:
-                group = group_for(run, split, config, fit_on, protocol)
-                base = run.cells.get((split, BASELINE, fit_on, protocol))
-                if group is None or base is None:
-                    cells.append(MISSING)
-                    continue
-                seeds = sorted(set(group.ok_seeds) & set(base.ok_seeds))
-                difference = paired_difference(
-                    group.metric(HEADLINE, seeds), base.metric(HEADLINE, seeds)
-                )
-                cells.append(fmt_delta(difference, ALPHA))
-            if any(cell != MISSING for cell in cells):
-                rows.append([config, *cells])
-        body = (
-            Table(f"feature_help_fit_on_{fit_on}",
-                  f"Δ {metric_label(HEADLINE)} against {BASELINE}, paired over seeds",
-                  ["configuration", *run.splits], rows, fit_on=fit_on, protocol=protocol)
-            if rows
-            else f"No `{BASELINE}` cells to compare with."
-        )
-        out += [f"### {_title(protocol, fit_on)}", "", body, ""]
+        out += [f"### {_title(protocol, fit_on)}", "",
+                _verdicts(run, protocol, fit_on, HEADLINE, "", "")]
+        if warm:
+            metric = segment_accuracy_key(100, run.rankings[0], "user_warm")
+            out += ["", _verdicts(run, protocol, fit_on, metric, "_warm_users",
+                                  " of warm users only")]
+        out += [""]
     return out
+
+
+def _verdicts(run: Run, protocol: str, fit_on: str, metric: str, suffix: str,
+              who: str) -> Table | str:
+    """The paired verdict table of one metric (``who`` says whose test interactions)."""
+    rows = []
+    for config in _rows_configs(run):
+        if config == BASELINE:
+            continue
+        cells = []
+        for split in run.splits:
+            group = group_for(run, split, config, fit_on, protocol)
+            base = run.cells.get((split, BASELINE, fit_on, protocol))
+            if group is None or base is None:
+                cells.append(MISSING)
+                continue
+            seeds = sorted(set(group.ok_seeds) & set(base.ok_seeds))
+            difference = paired_difference(
+                group.metric(metric, seeds), base.metric(metric, seeds)
+            )
+            cells.append(fmt_delta(difference, ALPHA))
+        if any(cell != MISSING for cell in cells):
+            rows.append([config, *cells])
+    return (
+        Table(f"feature_help{suffix}_fit_on_{fit_on}",
+              f"Δ top-100 test accuracy{who} against {BASELINE}, paired over seeds",
+              ["configuration", *run.splits], rows, fit_on=fit_on, protocol=protocol)
+        if rows
+        else f"No `{BASELINE}` cells to compare with."
+    )
+
+
+def _segments(run: Run) -> list[str | Table]:
+    return segments_section(run, _tables(run), _rows_configs(run), group_for)
 
 
 def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
@@ -205,6 +227,7 @@ def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
     for section in (
         _accuracy,
         _feature_help,
+        _segments,
         leakage_section,
         throughput_section,
         problems_section,

@@ -237,6 +237,32 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
     return metrics, timings
 
 
+def check_exclusion(data: MovieLens, split_names, seeds, test_fraction: float) -> None:
+    """Refuses ``exclude_seen`` as the headline ranking on a split with cold test users.
+
+    A user without training interactions has nothing to leave out, so a headline
+    number over such a split would mix the two rankings. Their segment (``user_cold``)
+    is reported under both rankings either way, and ``temporal_warm`` is the global cut
+    without them.
+
+    Raises:
+        UserError: one line naming the first such split and seed.
+    """
+    from splits import SPLITS
+
+    for name in split_names:
+        for seed in seeds if SPLITS[name].seeded else seeds[:1]:
+            split, _ = split_data(data, name, seed, test_fraction)
+            users = data.user_codes
+            cold = np.setdiff1d(users[split.test], users[split.train])
+            if cold.size:
+                raise UserError(
+                    f"--exclude-seen: split {name} (seed {seed}) has {cold.size} test users "
+                    f"without training interactions, who have nothing to leave out; leave "
+                    f"it out of --splits (temporal_warm is the global cut without them), or "
+                    f"drop --exclude-seen: every cell reports both rankings per segment")
+
+
 def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
                 split_name: str, env: dict | None, evaluation: Evaluation) -> dict:
     return {
