@@ -300,3 +300,74 @@ def test_segments_recover_the_cold_start_the_generator_planted():
     assert top10(model, "user_cold") < top10(popularity, "user_cold")
     assert top10(popularity, "item_cold") == 0.0
     assert top10(model, "item_cold") < 0.02 < top10(model, "item_warm")
+
+
+def _with_segments(document: dict, ranking: str = ALL) -> dict:
+    """The report fixture with segment metrics: user_cold holds 30% of each test set
+    on the temporal split, none on random (so its column is left out there); the
+    exclude_seen accuracy is the all-titles one plus 0.05, warm users 0.1 above cold."""
+    from harness.evaluation.segments import segment_names
+
+    for entry in document["benchmarks"]:
+        extra = entry["extra_info"]
+        if "split" not in extra:
+            continue
+        extra["provenance"]["segment_bands"] = [20, 100]
+        extra["provenance"]["ranking"] = ranking
+        cold = 0.3 if extra["split"] == "temporal" else 0.0
+        base = extra["metrics"].get("test/top_100_categorical_accuracy")
+        if base is None:
+            continue
+        shares = {"all": 1.0, "user_cold": cold, "user_warm": 1 - cold, "user_1_19": 0.0,
+                  "user_20_99": 0.5, "user_100_plus": 0.5 - cold, "item_cold": 0.1,
+                  "item_warm": 0.9}
+        for segment in segment_names((20, 100)):
+            extra["metrics"][share_key(segment)] = shares[segment]
+            if not shares[segment]:
+                continue
+            value = base + (0.1 if segment.startswith("user_") and segment != "user_cold"
+                            else 0.0)
+            extra["metrics"][segment_accuracy_key(100, ALL, segment)] = value
+            extra["metrics"][segment_accuracy_key(100, EXCLUDE_SEEN, segment)] = value + 0.05
+        extra["timings"] = {**extra.get("timings", {}), "rank_seconds_all": 0.004,
+                            "rank_seconds_exclude_seen": 0.005}
+    return document
+
+
+def test_the_report_shows_segments_both_rankings_and_the_warm_verdict(tmp_path):
+    import json
+    from pathlib import Path
+
+    from harness.report.report import render_report
+
+    fixture = Path(__file__).parent / "fixtures" / "run_train.json"
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(_with_segments(json.loads(fixture.read_text()))))
+    markdown = render_report([path])
+    section = markdown.split("## Segments: cold start and drift")[1].split("\n## ")[0]
+    temporal = section.split("### temporal,")[1].split("###")[0]
+    random_table = section.split("### random,")[1].split("###")[0]
+    assert "user_cold (30.0%)" in temporal and "user_cold" not in random_table
+    assert "user_1_19" not in section  # empty everywhere: left out
+    rows = [line for line in temporal.splitlines() if line.startswith("| baseline")]
+    assert [row.split("|")[2].strip() for row in rows] == ["all titles", "seen left out"]
+    # The cost table: 5 ms against 4 ms.
+    assert "| 4.00 " in section and "| 5.00 " in section and "1.25×" in section
+    help_section = markdown.split("## Does the feature help?")[1].split("\n## ")[0]
+    assert "warm users only" in help_section
+    # Runs of different headline rankings are refused together.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(_with_segments(json.loads(fixture.read_text()),
+                                               EXCLUDE_SEEN)))
+    with pytest.raises(UserError, match="ranking"):
+        render_report([path, other])
+
+
+def test_exclusion_is_refused_on_a_split_with_cold_test_users():
+    from harness.data.synthetic import synthetic_movielens
+    from harness.run.cell import check_exclusion
+
+    data = synthetic_movielens(np.random.default_rng(0), **{**PLANTED, "n_interactions": 4_000})
+    with pytest.raises(UserError, match="split temporal .* test users without training"):
+        check_exclusion(data, ("user_temporal", "temporal"), (0,), 0.2)
+    check_exclusion(data, ("user_temporal", "temporal_warm", "leave_last_out"), (0, 1), 0.2)
