@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.data.datasets import DATASETS, check_dataset_name
+from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.model.features import CONFIGS
 from harness.run.machine import gemm_gflops, machine
@@ -66,7 +68,11 @@ def pytest_addoption(parser):
                     help="train | all | default (train for every configuration plus all "
                          "for the tutorial's baseline and timestamp)")
     group.addoption("--data-dir", default=None,
-                    help="directory with the GroupLens or RecBole MovieLens-100k files")
+                    help="directory with the GroupLens or RecBole MovieLens-100k files "
+                         "(or the --dataset's GroupLens files)")
+    group.addoption("--dataset", default=DEFAULT_DATASET,
+                    help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV or Parquet "
+                         f"file); default {DEFAULT_DATASET}")
     group.addoption("--results-dir", default=None,
                     help="also write benchmark.json, results.md, accuracy.png and "
                          "tables/ (every table as .tex and .csv) here")
@@ -128,6 +134,9 @@ class GridRun:
         self.config = config
         self.grid = _grid(config)
         self.data_dir = config.getoption("data_dir")
+        self.dataset = check_dataset_name(config.getoption("dataset"))
+        # configuration -> why it cannot run on this dataset (reported, never run).
+        self.skipped: dict[str, str] = {}
         results_dir = config.getoption("results_dir")
         self.results_dir = Path(results_dir) if results_dir else None
         if (self.results_dir and (self.results_dir / "benchmark.json").exists()
@@ -162,9 +171,10 @@ class GridRun:
     @property
     def data(self):
         if self._data is None:
-            from harness.data.sources import load_movielens, subsample_users
+            from harness.data.datasets import load_dataset
+            from harness.data.sources import subsample_users
 
-            data = load_movielens(self.data_dir)
+            data = load_dataset(self.dataset, self.data_dir)
             if self.grid.quick:
                 data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
             self._data = data
@@ -217,7 +227,9 @@ class GridRun:
         """The run-level record: the grid asked for and what this session cost."""
         selected = replace(self.grid, selected=frozenset(self.selected))
         return {"grid": selected.to_dict(), "suite_version": current_suite_version(),
-                "command": self.env["command"], "data_source": self.data.source,
+                "command": self.env["command"], "dataset": self.data.dataset,
+                "data_source": self.data.source,
+                **({"skipped_configs": dict(self.skipped)} if self.skipped else {}),
                 "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path),
                 "session": {
                     "wall_seconds": time.perf_counter() - self.started,

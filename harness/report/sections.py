@@ -88,9 +88,13 @@ def problems_section(run: Run) -> list[str | Table]:
         for key, group in run.cells.items()
         for result in group.failures
     ]
+    # Configurations the dataset cannot feed (harness.model.features.missing_features):
+    # reported with their reason, not counted as missing.
+    skipped = run.provenance.get("skipped_configs") or {}
     missing: dict[tuple[str, ...], list[str]] = {}
     for cell in run.missing:
-        missing.setdefault(cell.group_key, []).append(str(cell.seed))
+        if cell.config not in skipped:
+            missing.setdefault(cell.group_key, []).append(str(cell.seed))
     grid_note = (
         "the grid declared in the JSON"
         if run.grid.declared
@@ -112,6 +116,8 @@ def problems_section(run: Run) -> list[str | Table]:
         if missing
         else "None.",
         "",
+        *([f"Skipped: {reason}." for _, reason in sorted(skipped.items())] + [""]
+          if skipped else []),
     ]
 
 
