@@ -88,6 +88,9 @@ def pytest_addoption(parser):
                     help="skip the side-by-side tutorial-reference benchmark")
     group.addoption("--scaling", action="store_true",
                     help="also run the synthetic scaling benchmarks (slow)")
+    group.addoption("--dataset-scale", action="store_true",
+                    help="also load a MovieLens-25M-shaped dataset and run one baseline "
+                         "cell on it (about 10 minutes and 6 GiB)")
     group.addoption("--protocol", default=TUTORIAL, choices=(*PROTOCOLS, "both"),
                     help="tutorial: the tutorial's fixed hyperparameters (default); tuned: "
                          "each (split, configuration)'s own from --tuned; both")

@@ -233,3 +233,24 @@ def test_ml1m_bad_line_names_file_and_line(tmp_path):
 def test_missing_grouplens_files_name_the_dataset(tmp_path):
     with pytest.raises(DataError, match="movielens-25m"):
         load_dataset("movielens-25m", tmp_path)
+
+
+def test_dataset_scale_measures_a_small_shape(tmp_path):
+    """The 25M measurement's code path at a tiny size: every measure present, and the
+    table holds exactly its stated bytes per interaction (no per-rating objects)."""
+    from harness.report.scaling import dataset_scale_rows
+    from harness.run.datascale import measure, write_ml25m_shaped
+
+    write_ml25m_shaped(tmp_path / "ml-25m", n_interactions=3000, n_users=150, n_items=400,
+                       max_item_id=2000)
+    point = measure(tmp_path / "ml-25m", eval_queries=200)
+    assert point["n_interactions"] == 3000 and point["eval_queries"] == 200
+    data = load_dataset("movielens-25m", tmp_path)
+    widths = sum(data.ratings[name].dtype.itemsize for name in ("user_id", "movie_id"))
+    # ids as unicode, timestamp int64, rating float32, catalogue row int32.
+    assert point["table_bytes_per_interaction"] == widths + 8 + 4 + 4
+    assert all(column.dtype != object for column in data.ratings.values())
+    rows = dict(dataset_scale_rows(point))
+    assert rows["interactions"] == "3,000"
+    assert {"load s", "train s (1 epoch)", "peak RSS, MiB"} <= set(rows)
+

@@ -418,3 +418,26 @@ def test_a_report_of_an_old_file_shows_no_home_directory_or_password(tmp_path):
     markdown = render_report([_write(tmp_path / "old.json", document)])
     assert home + "/" not in markdown and "pw1234" not in markdown
     assert "grouplens:~/movielens" in markdown
+
+
+def test_dataset_scale_and_skipped_configurations_are_reported(tmp_path):
+    """The MovieLens-25M-shaped point renders in the scaling section; a configuration the
+    dataset cannot feed is one line with its reason, not a missing cell."""
+    document = _fixture()
+    grid = document["ctxbench"]["grid"]
+    grid["configs"] = [*grid["configs"], "user_profile"]
+    reason = ("configuration user_profile needs user_profile, which dataset "
+              "interactions:x.csv does not provide")
+    document["ctxbench"]["skipped_configs"] = {"user_profile": reason}
+    document["ctxbench"]["dataset"] = "interactions:x.csv"
+    point = {"kind": "dataset_scale", "n_interactions": 25_000_095, "n_items": 62_423,
+             "load_seconds": 61.54, "load_peak_rss_mib": 4321.0, "peak_rss_mib": 6000.0}
+    document["benchmarks"].append({"name": "test_dataset_scale", "extra_info": point})
+    markdown = render_report([_write(tmp_path / "run.json", document)])
+    scaling = markdown.split("## Scaling")[1]
+    assert "MovieLens-25M shape" in scaling and "25,000,095" in scaling
+    assert re.search(r"\| load s\s+\|\s+61.5 \|", scaling)
+    assert f"Skipped: {reason}." in markdown
+    missing = markdown.split("## Missing cells")[1].split("## ")[0]
+    assert "user_profile" not in missing.split("Skipped:")[0]
+    assert "| dataset " in markdown and "interactions:x.csv" in markdown
