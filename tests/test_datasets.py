@@ -254,3 +254,14 @@ def test_dataset_scale_measures_a_small_shape(tmp_path):
     assert rows["interactions"] == "3,000"
     assert {"load s", "train s (1 epoch)", "peak RSS, MiB"} <= set(rows)
 
+
+
+def test_without_pyarrow_is_one_line_naming_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    path = tmp_path / "inter.csv"
+    write_csv(path, interactions_rows())
+    for module in ("pyarrow", "pyarrow.csv", "pyarrow.parquet", "pyarrow.compute"):
+        monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    with pytest.raises(DataError, match=r"needs pyarrow: pip install 'ctxbench\[data\]'"):
+        load_dataset(f"interactions:{path}")

@@ -44,6 +44,7 @@ PROFILE = {"user_age": "bucketized_user_age", "user_gender": "user_gender",
 def _pyarrow():
     try:
         import pyarrow
+        import pyarrow.compute  # noqa: F401
         import pyarrow.csv  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
@@ -147,9 +148,7 @@ def _ints(table, name: str, path) -> np.ndarray:
 
 def parse_ml_csv(directory: Path, source: str, dataset: str) -> MovieLens:
     """Parses ``ratings.csv`` and ``movies.csv`` of MovieLens-20M or 25M."""
-    import pyarrow as pa
-
-    _pyarrow()
+    pa = _pyarrow()
     ratings_path, movies_path = directory / "ratings.csv", directory / "movies.csv"
     ratings = _read_csv(ratings_path, {"userId": pa.int64(), "movieId": pa.int64(),
                                        "rating": pa.float32(), "timestamp": pa.int64()})
@@ -269,8 +268,7 @@ def parse_interactions(path: Path, source: str) -> MovieLens:
     available; without ``item_genres`` there are no genres; the user profile needs all of
     ``user_age``, ``user_gender``, ``user_occupation``, ``user_zip_code``.
     """
-    import pyarrow as pa
-
+    pa = _pyarrow()
     table = _read_interactions(path)
     names = table.column_names
     user_id, item_id = _strings(table["user_id"]), _strings(table["item_id"])
