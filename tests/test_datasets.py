@@ -265,3 +265,39 @@ def test_without_pyarrow_is_one_line_naming_the_extra(tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
     with pytest.raises(DataError, match=r"needs pyarrow: pip install 'ctxbench\[data\]'"):
         load_dataset(f"interactions:{path}")
+
+
+def test_tfds_copy_is_read_in_batches_as_the_files_are(tmp_path, monkeypatch):
+    """A prepared tfds movielens/1m-ratings copy (its features, as tfds.load yields them)
+    gives the table the GroupLens files give."""
+    import tensorflow_datasets as tfds
+
+    from harness.data.datasets import load_tfds_table
+    from harness.tfcompat import tf
+
+    write_files(tmp_path / "files", ml1m_files())
+    files = load_dataset("movielens-1m", tmp_path / "files")
+    rows = np.arange(files.num_ratings)[::-1]  # tfds's order is not the canonical one
+    ratings = files.ratings
+    genres = files.movies["movie_genres"][ratings["movie_row"][rows]]
+    elements = {
+        "user_id": ratings["user_id"][rows].astype(bytes),
+        "movie_id": ratings["movie_id"][rows].astype(bytes),
+        "movie_title": np.char.encode(files.rated_titles(rows), "utf-8"),
+        "movie_genres": tf.ragged.constant([g.tolist() for g in genres], dtype=tf.int64),
+        "timestamp": ratings["timestamp"][rows],
+        "user_rating": ratings["user_rating"][rows],
+        "bucketized_user_age": ratings["bucketized_user_age"][rows],
+        "user_gender": ratings["user_gender"][rows],
+        "user_occupation_text": ratings["user_occupation_text"][rows].astype(bytes),
+        "user_zip_code": ratings["user_zip_code"][rows].astype(bytes),
+    }
+    monkeypatch.setattr(tfds, "load", lambda *a, **k: tf.data.Dataset.from_tensor_slices(
+        elements))
+    version = tmp_path / "tfds" / "movielens" / "1m-ratings" / "0.1.1"
+    data = load_tfds_table("movielens/1m-ratings", version, "movielens-1m")
+    # The catalogue holds rated movies only (tfds has no movies file): compare ratings.
+    np.testing.assert_array_equal(data.rated_titles(), files.rated_titles())
+    for name in elements:
+        if name not in ("movie_title", "movie_genres"):
+            np.testing.assert_array_equal(data.ratings[name], ratings[name], err_msg=name)

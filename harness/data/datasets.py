@@ -98,11 +98,11 @@ def load_tfds_table(tfds_name: str, version_dir: Path, dataset: str) -> MovieLen
         for name in ("user_id", "movie_id", "timestamp", "user_rating",
                      *(("bucketized_user_age", "user_gender", "user_occupation_text",
                         "user_zip_code") if profile else ())):
-            parts.setdefault(name, []).append(batch[name])
+            column = batch[name]
+            if column.dtype == object:  # tfds's strings: bytes objects, a batch at a time
+                column = np.char.decode(column.astype(np.bytes_), "utf-8")
+            parts.setdefault(name, []).append(column)
     columns = {name: np.concatenate(chunks) for name, chunks in parts.items()}
-    for name in ("user_id", "movie_id", "user_occupation_text", "user_zip_code"):
-        if name in columns:
-            columns[name] = np.char.decode(columns[name], "utf-8")
     ids = sorted(movies)
     genre_column = np.empty(len(ids), dtype=object)
     genre_column[:] = [movies[m][1] for m in ids]
