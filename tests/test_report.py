@@ -430,13 +430,14 @@ def test_dataset_scale_and_skipped_configurations_are_reported(tmp_path):
               "interactions:x.csv does not provide")
     document["ctxbench"]["skipped_configs"] = {"user_profile": reason}
     document["ctxbench"]["dataset"] = "interactions:x.csv"
-    point = {"kind": "dataset_scale", "n_interactions": 25_000_095, "n_items": 62_423,
-             "load_seconds": 61.54, "load_peak_rss_mib": 4321.0, "peak_rss_mib": 6000.0}
+    # The measurement the README quotes (python -m harness.run.datascale).
+    point = json.loads((FIXTURES / "dataset_scale_25m.json").read_text())
     document["benchmarks"].append({"name": "test_dataset_scale", "extra_info": point})
     markdown = render_report([_write(tmp_path / "run.json", document)])
     scaling = markdown.split("## Scaling")[1]
     assert "MovieLens-25M shape" in scaling and "25,000,095" in scaling
-    assert re.search(r"\| load s\s+\|\s+61.5 \|", scaling)
+    assert re.search(r"\| load s\s+\|\s+161.2 \|", scaling)
+    assert re.search(r"\| peak RSS, MiB\s+\|\s+6,801 \|", scaling)
     assert f"Skipped: {reason}." in markdown
     missing = markdown.split("## Missing cells")[1].split("## ")[0]
     assert "user_profile" not in missing.split("Skipped:")[0]
