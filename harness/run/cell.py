@@ -79,6 +79,7 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     Raises:
         UnknownNameError: unknown split or configuration (lists the valid names).
         SplitError: the split leaves an empty side.
+        UserError: the dataset lacks a feature the configuration needs.
     """
     config = for_dataset(get_config(config_name), data)
     if options.embedding_dim is not None:
