@@ -12,6 +12,7 @@ import pytest
 
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.segments import EXCLUDE_SEEN
+from harness.model.features import get_config, missing_features
 from harness.model.training import TrainOptions
 from harness.run.cell import (
     baseline_result,
@@ -69,7 +70,16 @@ def _skip_if_finished(grid_run, cell, announce: bool = True):
         pytest.skip("finished in an earlier run of this run directory")
 
 
+def _skip_if_unavailable(grid_run, cell) -> None:
+    """A configuration needing what the dataset lacks is reported, never run."""
+    reason = missing_features(get_config(cell.config), grid_run.data)
+    if reason is not None:
+        grid_run.skipped[cell.config] = reason
+        pytest.skip(reason)
+
+
 def test_train(benchmark, grid_run, cell):
+    _skip_if_unavailable(grid_run, cell)
     _skip_if_finished(grid_run, cell)
     benchmark.group = cell.group
     prepared = _prepare(grid_run, cell)
@@ -94,6 +104,7 @@ def test_train(benchmark, grid_run, cell):
 
 
 def test_inference(benchmark, grid_run, cell):
+    _skip_if_unavailable(grid_run, cell)
     _skip_if_finished(grid_run, cell, announce=False)
     if cell.key not in grid_run.live:
         pytest.skip("no trained model: the training benchmark of this cell did not finish")

@@ -98,3 +98,20 @@ def test_serving(benchmark, serving_entries, n_items):
              "embeddings": spec, **result, "peak_rss_mib": peak_rss_mib()}
     benchmark.extra_info.update(entry)
     serving_entries.append(entry)
+
+
+def test_dataset_scale(benchmark, request, tmp_path):
+    """MovieLens-25M's shape through the movielens-25m loader, the split and one cell
+    (:mod:`harness.run.datascale`), in a process of its own so its peak RSS is its own."""
+    if not request.config.getoption("dataset_scale"):
+        pytest.skip("the MovieLens-25M-shaped measurement runs only with --dataset-scale")
+    import json
+    import subprocess
+    import sys
+
+    benchmark.group = "dataset_scale"
+    out = tmp_path / "datascale.json"
+    benchmark.pedantic(subprocess.run, args=([sys.executable, "-m", "harness.run.datascale",
+                                              "--workdir", str(tmp_path), "--out", str(out)],),
+                       kwargs={"check": True}, rounds=1, iterations=1)
+    benchmark.extra_info.update(json.loads(out.read_text()))

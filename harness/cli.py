@@ -13,7 +13,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from harness.errors import USER_ERRORS, UserError
+from harness.data.datasets import DATASETS, check_dataset_name
+from harness.data.table import DEFAULT_DATASET
+from harness.errors import USER_ERRORS, UnknownNameError, UserError
 from splits import VALIDATION_FRACTION
 
 EXIT_USAGE = 2
@@ -36,15 +38,25 @@ def _seed(text: str) -> int:
     return value
 
 
-def _load(args):
-    from harness.data.sources import load_movielens
+def _dataset(text: str) -> str:
+    """An argparse type: a registered dataset or interactions:PATH."""
+    try:
+        return check_dataset_name(text)
+    except UnknownNameError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
-    return load_movielens(args.data_dir, source=getattr(args, "source", None))
+
+def _load(args):
+    from harness.data.datasets import load_dataset
+
+    return load_dataset(getattr(args, "dataset", DEFAULT_DATASET), args.data_dir,
+                        source=getattr(args, "source", None))
 
 
 def cmd_data(args) -> int:
     data = _load(args)
-    info = {"source": data.source, "sha256": data.sha256, **data.counts()}
+    info = {"dataset": data.dataset, "source": data.source, "sha256": data.sha256,
+            **data.counts(), "provides": sorted(data.provides)}
     if args.json:
         print(json.dumps(info, indent=1))
     else:
@@ -192,19 +204,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def with_data(sub, json: bool = True):
+    def with_data(sub, json: bool = True, dataset: bool = False):
+        if dataset:
+            sub.add_argument("--dataset", default=DEFAULT_DATASET, type=_dataset,
+                             help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV or "
+                             f"Parquet file); default {DEFAULT_DATASET}")
         sub.add_argument("--data-dir", help="directory of GroupLens (u.data, u.item, "
-                         "u.user or ml-100k.zip) or RecBole ml-100k.* files")
+                         "u.user or ml-100k.zip) or RecBole ml-100k.* files; for "
+                         "movielens-1m/20m/25m their ratings/movies files")
         sub.add_argument("--source", choices=("data_dir", "tfds", "recbole"),
                          help="use only this source")
         if json:
             sub.add_argument("--json", action="store_true", help="print JSON")
         return sub
 
-    sub = with_data(commands.add_parser("data", help="load MovieLens-100k, print source, "
-                                        "sha256 and counts"))
+    sub = with_data(commands.add_parser(
+        "data", help="load a dataset, print source, sha256, counts and what it provides"),
+        dataset=True)
     sub.set_defaults(func=cmd_data)
-    sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"))
+    sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"),
+                    dataset=True)
     sub.add_argument("--test-fraction", type=float, default=0.2)
     sub.add_argument("--seed", type=_seed, default=0, help="seed of the random split")
     sub.add_argument("--validation-fraction", type=float, default=VALIDATION_FRACTION,

@@ -46,6 +46,8 @@ def test_data_json_prints_source_sha256_and_counts(grouplens_dir):
     result = harness("data", "--data-dir", grouplens_dir, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
+        "dataset": "movielens-100k",
+        "provides": ["genres", "rating", "titles", "user_profile"],
         "source": f"grouplens:{grouplens_dir}",
         "sha256": load_from_dir(grouplens_dir).sha256,
         "ratings": len(RATINGS), "users": len(USERS), "movies": 7, "distinct_titles": 7,

@@ -418,3 +418,27 @@ def test_a_report_of_an_old_file_shows_no_home_directory_or_password(tmp_path):
     markdown = render_report([_write(tmp_path / "old.json", document)])
     assert home + "/" not in markdown and "pw1234" not in markdown
     assert "grouplens:~/movielens" in markdown
+
+
+def test_dataset_scale_and_skipped_configurations_are_reported(tmp_path):
+    """The MovieLens-25M-shaped point renders in the scaling section; a configuration the
+    dataset cannot feed is one line with its reason, not a missing cell."""
+    document = _fixture()
+    grid = document["ctxbench"]["grid"]
+    grid["configs"] = [*grid["configs"], "user_profile"]
+    reason = ("configuration user_profile needs user_profile, which dataset "
+              "interactions:x.csv does not provide")
+    document["ctxbench"]["skipped_configs"] = {"user_profile": reason}
+    document["ctxbench"]["dataset"] = "interactions:x.csv"
+    # The measurement the README quotes (python -m harness.run.datascale).
+    point = json.loads((FIXTURES / "dataset_scale_25m.json").read_text())
+    document["benchmarks"].append({"name": "test_dataset_scale", "extra_info": point})
+    markdown = render_report([_write(tmp_path / "run.json", document)])
+    scaling = markdown.split("## Scaling")[1]
+    assert "MovieLens-25M shape" in scaling and "25,000,095" in scaling
+    assert re.search(r"\| load s\s+\|\s+161.2 \|", scaling)
+    assert re.search(r"\| peak RSS, MiB\s+\|\s+6,801 \|", scaling)
+    assert f"Skipped: {reason}." in markdown
+    missing = markdown.split("## Missing cells")[1].split("## ")[0]
+    assert "user_profile" not in missing.split("Skipped:")[0]
+    assert "| dataset " in markdown and "interactions:x.csv" in markdown

@@ -23,6 +23,18 @@ GENRE_NAMES = (
 )
 _AGE_BUCKETS = (18, 25, 35, 45, 50, 56)  # tfds's thresholds; below 18 is bucket 1.
 
+DEFAULT_DATASET = "movielens-100k"
+# What a table may provide beyond (user, item, time), and the columns that provide it
+# ("movies/..." a catalogue column). Feature configurations declare which they need.
+# "titles" is not a column: without titles the catalogue's movie_title holds the item id
+# (the retrieval candidate's key), and ``MovieLens.has_titles`` is False.
+PROVIDES = {
+    "genres": ("movies/movie_genres",),
+    "user_profile": ("bucketized_user_age", "user_gender", "user_occupation_text",
+                     "user_zip_code"),
+    "rating": ("user_rating",),
+}
+
 RATING_COLUMNS = (
     "user_id", "movie_id", "movie_title", "movie_genres", "timestamp", "user_rating",
     "user_gender", "bucketized_user_age", "raw_user_age", "user_occupation_text",
@@ -50,6 +62,32 @@ class MovieLens:
     movies: dict[str, np.ndarray]
     source: str
     sha256: str = field(default="")
+    dataset: str = DEFAULT_DATASET
+    genre_names: tuple[str, ...] = GENRE_NAMES
+    has_titles: bool = True
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """What this table carries beyond (user, item, time): "titles" and the keys of
+        ``PROVIDES`` whose columns are all present. A configuration needing anything else
+        is skipped (``harness.model.features.missing_features``).
+        """
+        present = set(self.ratings) | {f"movies/{name}" for name in self.movies}
+        return frozenset([name for name, columns in PROVIDES.items()
+                          if all(column in present for column in columns)]
+                         + (["titles"] if self.has_titles else []))
+
+    def rated_titles(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """[n] each rating's title (all ratings when ``rows`` is None).
+
+        Large tables keep a rating's catalogue row (``movie_row``) instead of its title
+        string: a per-rating unicode column is as wide as the longest title.
+        """
+        if "movie_title" in self.ratings:
+            titles = self.ratings["movie_title"]
+            return titles if rows is None else titles[rows]
+        movie_row = self.ratings["movie_row"]
+        return self.movies["movie_title"][movie_row if rows is None else movie_row[rows]]
 
     @functools.cached_property
     def user_codes(self) -> np.ndarray:
@@ -73,6 +111,9 @@ class MovieLens:
             DataError: a rated title is missing from the catalogue.
         """
         titles = self.candidate_titles
+        if "movie_row" in self.ratings:  # every catalogue title is a candidate
+            codes = np.searchsorted(titles, self.movies["movie_title"]).astype(np.int64)
+            return codes[self.ratings["movie_row"]]
         codes = np.searchsorted(titles, self.ratings["movie_title"])
         if titles.size == 0 or np.any(titles[np.minimum(codes, titles.size - 1)]
                                       != self.ratings["movie_title"]):
@@ -100,7 +141,9 @@ class MovieLens:
         ratings = {name: column[rows] for name, column in self.ratings.items()}
         return MovieLens(ratings=ratings, movies=self.movies,
                          source=self.source + source_note,
-                         sha256=table_sha256(ratings, self.movies))
+                         sha256=table_sha256(ratings, self.movies),
+                         dataset=self.dataset, genre_names=self.genre_names,
+                         has_titles=self.has_titles)
 
 
 def _age_bucket(age: int) -> int:
@@ -177,20 +220,75 @@ def build_table(ratings_rows: list[tuple[str, str, float, int]],
                      sha256=table_sha256(ratings, catalogue))
 
 
+_HASH_CHUNK = 1 << 20  # rows hashed at a time: bounded transient memory on large tables
+
+
+def _unicode_chunks(column: np.ndarray, rows: np.ndarray | None = None):
+    """The bytes of ``"\x00".join(column[rows].tolist()).encode()``, a chunk at a time."""
+    for start in range(0, len(column) if rows is None else len(rows), _HASH_CHUNK):
+        part = (column[start:start + _HASH_CHUNK] if rows is None
+                else column[rows[start:start + _HASH_CHUNK]])
+        text = "\x00".join(part.tolist())
+        yield (("\x00" if start else "") + text).encode("utf-8")
+
+
+def _ragged_chunks(lists: np.ndarray, rows: np.ndarray | None):
+    """The bytes of each ``lists[row]`` as int64 plus b";", for every row, a chunk at a time.
+
+    Args:
+        lists: [n_lists] object array of int64 arrays (genre ids).
+        rows: [n] indices into ``lists``; None for every list in order.
+    """
+    if rows is None:
+        for value in lists:
+            yield np.asarray(value, dtype=np.int64).tobytes() + b";"
+        return
+    pieces = [np.frombuffer(np.asarray(v, dtype=np.int64).tobytes() + b";", dtype=np.uint8)
+              for v in lists]
+    lengths = np.array([p.size for p in pieces], dtype=np.int64)
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    for start in range(0, len(rows), _HASH_CHUNK):
+        chunk = rows[start:start + _HASH_CHUNK]
+        sizes = lengths[chunk]
+        ends = np.cumsum(sizes)
+        # Byte j of the output comes from flat[offsets[row] + (j - start of row's bytes)].
+        index = np.repeat(offsets[chunk] - (ends - sizes), sizes) + np.arange(ends[-1]
+                                                                              if ends.size else 0)
+        yield flat[index].tobytes()
+
+
 def table_sha256(ratings: dict[str, np.ndarray], movies: dict[str, np.ndarray]) -> str:
-    """sha256 over the columns in a fixed order; equal tables hash equal."""
+    """sha256 over the columns in a fixed order; equal tables hash equal.
+
+    A table that keeps each rating's catalogue row (``movie_row``) instead of its title
+    and genres hashes as the table with those columns written out, so a loader's choice of
+    layout never changes the hash.
+    """
     digest = hashlib.sha256()
     for prefix, table in (("ratings", ratings), ("movies", movies)):
-        for name in sorted(table):
-            column = table[name]
-            digest.update(f"{prefix}/{name}:{len(column)}\n".encode())
-            if column.dtype == object:  # ragged genre lists
-                for value in column:
-                    digest.update(np.asarray(value, dtype=np.int64).tobytes() + b";")
+        columns = dict(table)
+        movie_row = columns.pop("movie_row", None) if prefix == "ratings" else None
+        if movie_row is not None:
+            columns["movie_title"] = columns["movie_genres"] = None  # written out below
+            if "movie_genres" not in movies:
+                del columns["movie_genres"]
+        for name in sorted(columns):
+            column = columns[name]
+            size = len(movie_row) if column is None else len(column)
+            digest.update(f"{prefix}/{name}:{size}\n".encode())
+            if column is None and name == "movie_title":
+                chunks = _unicode_chunks(movies["movie_title"], movie_row)
+            elif column is None:
+                chunks = _ragged_chunks(movies["movie_genres"], movie_row)
+            elif column.dtype == object:  # ragged genre lists
+                chunks = _ragged_chunks(column, None)
             elif column.dtype.kind == "U":
-                digest.update("\x00".join(column.tolist()).encode("utf-8"))
+                chunks = _unicode_chunks(column)
             else:
-                digest.update(np.ascontiguousarray(column).tobytes())
+                chunks = [np.ascontiguousarray(column).tobytes()]
+            for chunk in chunks:
+                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -10,11 +10,12 @@ string lookup or text vectorisation runs inside a training step.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from harness.data.sources import GENRE_NAMES, MovieLens
+from harness.data.sources import MovieLens
+from harness.errors import UserError
 from splits.registry import Registry
 
 FIT_ON = ("train", "all")
@@ -65,6 +66,16 @@ class FeatureConfig:
         values["hidden_layers"] = tuple(values.get("hidden_layers", ()))
         return cls(**values)
 
+    @property
+    def requires(self) -> frozenset[str]:
+        """What a dataset must provide (``MovieLens.provides``) for this configuration.
+
+        Title words are not required: without titles the candidate tower drops them
+        (:func:`for_dataset`).
+        """
+        return frozenset(name for name, used in (("user_profile", self.user_profile),
+                                                 ("genres", self.genres)) if used)
+
 
 CONFIGS: Registry[FeatureConfig] = Registry("feature configuration")
 for _config in (
@@ -88,6 +99,29 @@ for _config in (
 def get_config(name: str) -> FeatureConfig:
     """Returns the registered configuration ``name``; unknown names list the valid ones."""
     return CONFIGS[name]
+
+
+def missing_features(config: FeatureConfig, data: MovieLens) -> str | None:
+    """One line saying why ``config`` cannot run on ``data``, or None when it can."""
+    missing = sorted(config.requires - data.provides)
+    if not missing:
+        return None
+    return (f"configuration {config.name} needs {' and '.join(missing)}, which dataset "
+            f"{data.dataset} does not provide")
+
+
+def for_dataset(config: FeatureConfig, data: MovieLens) -> FeatureConfig:
+    """``config`` as it runs on ``data``: without title words when there are no titles.
+
+    Raises:
+        UserError: the dataset lacks a feature the configuration needs.
+    """
+    reason = missing_features(config, data)
+    if reason is not None:
+        raise UserError(reason)
+    if config.title_text and "titles" not in data.provides:
+        return replace(config, title_text=False)
+    return config
 
 
 def _lookup(vocabulary: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -127,7 +161,7 @@ class FittedFeatures:
         title_tokens: [n_candidates, max_len] int64 token ids of each candidate title
             (0 = padding, 1 = out-of-vocabulary), from a TextVectorization fitted on the
             titles of the fit rows.
-        title_genres: [n_candidates, len(GENRE_NAMES)] float32, each row the mean
+        title_genres: [n_candidates, len(data.genre_names)] float32, each row the mean
             (multi-hot / count) of that title's genres.
     """
 
@@ -191,7 +225,7 @@ class FittedFeatures:
 
 
 def _title_genres(data: MovieLens, titles: np.ndarray) -> np.ndarray:
-    genres = np.zeros((titles.size, len(GENRE_NAMES)), dtype=np.float32)
+    genres = np.zeros((titles.size, len(data.genre_names)), dtype=np.float32)
     index = np.searchsorted(titles, data.movies["movie_title"])
     for row, movie_genres in zip(index, data.movies["movie_genres"], strict=True):
         genres[row, movie_genres] = 1.0  # movies sharing a title pool their genres
@@ -260,4 +294,4 @@ def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
 
 
 __all__ = ["CONFIGS", "FIT_ON", "FeatureConfig", "FittedFeatures", "fit_features",
-           "get_config"]
+           "for_dataset", "get_config", "missing_features"]

@@ -175,7 +175,7 @@ def _rows_dataset(data: MovieLens, rows: np.ndarray) -> tf.data.Dataset:
     ratings = data.ratings
     return tf.data.Dataset.from_tensor_slices({
         "user_id": ratings["user_id"][rows],
-        "movie_title": ratings["movie_title"][rows],
+        "movie_title": data.rated_titles(rows),
         "timestamp": ratings["timestamp"][rows],
     })
 

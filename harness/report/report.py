@@ -116,6 +116,8 @@ def _provenance(runs: list[Run]) -> Table:
         "fit_on": lambda r: ", ".join(r.fit_ons),
     }
     fields["session wall time, peak RSS"] = _session
+    if any(run.provenance.get("dataset") for run in runs):  # runs before --dataset: 100k
+        fields["dataset"] = lambda r: r.provenance.get("dataset") or "movielens-100k"
     if any(run.grid.quick is not None for run in runs):
         fields["quick (users subsample)"] = lambda r: {True: "yes", False: "no"}.get(r.grid.quick)
     rows = [[name, *[value(run) or MISSING for run in runs]] for name, value in fields.items()]

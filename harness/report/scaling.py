@@ -160,3 +160,26 @@ def serving_table(entries: list[dict]) -> str:
 
 __all__ = ["SERVING_HEADERS", "loglog_slope", "scaling_rows", "scaling_slopes",
            "scaling_table", "serving_rows", "serving_table"]
+
+
+# A dataset's load and one cell at MovieLens-25M's shape (harness.run.datascale).
+DATASET_SCALE_ROWS = (
+    ("interactions", "n_interactions", "{:,.0f}"), ("users", "n_users", "{:,.0f}"),
+    ("items (titles)", "n_items", "{:,.0f}"),
+    ("load s", "load_seconds", "{:.1f}"), ("peak RSS after load, MiB", "load_peak_rss_mib",
+                                           "{:,.0f}"),
+    ("table bytes per interaction", "table_bytes_per_interaction", "{:.0f}"),
+    ("split + features s", "prepare_seconds", "{:.1f}"),
+    ("train s (1 epoch)", "train_seconds", "{:.1f}"),
+    ("train examples/s", "examples_per_second", "{:,.0f}"),
+    ("eval queries/s (exact, whole catalogue)", "queries_per_second", "{:,.0f}"),
+    ("eval s, all test queries (from that rate)", "full_eval_seconds_estimate", "{:,.0f}"),
+    ("cell s (split + train + eval)", "cell_seconds", "{:,.0f}"),
+    ("peak RSS, MiB", "peak_rss_mib", "{:,.0f}"),
+)
+
+
+def dataset_scale_rows(point: dict) -> list[list[str]]:
+    """(measure, value) rows of one dataset-scale measurement; absent measures left out."""
+    return [[title, fmt.format(point[key])] for title, key, fmt in DATASET_SCALE_ROWS
+            if is_number(point.get(key))]

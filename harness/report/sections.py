@@ -88,9 +88,13 @@ def problems_section(run: Run) -> list[str | Table]:
         for key, group in run.cells.items()
         for result in group.failures
     ]
+    # Configurations the dataset cannot feed (harness.model.features.missing_features):
+    # reported with their reason, not counted as missing.
+    skipped = run.provenance.get("skipped_configs") or {}
     missing: dict[tuple[str, ...], list[str]] = {}
     for cell in run.missing:
-        missing.setdefault(cell.group_key, []).append(str(cell.seed))
+        if cell.config not in skipped:
+            missing.setdefault(cell.group_key, []).append(str(cell.seed))
     grid_note = (
         "the grid declared in the JSON"
         if run.grid.declared
@@ -112,6 +116,8 @@ def problems_section(run: Run) -> list[str | Table]:
         if missing
         else "None.",
         "",
+        *([f"Skipped: {reason}." for _, reason in sorted(skipped.items())] + [""]
+          if skipped else []),
     ]
 
 
@@ -193,8 +199,9 @@ def scaling_section(run: Run) -> list[str | Table]:
     from harness.report.scaling import scaling_rows, scaling_slopes
 
     points = [_extra(e) for e in run.other if _is_scaling(e)]
+    lines = _dataset_scale_lines(run)
     if not points:
-        return []
+        return ["## Scaling", "", *lines] if lines else []
     headers, rows = scaling_rows(points)
     slopes = scaling_slopes(points)
     # Synthetic data: the run's data, seeds and epochs do not apply (its caption says so).
@@ -203,7 +210,23 @@ def scaling_section(run: Run) -> list[str | Table]:
                   headers, rows,
                   colalign=["right"] * len(headers))
     return ["## Scaling (synthetic data, 1 epoch, `baseline`)", "", table, "",
-            *([*slopes, ""] if slopes else [])]
+            *([*slopes, ""] if slopes else []), *lines]
+
+
+def _dataset_scale_lines(run: Run) -> list[str | Table]:
+    """The MovieLens-25M-shaped load and cell (``--dataset-scale``), if it ran."""
+    from harness.report.scaling import dataset_scale_rows
+
+    points = [_extra(e) for e in run.other if _extra(e).get("kind") == "dataset_scale"]
+    if not points:
+        return []
+    table = Table("dataset_scale", "A MovieLens-25M-shaped dataset (synthetic GroupLens "
+                  "CSVs): load, random split, one epoch of baseline, exact evaluation",
+                  ["measure", "value"], dataset_scale_rows(points[-1]),
+                  colalign=["left", "right"])
+    return ["### MovieLens-25M shape: load, split, one cell", "",
+            "The `movielens-25m` loader on synthetic files of its shape, in a process of "
+            "its own (peak RSS includes TensorFlow's ~0.9 GiB).", "", table, ""]
 
 
 def serving_section(run: Run) -> list[str | Table]:

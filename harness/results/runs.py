@@ -270,7 +270,8 @@ def load_run(path: str | os.PathLike) -> Run:
             f"{', '.join(sorted(h[:12] for h in hashes))})"
         )
     provenance = dict(next((r.provenance for r in results if r.provenance), {}))
-    for key in ("command", "data_source", "data_sha256", "session", "suite_version"):
+    for key in ("command", "dataset", "data_source", "data_sha256", "session",
+                "suite_version", "skipped_configs"):
         if header.get(key) is not None:
             provenance[key] = header[key]
     commit_info = data.get("commit_info")  # pytest-benchmark's, when no cell names one

@@ -30,7 +30,13 @@ from harness.evaluation.segments import (
     segment_metrics,
 )
 from harness.model.ease import ease_ranks, fit_ease, select_l2
-from harness.model.features import FeatureConfig, FittedFeatures, fit_features, get_config
+from harness.model.features import (
+    FeatureConfig,
+    FittedFeatures,
+    fit_features,
+    for_dataset,
+    get_config,
+)
 from harness.model.training import TrainedModel, TrainOptions, train
 from harness.run.records import current_suite_version, environment, utc_now
 from harness.run.schema import BASELINES, POPULARITY, TUTORIAL, Cell, CellResult
@@ -94,8 +100,9 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     Raises:
         UnknownNameError: unknown split or configuration (lists the valid names).
         SplitError: the split leaves an empty side.
+        UserError: the dataset lacks a feature the configuration needs.
     """
-    config = get_config(config_name)
+    config = for_dataset(get_config(config_name), data)
     if options.embedding_dim is not None:
         config = replace(config, embedding_dim=options.embedding_dim)
     split, leakage = split_data(data, split_name, seed, options.test_fraction)
@@ -268,7 +275,7 @@ def _provenance(data: MovieLens, config: dict, options: TrainOptions, seed: int,
     return {
         "config": config, "split": split_name, "seed": seed, "fit_on": options.fit_on,
         "epochs": options.epochs, "options": options.to_dict(), **evaluation.to_dict(),
-        "data_source": data.source, "data_sha256": data.sha256,
+        "dataset": data.dataset, "data_source": data.source, "data_sha256": data.sha256,
         **(environment() if env is None else env), "utc_time": utc_now(),
         "suite_version": current_suite_version(),
     }
