@@ -334,6 +334,14 @@ def _with_segments(document: dict, ranking: str = ALL) -> dict:
     return document
 
 
+def _fixture_n_test(path, split: str) -> float:
+    import json
+
+    entries = json.loads(path.read_text())["benchmarks"]
+    return next(e["extra_info"]["leakage"]["n_test"] for e in entries
+                if e["extra_info"].get("split") == split and "leakage" in e["extra_info"])
+
+
 def test_the_report_shows_segments_both_rankings_and_the_warm_verdict(tmp_path):
     import json
     from pathlib import Path
@@ -351,8 +359,12 @@ def test_the_report_shows_segments_both_rankings_and_the_warm_verdict(tmp_path):
     assert "user_1_19" not in section  # empty everywhere: left out
     rows = [line for line in temporal.splitlines() if line.startswith("| baseline")]
     assert [row.split("|")[2].strip() for row in rows] == ["all titles", "seen left out"]
-    # The cost table: 5 ms against 4 ms.
-    assert "| 4.00 " in section and "| 5.00 " in section and "1.25×" in section
+    # The cost table: 5 ms against 4 ms, and the test set's size.
+    cost = section.split("What leaving the seen titles out costs")[1]
+    temporal_row = next(line for line in cost.splitlines() if line.startswith("| temporal"))
+    n_test = _fixture_n_test(fixture, "temporal")
+    assert [cell.strip() for cell in temporal_row.split("|")[3:7]] == [
+        f"{n_test:.0f}", "4.00", "5.00", "1.25×"]
     help_section = markdown.split("## Does the feature help?")[1].split("\n## ")[0]
     assert "warm users only" in help_section
     # Runs of different headline rankings are refused together.

@@ -112,7 +112,7 @@ def _cost(run: Run) -> list[str | Table]:
                     continue
                 for ranking, value in found.items():
                     seconds[ranking].append(value)
-                queries.append(result.sizes.get("n_test", np.nan))
+                queries.append(result.leakage.get("n_test", np.nan))
         if not queries:
             continue
         medians = {r: float(np.median(v)) for r, v in seconds.items()}

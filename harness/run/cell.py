@@ -165,7 +165,7 @@ def infer_top_k(cell: PreparedCell, trained: TrainedModel, k: int = 100) -> np.n
                           cell.options.eval_batch_size)
 
 
-def test_segments(evaluation: Evaluation, history: History, users: np.ndarray,
+def score_segments(evaluation: Evaluation, history: History, users: np.ndarray,
                   true_rows: np.ndarray, rank, headline: np.ndarray, headline_seconds: float,
                   ks=DEFAULT_KS) -> tuple[dict[str, float], dict[str, float]]:
     """Every ranking's test metrics per segment, from the headline ranking's ranks and
@@ -199,7 +199,7 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
     """Exact metrics on the test and (unless ``prefixes`` leaves it out) training split.
 
     The test side is ranked by the cell's headline ranking (``test/*``) and, per
-    segment, by every ranking (:func:`test_segments`).
+    segment, by every ranking (:func:`score_segments`).
 
     Returns:
         (metrics, timings): timings hold ``eval_seconds`` and ``queries_per_second`` of
@@ -237,8 +237,8 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
         metrics.update(metrics_from_ranks(ranks, users[rows], prefix, ks))
         timings["eval_seconds"] = catalogue_seconds + time.perf_counter() - start
         timings["queries_per_second"] = len(rows) / timings["eval_seconds"]
-        by_segment, rank_timings = test_segments(cell.evaluation, cell.history, users[rows],
-                                                 true_rows, rank, ranks, rank_seconds, ks)
+        by_segment, rank_timings = score_segments(cell.evaluation, cell.history, users[rows],
+                                                  true_rows, rank, ranks, rank_seconds, ks)
         metrics.update(by_segment)
         timings.update(rank_timings)
     return metrics, timings
@@ -440,8 +440,8 @@ def baseline_result(cell: BaselineCell, env: dict | None = None) -> CellResult:
     metrics = metrics_from_ranks(ranks, users[rows], "test")
     timings = {"eval_seconds": time.perf_counter() - start}
     timings["queries_per_second"] = rows.size / timings["eval_seconds"]
-    by_segment, rank_timings = test_segments(cell.evaluation, cell.history, users[rows],
-                                             titles[rows], rank, ranks, rank_seconds)
+    by_segment, rank_timings = score_segments(cell.evaluation, cell.history, users[rows],
+                                              titles[rows], rank, ranks, rank_seconds)
     metrics.update(by_segment)
     timings.update(rank_timings)
     train_rows = cell.split.train
