@@ -208,13 +208,13 @@ def softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 2
                              repeats: int = 5) -> float:
     """Seconds one training step spends in the in-batch softmax, measured alone.
 
-    The part of the step that grows with the batch squared: the [batch, batch] score
-    matmul, :func:`~harness.model.towers.in_batch_softmax` and its gradient, and the two
-    gradient matmuls back to the query and candidate embeddings, on random embeddings
-    of the step's shape. A compiled loop of ``steps`` steps, the median of ``repeats``
-    timed calls after a warm-up, divided by ``steps``. Its share of a measured step is
-    what a faster loss kernel could buy at most; the rest (tower gathers, title-word
-    pooling, Adagrad updates) does not grow with the batch.
+    The part of the step that grows with the batch squared: the in-batch scores, the
+    loss and its gradients with respect to the query and candidate embeddings
+    (:func:`~harness.model.towers.in_batch_softmax`, no logQ correction, no accidental
+    hits), on random embeddings of the step's shape. A compiled loop of ``steps`` steps,
+    the median of ``repeats`` timed calls after a warm-up, divided by ``steps``. Its
+    share of a measured step is what a faster loss kernel could buy at most; the rest
+    (tower gathers, title-word pooling, Adagrad updates) does not grow with the batch.
     """
     from harness.model.towers import in_batch_softmax
 
@@ -222,6 +222,8 @@ def softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 2
     query, candidate = (tf.constant(rng.standard_normal((batch_size, embedding_dim),
                                                         dtype=np.float32) * 0.3)
                         for _ in range(2))
+    offset = tf.zeros([batch_size], tf.float32)
+    ids = tf.range(batch_size, dtype=tf.int64)
 
     @tf.function
     def loop():
@@ -229,8 +231,7 @@ def softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 2
         for _ in tf.range(steps):
             with tf.GradientTape() as tape:
                 tape.watch([query, candidate])
-                loss = tf.reduce_sum(in_batch_softmax(
-                    tf.matmul(query, candidate, transpose_b=True)))
+                loss = in_batch_softmax(query, candidate, offset, ids, tf.constant(False))
             grad_query, grad_candidate = tape.gradient(loss, [query, candidate])
             total += loss + grad_query[0, 0] + grad_candidate[0, 0]  # keeps them computed
         return total
