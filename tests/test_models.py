@@ -11,43 +11,72 @@ from harness.data.synthetic import synthetic_movielens
 pytestmark = pytest.mark.slow
 
 
-def _scores(n: int, scale: float, seed: int = 0) -> np.ndarray:
-    return (np.random.default_rng(seed).standard_normal((n, n)) * scale).astype(np.float32)
+def _batch(n: int, dim: int, scale: float, catalogue: int, seed: int = 0):
+    """Queries, the true candidates' embeddings, their ids (few distinct: many
+    accidental hits) and each candidate's sampling probability."""
+    rng = np.random.default_rng(seed)
+    queries = (rng.standard_normal((n, dim)) * scale).astype(np.float32)
+    table = (rng.standard_normal((catalogue, dim)) * scale).astype(np.float32)
+    rows = rng.integers(0, catalogue, n)
+    probability = rng.dirichlet(np.ones(catalogue) * 0.3).astype(np.float32)
+    return queries, table[rows], rows, probability
 
 
-@pytest.mark.parametrize("n, scale", [(2, 1.0), (7, 1.0), (64, 3.0), (33, 200.0)])
-def test_in_batch_softmax_equals_retrieval_cross_entropy_and_its_gradient(n, scale):
-    # Retrieval's default: CategoricalCrossentropy(from_logits=True) on an identity
-    # label matrix. Large scales check the max-subtraction (no overflow).
-    from harness.model.towers import in_batch_softmax
-    from harness.tfcompat import keras, tf
-
-    scores = tf.constant(_scores(n, scale))
-    upstream = tf.constant(np.random.default_rng(1).uniform(0.5, 2.0, n).astype(np.float32))
-    reference = keras.losses.CategoricalCrossentropy(
-        from_logits=True, reduction=keras.losses.Reduction.NONE)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(scores)
-        ours = in_batch_softmax(scores)
-        theirs = reference(tf.eye(n), scores)
-        ours_total = tf.reduce_sum(ours * upstream)
-        theirs_total = tf.reduce_sum(theirs * upstream)
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(tape.gradient(ours_total, scores).numpy(),
-                               tape.gradient(theirs_total, scores).numpy(),
-                               rtol=1e-5, atol=1e-6)
-
-
-def test_retrieval_task_loss_is_unchanged_by_in_batch_softmax_loss():
-    from harness.model.towers import InBatchSoftmaxLoss
+@pytest.mark.parametrize("logq", [False, True])
+@pytest.mark.parametrize("hits", [False, True])
+@pytest.mark.parametrize("n, dim, scale, catalogue", [
+    (2, 4, 1.0, 2),        # smallest batch; the two rows may share a candidate
+    (48, 8, 1.0, 10),      # random, many duplicates of each candidate
+    (64, 8, 30.0, 5),      # huge logits (~|900| * 8): the max-subtraction, no overflow
+    (40, 8, 1.0, 1),       # every row the same candidate: all others accidental hits
+    (1500, 16, 1.0, 300),  # several tiles of query rows (TILE_SCORES // 1500 rows each)
+])
+def test_in_batch_softmax_equals_retrievals_loss_and_gradients(n, dim, scale, catalogue,
+                                                               logq, hits):
+    # The reference is tfrs.tasks.Retrieval itself: the [batch, batch] scores, its
+    # SamplingProbablityCorrection and RemoveAccidentalHits (logit + MIN_FLOAT), then
+    # CategoricalCrossentropy(from_logits=True, SUM) on the identity labels.
+    from harness.model.towers import TILE_SCORES, in_batch_softmax
     from harness.tfcompat import tf, tfrs
 
-    rng = np.random.default_rng(2)
-    queries = tf.constant(rng.standard_normal((50, 8)).astype(np.float32))
-    candidates = tf.constant(rng.standard_normal((50, 8)).astype(np.float32))
-    ours = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss())(queries, candidates)
-    theirs = tfrs.tasks.Retrieval()(queries, candidates)
-    assert float(ours) == pytest.approx(float(theirs), rel=1e-5)
+    queries, candidates, rows, probability = _batch(n, dim, scale, catalogue)
+    queries, candidates = tf.constant(queries), tf.constant(candidates)
+    offset = (-np.log(np.clip(probability[rows], 1e-6, 1.0)) if logq
+              else np.zeros(n)).astype(np.float32)
+    upstream = 1.7  # the loss's gradients scale with the upstream gradient
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([queries, candidates])
+        ours = upstream * in_batch_softmax(queries, candidates, tf.constant(offset),
+                                           tf.constant(rows, tf.int64), tf.constant(hits))
+        theirs = upstream * tfrs.tasks.Retrieval(remove_accidental_hits=hits)(
+            queries, candidates,
+            candidate_sampling_probability=tf.gather(probability, rows) if logq else None,
+            candidate_ids=tf.constant(rows) if hits else None)
+    # The loss is a sum of n per-row terms added in another order: a few float32 ulps
+    # of the total.
+    assert float(ours) == pytest.approx(float(theirs), rel=1e-5, abs=1e-5)
+    for ours_grad, theirs_grad in zip(tape.gradient(ours, [queries, candidates]),
+                                      tape.gradient(theirs, [queries, candidates]),
+                                      strict=True):
+        # Each gradient entry is the upstream times a sum of embedding values weighted
+        # by softmax - onehot (absolute weights summing to at most 2): either path's
+        # rounding is a few ulps of 2 * upstream * the largest embedding value per term
+        # summed, whatever the entry's own size (it can cancel to ~0: a batch of one
+        # candidate). 64 such ulps allow another summation order (another CPU's oneDNN
+        # blocking); a wrong term (an unmasked hit, a missed offset, the label on the
+        # wrong column) moves an entry by a softmax weight times an embedding value.
+        largest = max(float(np.abs(queries.numpy()).max()),
+                      float(np.abs(candidates.numpy()).max()))
+        tolerance = 64 * EPS32 * 2 * upstream * largest
+        np.testing.assert_allclose(ours_grad.numpy(), theirs_grad.numpy(), rtol=0,
+                                   atol=tolerance)
+    plain = float(upstream * tfrs.tasks.Retrieval()(queries, candidates))
+    # The option changes the loss, so its wiring is not a no-op (logQ with one candidate
+    # in the catalogue is one: its probability is 1).
+    if (hits or logq and catalogue > 1) and n > 2:
+        assert abs(float(theirs) - plain) > 10 * 1e-5 * abs(plain)  # 10x the loss check
+    if n == 1500:
+        assert TILE_SCORES // n < n  # this case does run several tiles
 
 
 def test_training_many_models_registers_no_gradient_per_model():

@@ -365,7 +365,9 @@ def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
                "reference_queries_per_second": 14_000.0,
                "harness_queries_per_second": 420_000.0, "eval_speedup": 30.0,
                "reference_top_100": 0.2463, "harness_top_100": 0.2531,
-               "targets": {"train_speedup": 20.0, "eval_speedup": 100.0}}
+               "targets": {"train_speedup": 20.0, "eval_speedup": 100.0},
+               "batch_size": 2048, "harness_steps": 120, "harness_seconds_per_step": 0.0125,
+               "softmax_seconds_per_step": 0.01}
     points = [{"kind": "scaling", "n_interactions": n, "n_items": 1000,
                "train_seconds": n / 100_000, "examples_per_second": 100_000.0,
                "eval_seconds": 0.1, "queries_per_second": 1e6}
@@ -377,6 +379,7 @@ def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
     section = markdown.split("## Speed-up over the tutorial's code")[1].split("## ")[0]
     assert "| training, examples/s" in section and "| 23.0x " in section
     assert "| 30.0x " in section and "| 100x " in section
+    assert "(batch 2048): 12.5 ms a step" in section and "takes 10.0 ms (80%)" in section
     scaling = markdown.split("## Scaling")[1].split("## ")[0]
     assert "|      1,000,000 |" in scaling.replace("| 1,000,000 |", "|      1,000,000 |")
     # train seconds grow exactly linearly in the points above: slope 1.00.

@@ -1,5 +1,8 @@
 """TFRS's training options (logQ correction, accidental hits, embedding size) and early
-stopping on the validation slice, against what TFRS itself computes."""
+stopping on the validation slice, against what TFRS itself computes.
+
+The loss and its gradients with each option, against ``tfrs.tasks.Retrieval``'s, are
+tested in test_models.py; here, that the model passes the options on."""
 
 from __future__ import annotations
 
@@ -10,44 +13,6 @@ from harness.data.synthetic import synthetic_movielens
 from harness.errors import UserError
 
 pytestmark = pytest.mark.slow
-
-
-def _batch(seed: int = 0, n: int = 48, dim: int = 8, catalogue: int = 10):
-    rng = np.random.default_rng(seed)
-    queries = rng.standard_normal((n, dim)).astype(np.float32)
-    rows = rng.integers(0, catalogue, n)  # few candidates: many accidental hits
-    table = rng.standard_normal((catalogue, dim)).astype(np.float32)
-    probability = rng.dirichlet(np.ones(catalogue)).astype(np.float32)
-    return queries, table[rows], rows, probability
-
-
-@pytest.mark.parametrize("logq", [False, True])
-@pytest.mark.parametrize("hits", [False, True])
-def test_loss_and_gradients_equal_retrievals_own(logq, hits):
-    # The harness's task is Retrieval with its own in-batch softmax loss; the reference
-    # is Retrieval with its default CategoricalCrossentropy over the label matrix.
-    from harness.model.towers import InBatchSoftmaxLoss
-    from harness.tfcompat import tf, tfrs
-
-    queries, candidates, rows, probability = _batch()
-    queries, candidates = tf.constant(queries), tf.constant(candidates)
-    kwargs = {"candidate_sampling_probability": tf.gather(probability, rows) if logq else None,
-              "candidate_ids": tf.constant(rows) if hits else None}
-    ours_task = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss(), remove_accidental_hits=hits)
-    theirs_task = tfrs.tasks.Retrieval(remove_accidental_hits=hits)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch([queries, candidates])
-        ours = ours_task(queries, candidates, **kwargs)
-        theirs = theirs_task(queries, candidates, **kwargs)
-    assert float(ours) == pytest.approx(float(theirs), rel=1e-5)
-    for ours_grad, theirs_grad in zip(tape.gradient(ours, [queries, candidates]),
-                                      tape.gradient(theirs, [queries, candidates]),
-                                      strict=True):
-        np.testing.assert_allclose(ours_grad.numpy(), theirs_grad.numpy(), rtol=1e-4,
-                                   atol=1e-5)
-    plain = float(tfrs.tasks.Retrieval()(queries, candidates))
-    if logq or hits:  # the option changes the loss: its wiring is not a no-op
-        assert abs(float(theirs) - plain) > 1e-3
 
 
 @pytest.fixture(scope="module")

@@ -157,56 +157,109 @@ class CandidateTower(keras.Model):
         return tf.gather(self.embed_candidates(distinct), position)
 
 
-@tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
-@tf.custom_gradient
-def in_batch_softmax(scores):
-    """Per query i: ``logsumexp(scores[i]) - scores[i, i]``, with a two-pass gradient.
+# TFRS's logit for a removed accidental hit: ``logit + MIN_FLOAT`` (tfrs.layers.loss).
+MIN_FLOAT = float(np.finfo(np.float32).min / 100.0)
+# Scores held at once: a tile of [TILE_SCORES // batch, batch] float32, 4 MiB. At batch
+# 2048 (four tiles) a step took as long as with the whole matrix, and tiles of 2^18 and
+# 2^22 scores no less (2-core AMD EPYC, 2 MiB L2, 32 MiB L3); what the tiles buy is
+# memory that grows with the batch instead of its square.
+TILE_SCORES = 2**20
 
-    The gradient is ``softmax(scores[i]) - onehot(i)`` times the upstream gradient,
-    built from the forward pass's exponentials. TensorFlow's own gradient of
-    ``reduce_logsumexp`` and ``diag_part`` takes six passes over the [batch, batch]
-    scores (a broadcast, a multiply, a zeros_like for the diagonal, an add of the two,
-    ...): on two cores they cost more than the three matmuls of the step.
+
+@tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32),
+                              tf.TensorSpec([None, None], tf.float32),
+                              tf.TensorSpec([None], tf.float32),
+                              tf.TensorSpec([None], tf.int64),
+                              tf.TensorSpec([], tf.bool)])
+@tf.custom_gradient
+def in_batch_softmax(query, candidate, logit_offset, candidate_ids, remove_accidental_hits):
+    """``tfrs.tasks.Retrieval``'s loss and its gradients, one tile of queries at a time.
+
+    Retrieval scores every query against every candidate of the batch, labels the
+    diagonal and sums ``CategoricalCrossentropy(from_logits=True)`` over the queries.
+    Per query i that is ``logsumexp(logits[i]) - logits[i, i]``, with
+    ``logits[i, j] = query[i] . candidate[j] + logit_offset[j]``, and with
+    ``MIN_FLOAT`` added where ``remove_accidental_hits`` and j != i carries the same
+    candidate id as i (TFRS's ``RemoveAccidentalHits``). Per tile of query rows: the
+    tile's scores, their softmax, the loss and the gradients, ``softmax - onehot`` times
+    the candidate embeddings for the tile's queries and its transpose times the tile's
+    queries, summed, for the candidates. No [batch, batch] tensor is ever held: the
+    largest is a tile of ``TILE_SCORES`` scores, so a step's memory grows with the batch,
+    not its square. The gradients come out of the forward pass (the loss is a sum, so
+    the upstream gradient is one scalar that scales them): no pass recomputes scores.
 
     A ``tf.function`` with a fixed signature, traced once per process: each trace of a
     ``tf.custom_gradient`` registers its gradient in TensorFlow's process-wide registry,
     which then keeps that graph alive (traced inside every model's training step, it
     held ~10 MB per cell).
+
+    Args:
+        query: [batch, dim] float32 query embeddings.
+        candidate: [batch, dim] float32 embeddings of each query's true candidate.
+        logit_offset: [batch] float32 added to every logit of candidate j: zeros, or
+            ``-log(clip(candidate_sampling_probability, 1e-6, 1))`` (logQ correction).
+        candidate_ids: [batch] int64 candidate identities (accidental hits).
+        remove_accidental_hits: scalar bool.
+
+    Returns:
+        The summed loss, a float32 scalar.
     """
-    row_max = tf.stop_gradient(tf.reduce_max(scores, axis=1, keepdims=True))
-    exp = tf.exp(scores - row_max)
-    total = tf.reduce_sum(exp, axis=1, keepdims=True)
-    loss = tf.math.log(total[:, 0]) + row_max[:, 0] - tf.linalg.diag_part(scores)
+    batch = tf.shape(query)[0]
+    rows = tf.maximum(1, tf.minimum(batch, TILE_SCORES // tf.maximum(batch, 1)))
+    tiles = (batch + rows - 1) // rows
+    has_offset = tf.reduce_any(tf.not_equal(logit_offset, 0.0))
+
+    def tile(index, loss, grad_query, grad_candidate):
+        start = index * rows
+        stop = tf.minimum(start + rows, batch)
+        query_tile = query[start:stop]
+        logits = tf.matmul(query_tile, candidate, transpose_b=True)
+        # Each option costs passes over the tile: skipped when it would change nothing.
+        logits = tf.cond(has_offset, lambda: logits + logit_offset, lambda: logits)
+        own = tf.range(start, stop)
+
+        def without_hits():
+            hits = tf.logical_and(
+                tf.equal(candidate_ids[start:stop, None], candidate_ids[None, :]),
+                tf.not_equal(own[:, None], tf.range(batch)[None, :]))
+            return tf.where(hits, logits + MIN_FLOAT, logits)
+
+        logits = tf.cond(remove_accidental_hits, without_hits, lambda: logits)
+        row_max = tf.reduce_max(logits, axis=1, keepdims=True)
+        exp = tf.exp(logits - row_max)
+        total = tf.reduce_sum(exp, axis=1, keepdims=True)
+        # Row r of the tile is query start + r: its label sits on diagonal ``start``.
+        loss += tf.reduce_sum(tf.math.log(total[:, 0]) + row_max[:, 0]
+                              - tf.linalg.diag_part(logits, k=start))
+        weights = exp * tf.math.reciprocal(total)
+        weights = tf.linalg.set_diag(weights, tf.linalg.diag_part(weights, k=start) - 1.0,
+                                     k=start)
+        grad_query = grad_query.write(index, tf.matmul(weights, candidate))
+        grad_candidate += tf.matmul(weights, query_tile, transpose_a=True)
+        return index + 1, loss, grad_query, grad_candidate
+
+    _, loss, grad_query, grad_candidate = tf.while_loop(
+        lambda index, *_: index < tiles, tile,
+        (tf.constant(0), tf.constant(0.0), tf.TensorArray(tf.float32, tiles,
+                                                           infer_shape=False),
+         tf.zeros_like(candidate)),
+        parallel_iterations=1)  # one tile at a time: the point is memory
+    grad_query = tf.reshape(grad_query.concat(), tf.shape(query))
 
     def grad(upstream):
-        weighted = exp * (upstream[:, None] / total)
-        return tf.linalg.set_diag(weighted, tf.linalg.diag_part(weighted) - upstream)
+        # No gradient for the offset (a constant of the sampling probabilities) or ids.
+        return upstream * grad_query, upstream * grad_candidate, None, None, None
 
-    return loss, grad
-
-
-class InBatchSoftmaxLoss(keras.losses.Loss):
-    """The loss of ``tfrs.tasks.Retrieval``, without materialising its label matrix.
-
-    Retrieval scores every query against every candidate of the batch and labels the
-    diagonal: ``CategoricalCrossentropy(from_logits=True, reduction=SUM)`` on
-    ``tf.eye(batch)``. Per query that is ``logsumexp(scores) - scores[i, i]``
-    (:func:`in_batch_softmax`). ``y_true`` must be that identity, as Retrieval always
-    passes when it samples no hard negatives.
-    """
-
-    def __init__(self):
-        super().__init__(reduction=keras.losses.Reduction.SUM, name="in_batch_softmax")
-
-    def call(self, y_true, y_pred):
-        return in_batch_softmax(y_pred)
+    return tf.reshape(loss, []), grad
 
 
 class TwoTowerModel(tfrs.models.Model):
-    """``tfrs.models.Model`` with a ``tfrs.tasks.Retrieval`` task (in-batch softmax).
+    """``tfrs.models.Model`` trained on ``tfrs.tasks.Retrieval``'s in-batch softmax.
 
-    The task carries no metric: the tutorial's FactorizedTopK inside every training step
-    is what made it slow, and evaluation is done exactly, once, by ``harness.evaluation.metrics``.
+    ``compute_loss`` is Retrieval's loss (with its logQ correction and accidental-hit
+    removal) computed tile by tile (:func:`in_batch_softmax`). No metric runs inside a
+    training step: the tutorial's FactorizedTopK there is what made it slow, and
+    evaluation is done exactly, once, by ``harness.evaluation.metrics``.
     """
 
     def __init__(self, fitted: FittedFeatures, seed: int,
@@ -216,21 +269,19 @@ class TwoTowerModel(tfrs.models.Model):
         seeds = _Seeds(seed)
         self.query_tower = QueryTower(fitted, seeds)
         self.candidate_tower = CandidateTower(fitted, seeds)
-        self.task = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss(),
-                                         remove_accidental_hits=remove_accidental_hits)
-        self._remove_accidental_hits = remove_accidental_hits
-        self._sampling_probability = (None if sampling_probability is None
-                                      else tf.constant(sampling_probability, tf.float32))
+        self._remove_accidental_hits = tf.constant(remove_accidental_hits)
+        # Retrieval's SamplingProbablityCorrection: logit - log(clip(probability)).
+        self._logit_offset = (None if sampling_probability is None else tf.constant(
+            -np.log(np.clip(sampling_probability, 1e-6, 1.0)), tf.float32))
 
     def compute_loss(self, features, training=False):
-        rows = features["candidate"]
+        rows = tf.cast(features["candidate"], tf.int64)
         query = self.query_tower(features)
         candidate = self.candidate_tower(rows)
-        probability = (None if self._sampling_probability is None
-                       else tf.gather(self._sampling_probability, rows))
-        return self.task(query, candidate, compute_metrics=not training,
-                         candidate_sampling_probability=probability,
-                         candidate_ids=rows if self._remove_accidental_hits else None)
+        offset = (tf.zeros(tf.shape(rows), tf.float32) if self._logit_offset is None
+                  else tf.gather(self._logit_offset, rows))
+        return in_batch_softmax(query, candidate, offset, rows,
+                                self._remove_accidental_hits)
 
 
 def build_model(fitted: FittedFeatures, seed: int,

@@ -125,7 +125,7 @@ def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch
     # tower): a tf.function that creates variables on its first call is traced twice.
     model.query_tower({name: values[:1] for name, values in features.items()})
     model.candidate_tower(features["candidate"][:1])
-    optimizer.build(model.trainable_variables)
+    _create_optimizer_slots(optimizer, model.trainable_variables)
 
     @tf.function
     def epoch(seed):
@@ -144,6 +144,16 @@ def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch
         return total / size
 
     return epoch
+
+
+def _create_optimizer_slots(optimizer: keras.optimizers.legacy.Optimizer, variables) -> None:
+    """Creates the optimizer's accumulators for ``variables`` outside any tf.function.
+
+    The legacy optimizers have no public ``build``; ``apply_gradients`` creates the
+    slots on its first call, which inside the compiled epoch would trace it twice. This
+    is the one place that reaches into Keras's private ``_create_all_weights``.
+    """
+    optimizer._create_all_weights(variables)
 
 
 def _fit_with_keras(model, features, options: TrainOptions, seed: int) -> list[float]:
@@ -177,6 +187,62 @@ class TrainedModel:
     @property
     def examples_per_second(self) -> float:
         return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+
+def adagrad(learning_rate: float) -> keras.optimizers.legacy.Adagrad:
+    """Adagrad as the harness trains with it: Keras's legacy implementation.
+
+    The same update as the tutorial's ``keras.optimizers.Adagrad`` (accumulators start
+    at 0.1, ``accumulator += g**2``, ``w -= lr * g / sqrt(accumulator)``; epsilon 1e-7
+    sits outside the square root instead of inside, a relative difference below 1e-6
+    with accumulators >= 0.1), applied by one fused kernel per variable
+    (``ResourceSparseApplyAdagradV2`` on an embedding table's deduplicated rows) instead
+    of the new optimizer's six to eight ops per variable (scatter-add of the squares,
+    gather, sqrt, divide, scatter-add): on two cores that was 2-3 ms of a 10-17 ms step
+    at batch 2048 (the ``timestamp`` configuration).
+    """
+    return keras.optimizers.legacy.Adagrad(learning_rate=learning_rate)
+
+
+def softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 20,
+                             repeats: int = 5) -> float:
+    """Seconds one training step spends in the in-batch softmax, measured alone.
+
+    The part of the step that grows with the batch squared: the in-batch scores, the
+    loss and its gradients with respect to the query and candidate embeddings
+    (:func:`~harness.model.towers.in_batch_softmax`, no logQ correction, no accidental
+    hits), on random embeddings of the step's shape. A compiled loop of ``steps`` steps,
+    the median of ``repeats`` timed calls after a warm-up, divided by ``steps``. Its
+    share of a measured step is what a faster loss kernel could buy at most; the rest
+    (tower gathers, title-word pooling, Adagrad updates) does not grow with the batch.
+    """
+    from harness.model.towers import in_batch_softmax
+
+    rng = np.random.default_rng(0)
+    query, candidate = (tf.constant(rng.standard_normal((batch_size, embedding_dim),
+                                                        dtype=np.float32) * 0.3)
+                        for _ in range(2))
+    offset = tf.zeros([batch_size], tf.float32)
+    ids = tf.range(batch_size, dtype=tf.int64)
+
+    @tf.function
+    def loop():
+        total = tf.constant(0.0)
+        for _ in tf.range(steps):
+            with tf.GradientTape() as tape:
+                tape.watch([query, candidate])
+                loss = in_batch_softmax(query, candidate, offset, ids, tf.constant(False))
+            grad_query, grad_candidate = tape.gradient(loss, [query, candidate])
+            total += loss + grad_query[0, 0] + grad_candidate[0, 0]  # keeps them computed
+        return total
+
+    loop().numpy()  # trace and warm up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loop().numpy()
+        seconds.append(time.perf_counter() - start)
+    return float(np.median(seconds)) / steps
 
 
 def sampling_probability(candidates: np.ndarray, num_candidates: int) -> np.ndarray:
@@ -219,7 +285,7 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
         model = build_model(fitted, seed, sampling_probability=probability,
                             remove_accidental_hits=options.remove_accidental_hits)
         model.query_tower.zero_unseen_users(features["user_id"])
-        model.compile(optimizer=keras.optimizers.Adagrad(learning_rate=options.learning_rate))
+        model.compile(optimizer=adagrad(options.learning_rate))
     start = time.perf_counter()
     losses: list[float] = []
     scores: list[float] = []

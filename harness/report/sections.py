@@ -190,8 +190,23 @@ def speedup_section(run: Run) -> list[str | Table]:
                   fit_on=extra["fit_on"] if isinstance(extra.get("fit_on"), str) else None,
                   protocol=TUTORIAL),  # the tutorial's hyperparameters, whatever the grid ran
             "",
+            *_softmax_share_lines(extra),
         ]
     return lines
+
+
+def _softmax_share_lines(extra: dict) -> list[str]:
+    """The harness's training step split: the in-batch softmax against the rest."""
+    softmax, step = extra.get("softmax_seconds_per_step"), extra.get("harness_seconds_per_step")
+    if not (is_number(softmax) and is_number(step) and step > 0):
+        return []
+    return [f"Where the harness's training step goes (batch {extra.get('batch_size')}): "
+            f"{step * 1e3:.1f} ms a step (the timed training over its "
+            f"{extra.get('harness_steps')} steps, tracing included), of which the in-batch "
+            f"softmax (score matmul, loss, its gradient and the two gradient matmuls, "
+            f"timed alone on random embeddings) takes {softmax * 1e3:.1f} ms "
+            f"({softmax / step:.0%}); the rest (tower gathers, title-word pooling, Adagrad "
+            f"updates) does not grow with the batch.", ""]
 
 
 def scaling_section(run: Run) -> list[str | Table]:
