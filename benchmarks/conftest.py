@@ -207,7 +207,7 @@ class GridRun:
                 from harness.run.cell import check_exclusion
 
                 check_exclusion(self.data, self.grid.splits, self.grid.seeds,
-                                TrainOptions().test_fraction)
+                                TrainOptions.test_fraction)
             if self.tuned_path is not None:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))
                 manifest["tuned_sha256"] = self.tuned.sha256

@@ -11,7 +11,6 @@ import time
 import pytest
 
 from harness.evaluation.keys import accuracy_key
-from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
 from harness.model.training import TrainOptions
 from harness.run.cell import (
@@ -134,10 +133,8 @@ def test_baseline(benchmark, grid_run, baseline_cell):
     # The inference workload: rank every test query's item under the baseline (the
     # headline ranking: with exclude_seen, each query's seen titles left out).
     rows = baseline.split.test
-    seen = (baseline.history.seen_pairs(grid_run.data.user_codes[rows],
-                                        grid_run.data.title_codes[rows])
-            if grid_run.evaluation.ranking == EXCLUDE_SEEN else None)
-    benchmark.pedantic(baseline.rank, args=(rows, seen),
+    benchmark.pedantic(baseline.rank,
+                       args=(rows, baseline.left_out(rows, grid_run.evaluation.ranking)),
                        rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
     result = baseline_result(baseline, grid_run.env)
     queries_per_second = baseline.split.test.size / benchmark.stats.stats.median

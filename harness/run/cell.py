@@ -21,6 +21,7 @@ from harness.evaluation.metrics import (
 )
 from harness.evaluation.retrieval import embed, retrieve_top_k
 from harness.evaluation.segments import (
+    ALL,
     DEFAULT_EVALUATION,
     EXCLUDE_SEEN,
     RANKINGS,
@@ -229,7 +230,7 @@ def evaluate_cell(cell: PreparedCell, trained: TrainedModel, ks=DEFAULT_KS,
         queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
         rank = functools.partial(ranks_of, queries, rows, true_rows)
         if prefix != "test":
-            metrics.update(metrics_from_ranks(rank(RANKINGS[0]), users[rows], prefix, ks))
+            metrics.update(metrics_from_ranks(rank(ALL), users[rows], prefix, ks))
             continue
         rank_start = time.perf_counter()
         ranks = rank(cell.evaluation.ranking)
@@ -259,12 +260,11 @@ def check_exclusion(data: MovieLens, split_names, seeds, test_fraction: float) -
 
     for name in split_names:
         for seed in seeds if SPLITS[name].seeded else seeds[:1]:
-            split, _ = split_data(data, name, seed, test_fraction)
-            users = data.user_codes
-            cold = np.setdiff1d(users[split.test], users[split.train])
-            if cold.size:
+            _, leakage = split_data(data, name, seed, test_fraction)
+            cold = leakage["test_users_unseen"]
+            if cold:
                 raise UserError(
-                    f"--exclude-seen: split {name} (seed {seed}) has {cold.size} test users "
+                    f"--exclude-seen: split {name} (seed {seed}) has {cold:.0f} test users "
                     f"without training interactions, who have nothing to leave out; leave "
                     f"it out of --splits (temporal_warm is the global cut without them), or "
                     f"drop --exclude-seen: every cell reports both rankings per segment")
@@ -388,6 +388,13 @@ class BaselineCell:
     evaluation: Evaluation
     history: History
 
+    def left_out(self, rows: np.ndarray, ranking: str):
+        """What ``ranking`` leaves out of the queries ``rows``: their users' other
+        training titles under ``exclude_seen``, None under ``all``."""
+        if ranking != EXCLUDE_SEEN:
+            return None
+        return self.history.seen_pairs(self.data.user_codes[rows], self.data.title_codes[rows])
+
 
 def prepare_baseline(data: MovieLens, name: str, split_name: str, seed: int,
                      options: TrainOptions, evaluation: Evaluation = DEFAULT_EVALUATION
@@ -430,9 +437,7 @@ def baseline_result(cell: BaselineCell, env: dict | None = None) -> CellResult:
     rows = cell.split.test
 
     def rank(ranking: str) -> np.ndarray:
-        seen = (cell.history.seen_pairs(users[rows], titles[rows])
-                if ranking == EXCLUDE_SEEN else None)
-        return cell.rank(rows, seen)
+        return cell.rank(rows, cell.left_out(rows, ranking))
 
     start = time.perf_counter()
     ranks = rank(cell.evaluation.ranking)
