@@ -21,7 +21,7 @@ from harness.data.datasets import DATASETS, check_dataset_name
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evaluation, parse_bands
-from harness.model.features import CONFIGS
+from harness.model.features import CONFIGS, get_config, missing_features
 from harness.run.machine import gemm_gflops, machine
 from harness.run.records import (
     current_suite_version,
@@ -212,7 +212,8 @@ class GridRun:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))
                 manifest["tuned_sha256"] = self.tuned.sha256
                 for cell in self.cells:  # every tuned cell has its choice, before any runs
-                    if cell.protocol == TUNED:
+                    if cell.protocol == TUNED and missing_features(
+                            get_config(cell.config), self.data) is None:
                         self.tuned.cell(cell.split, cell.config)
             path = self.config.getoption("run_dir")
             if path is None:

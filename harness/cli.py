@@ -127,6 +127,23 @@ def _names(registry, text: str | None) -> tuple[str, ...]:
     return names
 
 
+def _runnable(configs: tuple[str, ...], data, named: bool) -> tuple[str, ...]:
+    """The configurations ``data`` can run. One it lacks the features of is left out
+    with its reason on stderr when it came from the default list, refused when named."""
+    from harness.model.features import get_config, missing_features
+
+    kept = []
+    for name in configs:
+        reason = missing_features(get_config(name), data)
+        if reason is None:
+            kept.append(name)
+        elif named:
+            raise UserError(f"--configs: {reason}")
+        else:
+            print(f"skipped: {reason}", file=sys.stderr)
+    return tuple(kept)
+
+
 def tuning_run_dir(out: Path, identity: dict) -> Path:
     """Where a tuning keeps its studies by default: beside ``out``, one directory per
     data, code and settings (a changed one starts afresh instead of mixing trials)."""
@@ -153,6 +170,7 @@ def cmd_tune(args) -> int:
     if args.storage is not None:
         open_storage(args.storage)  # an unreachable database fails now, not after loading
     data = _load(args)
+    configs = _runnable(configs, data, named=args.configs is not None)
     if args.quick:
         from harness.data.sources import subsample_users
         from harness.run.schema import QUICK_USER_FRACTION
@@ -188,6 +206,7 @@ def cmd_budget(args) -> int:
     if (out / "budget.json").exists() and not args.overwrite:
         raise UserError(f"{out / 'budget.json'} exists; pass --overwrite to replace it")
     data = _load(args)
+    configs = _runnable(configs, data, named=True)  # the default pair runs on any dataset
     tuned = None
     if args.tuned:
         tuned = read_tuned(args.tuned, expected_by_run(data.sha256))
@@ -232,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = with_data(commands.add_parser(
         "tune", help="tune every (split, configuration) on its validation slice, equal "
-        "budgets (Optuna): results/tuned.json"), json=False)
+        "budgets (Optuna): results/tuned.json"), json=False, dataset=True)
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
     sub.add_argument("--configs", help="comma-separated configurations (default: all)")
     sub.add_argument("--trials", type=int, default=16, help="trials per study (16)")
@@ -255,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = with_data(commands.add_parser(
         "budget", help="validation and test top-100 after every epoch (seed 0): "
-        "budget.json, budget.md and budget.png"), json=False)
+        "budget.json, budget.md and budget.png"), json=False, dataset=True)
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
     sub.add_argument("--configs", default="baseline,timestamp",
                      help="comma-separated configurations (default: baseline,timestamp)")

@@ -301,3 +301,82 @@ def test_tfds_copy_is_read_in_batches_as_the_files_are(tmp_path, monkeypatch):
     for name in elements:
         if name not in ("movie_title", "movie_genres"):
             np.testing.assert_array_equal(data.ratings[name], ratings[name], err_msg=name)
+
+
+def _synthetic_interactions_file(path) -> str:
+    """A generated interactions file with titles but neither genres nor a user profile,
+    large enough for the quick grid's user subsample to train and rank."""
+    import csv
+
+    from harness.data.synthetic import synthetic_movielens
+
+    ratings = synthetic_movielens(np.random.default_rng(0), n_users=300, n_items=200,
+                                  n_interactions=9000).ratings
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "item_id", "timestamp", "item_title"])
+        writer.writerows(zip(ratings["user_id"].tolist(), ratings["movie_id"].tolist(),
+                             ratings["timestamp"].tolist(), ratings["movie_title"].tolist(),
+                             strict=True))
+    return f"interactions:{path}"
+
+
+@pytest.mark.slow
+def test_tune_and_both_protocols_run_end_to_end_on_an_interactions_file(tmp_path):
+    """Issue 16's done-when: ``pytest benchmarks --dataset interactions:FILE --quick`` on a
+    generated file, here under both protocols with a tuning made on the same file. The
+    configurations the file cannot feed are left out of the tuning and skipped, with their
+    reason, in the report; the ones it can feed run under both protocols. Every path is
+    under HOME, which no record may name."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from benchrun import ROOT, run_benchmarks
+
+    env = {"HOME": str(tmp_path)}
+    dataset = _synthetic_interactions_file(tmp_path / "inter.csv")
+    tuned = tmp_path / "tuned.json"
+    tune = subprocess.run(
+        [sys.executable, "-m", "harness", "tune", "--dataset", dataset, "--quick",
+         "--splits", "random", "--trials", "1", "--max-epochs", "1", "--patience", "1",
+         "--out", str(tuned)], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, **env})
+    assert tune.returncode == 0, tune.stderr[-3000:]
+    assert ("skipped: configuration user_profile needs user_profile, which dataset "
+            "interactions:inter.csv does not provide") in tune.stderr
+    tuned_configs = {key.split("-", 1)[1] for key in json.loads(tuned.read_text())["cells"]}
+    assert "timestamp" in tuned_configs and "user_profile" not in tuned_configs
+    assert not any("genres" in name for name in tuned_configs)
+
+    results = tmp_path / "results"
+    run = run_benchmarks("--dataset", dataset, "--quick", "--seeds", "1", "--splits",
+                         "random", "--configs", "baseline,timestamp,user_profile",
+                         "--protocol", "both", "--tuned", str(tuned), "--no-speedup",
+                         "--run-dir", str(tmp_path / "run"), "--results-dir", str(results),
+                         env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    entries = json.loads((results / "benchmark.json").read_text())["benchmarks"]
+    trained = {(e["extra_info"]["protocol"], e["extra_info"]["config"]) for e in entries
+               if e["extra_info"].get("kind") == "train"}
+    assert trained == {(protocol, config) for protocol in ("tutorial", "tuned")
+                       for config in ("baseline", "timestamp")}
+    assert {e["extra_info"]["provenance"]["dataset"] for e in entries
+            if e["extra_info"].get("kind") == "train"} == {"interactions:inter.csv"}
+    report = (results / "results.md").read_text()
+    assert "user_profile needs user_profile" in report
+    for written in (report, (results / "benchmark.json").read_text(), tuned.read_text()):
+        assert str(tmp_path) not in written
+
+
+def test_tune_refuses_a_named_configuration_the_dataset_cannot_feed(tmp_path, capsys):
+    path = tmp_path / "inter.csv"
+    write_csv(path, interactions_rows(), ["user_id", "item_id", "timestamp", "item_title"])
+    out = tmp_path / "tuned.json"
+    status = main(["tune", "--dataset", f"interactions:{path}", "--configs",
+                   "baseline,user_profile", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and not out.exists()
+    assert err.strip() == ("error: --configs: configuration user_profile needs user_profile, "
+                           "which dataset interactions:inter.csv does not provide"), err
