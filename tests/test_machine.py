@@ -84,6 +84,19 @@ def test_same_machine_needs_every_identity_field_equal_and_known():
         assert not same_machine(first, {**first, key: other}), key
     assert not same_machine(first, None)
     assert not same_machine({**first, "isa": None}, {**first, "isa": None})
+    capped = {**first, "isa_cap": "AVX2"}
+    assert not same_machine(first, capped) and not same_machine(capped, first)
+    assert same_machine(capped, dict(capped))
+    assert not same_machine(capped, {**first, "isa_cap": "AVX"})
+
+
+def test_a_cap_on_onednn_is_recorded_and_described(monkeypatch):
+    monkeypatch.delenv(machine_module.ISA_CAP_ENV, raising=False)
+    assert "isa_cap" not in machine_module.machine()
+    monkeypatch.setenv(machine_module.ISA_CAP_ENV, "AVX2")
+    info = machine_module.machine()
+    assert info["isa_cap"] == "AVX2"
+    assert "oneDNN capped at AVX2" in describe(info)
 
 
 def test_gemm_rate_is_a_positive_number():

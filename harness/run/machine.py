@@ -28,6 +28,10 @@ ISA_FLAGS = (
 GEMM_SHAPE = (2048, 32, 2048)
 # What must match for two runs' speeds to be comparable.
 IDENTITY_KEYS = ("cpu", "arch", "cores", "isa", "caches")
+# oneDNN (TensorFlow's matmul and its fused CPU kernels) uses at most this instruction
+# set when the variable is set: ``ONEDNN_MAX_CPU_ISA=AVX2`` on an AVX-512 machine runs
+# the AVX2 kernels (not the AVX2 machine's caches), so a run records it.
+ISA_CAP_ENV = "ONEDNN_MAX_CPU_ISA"
 
 
 def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
@@ -83,7 +87,8 @@ def machine() -> dict[str, object]:
 
     Returns:
         {"cpu": str, "arch": str, "cores": int, "isa": [str, ...] (the ``ISA_FLAGS``
-        present), "caches": {"L1d": bytes, ...}}.
+        present), "caches": {"L1d": bytes, ...}}, and "isa_cap" (``ISA_CAP_ENV``'s
+        value) when oneDNN is held below the CPU's instruction set.
     """
     info = _cpuinfo()
     flags = set((info.get("flags") or info.get("Features") or "").split())
@@ -95,6 +100,7 @@ def machine() -> dict[str, object]:
         else os.cpu_count(),
         "isa": [flag for flag in ISA_FLAGS if flag in flags],
         "caches": caches(),
+        **({"isa_cap": os.environ[ISA_CAP_ENV]} if os.environ.get(ISA_CAP_ENV) else {}),
     }
 
 
@@ -144,6 +150,8 @@ def describe(info: dict | None) -> str | None:
     parts = [str(info["cpu"]), str(info.get("arch", "?")), f"{info.get('cores', '?')} cores",
              f"{isa_level(isa)} ({' '.join(isa) or 'none listed'})"]
     sizes = info.get("caches") if isinstance(info.get("caches"), dict) else {}
+    if info.get("isa_cap"):
+        parts.append(f"oneDNN capped at {info['isa_cap']}")
     parts += [f"{name} {_size_text(size)}" for name, size in sizes.items()
               if isinstance(size, int) and name != "L1i"]
     gemm = info.get("gemm_gflops")
@@ -159,7 +167,7 @@ def same_machine(first: dict | None, second: dict | None) -> bool:
     if not isinstance(first, dict) or not isinstance(second, dict):
         return False
     return all(first.get(key) is not None and first.get(key) == second.get(key)
-               for key in IDENTITY_KEYS)
+               for key in IDENTITY_KEYS) and first.get("isa_cap") == second.get("isa_cap")
 
 
 __all__ = ["GEMM_SHAPE", "ISA_FLAGS", "caches", "describe", "gemm_gflops", "isa_level",
