@@ -441,6 +441,7 @@ def test_dataset_scale_and_skipped_configurations_are_reported(tmp_path):
     assert "MovieLens-25M shape" in scaling and "25,000,095" in scaling
     assert re.search(r"\| load s\s+\|\s+161.2 \|", scaling)
     assert re.search(r"\| peak RSS, MiB\s+\|\s+6,801 \|", scaling)
+    assert "test_dataset_scale" not in markdown  # not again under "Other benchmarks"
     assert f"Skipped: {reason}." in markdown
     missing = markdown.split("## Missing cells")[1].split("## ")[0]
     assert "user_profile" not in missing.split("Skipped:")[0]

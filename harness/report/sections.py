@@ -154,6 +154,10 @@ def _is_scaling(entry: dict) -> bool:
     return extra.get("kind") == "scaling" and all(is_number(extra.get(k)) for k in SCALING_KEYS)
 
 
+def _is_dataset_scale(entry: dict) -> bool:
+    return _extra(entry).get("kind") == "dataset_scale"
+
+
 def speedup_section(run: Run) -> list[str | Table]:
     """Markdown lines: the side-by-side tutorial-reference benchmark, if it ran."""
     lines = []
@@ -232,7 +236,7 @@ def _dataset_scale_lines(run: Run) -> list[str | Table]:
     """The MovieLens-25M-shaped load and cell (``--dataset-scale``), if it ran."""
     from harness.report.scaling import dataset_scale_rows
 
-    points = [_extra(e) for e in run.other if _extra(e).get("kind") == "dataset_scale"]
+    points = [_extra(e) for e in run.other if _is_dataset_scale(e)]
     if not points:
         return []
     table = Table("dataset_scale", "A MovieLens-25M-shaped dataset (synthetic GroupLens "
@@ -266,7 +270,7 @@ def serving_section(run: Run) -> list[str | Table]:
 def other_section(run: Run) -> list[str | Table]:
     """Markdown lines: benchmark entries that are not cells (none when there are none)."""
     others = [e for e in run.other if not (_is_speedup(e) or _is_scaling(e)
-                                           or _is_serving(e))]
+                                           or _is_serving(e) or _is_dataset_scale(e))]
     if not others:
         return []
     rows = []
