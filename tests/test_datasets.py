@@ -19,7 +19,7 @@ from harness.data.readers import ML1M_OCCUPATIONS
 from harness.data.sources import load_from_dir
 from harness.data.table import GENRE_NAMES, table_sha256
 from harness.errors import DataError, UnknownNameError
-from tests.fixtures_data import (
+from fixtures_data import (
     EXPECTED_AGE_BUCKET,
     MOVIES,
     RATINGS,
@@ -121,7 +121,7 @@ def test_int_strings_match_python():
 def test_ml1m_is_the_100k_table(tmp_path, layout):
     files = ml1m_files()
     if layout == "zip":
-        from tests.fixtures_data import write_zip
+        from fixtures_data import write_zip
         write_zip(tmp_path / "data" / "ml-1m.zip", files, prefix="ml-1m/")
     else:
         write_files(tmp_path / "data" / ("ml-1m" if layout == "subdir" else ""), files)
