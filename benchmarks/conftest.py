@@ -6,6 +6,7 @@ Only wiring lives here; every computation is in ``harness``.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import shutil
@@ -195,6 +196,13 @@ class GridRun:
             self._data = data
         return self._data
 
+    @functools.cached_property
+    def unavailable(self) -> dict[str, str]:
+        """Configuration -> why the dataset cannot feed it, for the grid's configurations
+        (decided once from the data; such cells are reported, never run)."""
+        return {name: reason for name in self.grid.configs
+                if (reason := missing_features(get_config(name), self.data)) is not None}
+
     @property
     def run_dir(self) -> RunDirectory:
         if self._run_dir is None:
@@ -212,8 +220,7 @@ class GridRun:
                 self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))
                 manifest["tuned_sha256"] = self.tuned.sha256
                 for cell in self.cells:  # every tuned cell has its choice, before any runs
-                    if cell.protocol == TUNED and missing_features(
-                            get_config(cell.config), self.data) is None:
+                    if cell.protocol == TUNED and cell.config not in self.unavailable:
                         self.tuned.cell(cell.split, cell.config)
             path = self.config.getoption("run_dir")
             if path is None:

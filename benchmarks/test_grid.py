@@ -11,7 +11,6 @@ import time
 import pytest
 
 from harness.evaluation.keys import accuracy_key
-from harness.model.features import get_config, missing_features
 from harness.model.training import TrainOptions
 from harness.run.cell import (
     baseline_result,
@@ -71,7 +70,7 @@ def _skip_if_finished(grid_run, cell, announce: bool = True):
 
 def _skip_if_unavailable(grid_run, cell) -> None:
     """A configuration needing what the dataset lacks is reported, never run."""
-    reason = missing_features(get_config(cell.config), grid_run.data)
+    reason = grid_run.unavailable.get(cell.config)
     if reason is not None:
         grid_run.skipped[cell.config] = reason
         pytest.skip(reason)

@@ -11,14 +11,6 @@ import datetime
 
 import numpy as np
 import pytest
-
-from harness.cli import main
-from harness.data.columnar import int_strings
-from harness.data.datasets import DATASETS, check_dataset_name, load_dataset
-from harness.data.readers import ML1M_OCCUPATIONS
-from harness.data.sources import load_from_dir
-from harness.data.table import GENRE_NAMES, table_sha256
-from harness.errors import DataError, UnknownNameError
 from fixtures_data import (
     EXPECTED_AGE_BUCKET,
     MOVIES,
@@ -27,6 +19,14 @@ from fixtures_data import (
     grouplens_files,
     write_files,
 )
+
+from harness.cli import main
+from harness.data.columnar import int_strings
+from harness.data.datasets import DATASETS, check_dataset_name, load_dataset
+from harness.data.readers import ML1M_OCCUPATIONS
+from harness.data.sources import load_from_dir
+from harness.data.table import GENRE_NAMES, table_sha256
+from harness.errors import DataError, UnknownNameError
 
 pytest.importorskip("pyarrow")
 
