@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from harness.model.features import FittedFeatures
@@ -160,97 +162,112 @@ class CandidateTower(keras.Model):
 # TFRS's logit for a removed accidental hit: ``logit + MIN_FLOAT`` (tfrs.layers.loss).
 MIN_FLOAT = float(np.finfo(np.float32).min / 100.0)
 # Scores held at once: a tile of [TILE_SCORES // batch, batch] float32, 4 MiB. At batch
-# 2048 (four tiles) a step took as long as with the whole matrix, and tiles of 2^18 and
-# 2^22 scores no less (2-core AMD EPYC, 2 MiB L2, 32 MiB L3); what the tiles buy is
-# memory that grows with the batch instead of its square.
+# 2048 (four tiles of 512 queries) the softmax with its gradients took 5.9 ms against
+# 6.7-7.1 ms for the whole matrix at once and 9.3-10 ms for tiles of 2^19 scores
+# (2-core AMD EPYC, AVX-512, 2 MiB L2, 32 MiB L3); the tiles also keep a step's memory
+# growing with the batch instead of its square.
 TILE_SCORES = 2**20
 
 
-@tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32),
-                              tf.TensorSpec([None, None], tf.float32),
-                              tf.TensorSpec([None], tf.float32),
-                              tf.TensorSpec([None], tf.int64),
-                              tf.TensorSpec([], tf.bool)])
-@tf.custom_gradient
-def in_batch_softmax(query, candidate, logit_offset, candidate_ids, remove_accidental_hits):
+def in_batch_softmax(query, candidate, logit_offset=None, candidate_ids=None):
     """``tfrs.tasks.Retrieval``'s loss and its gradients, one tile of queries at a time.
 
     Retrieval scores every query against every candidate of the batch, labels the
     diagonal and sums ``CategoricalCrossentropy(from_logits=True)`` over the queries.
     Per query i that is ``logsumexp(logits[i]) - logits[i, i]``, with
     ``logits[i, j] = query[i] . candidate[j] + logit_offset[j]``, and with
-    ``MIN_FLOAT`` added where ``remove_accidental_hits`` and j != i carries the same
-    candidate id as i (TFRS's ``RemoveAccidentalHits``). Per tile of query rows: the
-    tile's scores, their softmax, the loss and the gradients, ``softmax - onehot`` times
-    the candidate embeddings for the tile's queries and its transpose times the tile's
-    queries, summed, for the candidates. No [batch, batch] tensor is ever held: the
-    largest is a tile of ``TILE_SCORES`` scores, so a step's memory grows with the batch,
-    not its square. The gradients come out of the forward pass (the loss is a sum, so
-    the upstream gradient is one scalar that scales them): no pass recomputes scores.
+    ``MIN_FLOAT`` added where ``candidate_ids`` are given and j != i carries the same
+    candidate id as i (TFRS's ``RemoveAccidentalHits``). The gradient with respect to
+    the logits is ``softmax - onehot``; per tile of query rows this computes the tile's
+    scores and their softmax (TensorFlow's one fused kernel), the tile's loss, and the
+    softmax times the candidate embeddings (the tile's queries' gradients) and its
+    transpose times the tile's queries (summed over tiles: the candidates'). The
+    onehot's part, ``-candidate`` and ``-query``, is subtracted once at the end, so no
+    pass over a tile writes it. No [batch, batch] tensor is ever held: the largest is a
+    tile of ``TILE_SCORES`` scores, so a step's memory grows with the batch, not its
+    square. The gradients come out of the forward pass (the loss is a sum, so the
+    upstream gradient is one scalar that scales them): no pass recomputes scores.
 
-    A ``tf.function`` with a fixed signature, traced once per process: each trace of a
-    ``tf.custom_gradient`` registers its gradient in TensorFlow's process-wide registry,
-    which then keeps that graph alive (traced inside every model's training step, it
-    held ~10 MB per cell).
+    The options are Python-level, not ``tf.cond``s on tensors: an option left off costs
+    nothing (a ``tf.cond`` per tile cost ~0.3 ms of a 6 ms softmax at batch 2048).
 
     Args:
         query: [batch, dim] float32 query embeddings.
         candidate: [batch, dim] float32 embeddings of each query's true candidate.
-        logit_offset: [batch] float32 added to every logit of candidate j: zeros, or
+        logit_offset: None, or [batch] float32 added to every logit of candidate j,
             ``-log(clip(candidate_sampling_probability, 1e-6, 1))`` (logQ correction).
-        candidate_ids: [batch] int64 candidate identities (accidental hits).
-        remove_accidental_hits: scalar bool.
+        candidate_ids: None, or [batch] int64 candidate identities: a query's other
+            candidates with its true candidate's id are removed (accidental hits).
 
     Returns:
         The summed loss, a float32 scalar.
     """
-    batch = tf.shape(query)[0]
-    rows = tf.maximum(1, tf.minimum(batch, TILE_SCORES // tf.maximum(batch, 1)))
-    tiles = (batch + rows - 1) // rows
-    has_offset = tf.reduce_any(tf.not_equal(logit_offset, 0.0))
+    options = [x for x in (logit_offset, candidate_ids) if x is not None]
+    return _in_batch_softmax(logit_offset is not None, candidate_ids is not None)(
+        query, candidate, *options)
 
-    def tile(index, loss, grad_query, grad_candidate):
-        start = index * rows
-        stop = tf.minimum(start + rows, batch)
-        query_tile = query[start:stop]
-        logits = tf.matmul(query_tile, candidate, transpose_b=True)
-        # Each option costs passes over the tile: skipped when it would change nothing.
-        logits = tf.cond(has_offset, lambda: logits + logit_offset, lambda: logits)
-        own = tf.range(start, stop)
 
-        def without_hits():
-            hits = tf.logical_and(
-                tf.equal(candidate_ids[start:stop, None], candidate_ids[None, :]),
-                tf.not_equal(own[:, None], tf.range(batch)[None, :]))
-            return tf.where(hits, logits + MIN_FLOAT, logits)
+@functools.cache
+def _in_batch_softmax(offset: bool, hits: bool):
+    """The tiled softmax with its options fixed: a ``tf.function`` with a fixed
+    signature, so each of the four is traced once per process. Each trace of a
+    ``tf.custom_gradient`` registers its gradient in TensorFlow's process-wide registry,
+    which then keeps that graph alive (traced inside every model's training step, it
+    held ~10 MB per cell)."""
+    signature = [tf.TensorSpec([None, None], tf.float32)] * 2
+    signature += [tf.TensorSpec([None], tf.float32)] * offset
+    signature += [tf.TensorSpec([None], tf.int64)] * hits
 
-        logits = tf.cond(remove_accidental_hits, without_hits, lambda: logits)
-        row_max = tf.reduce_max(logits, axis=1, keepdims=True)
-        exp = tf.exp(logits - row_max)
-        total = tf.reduce_sum(exp, axis=1, keepdims=True)
-        # Row r of the tile is query start + r: its label sits on diagonal ``start``.
-        loss += tf.reduce_sum(tf.math.log(total[:, 0]) + row_max[:, 0]
-                              - tf.linalg.diag_part(logits, k=start))
-        weights = exp * tf.math.reciprocal(total)
-        weights = tf.linalg.set_diag(weights, tf.linalg.diag_part(weights, k=start) - 1.0,
-                                     k=start)
-        grad_query = grad_query.write(index, tf.matmul(weights, candidate))
-        grad_candidate += tf.matmul(weights, query_tile, transpose_a=True)
-        return index + 1, loss, grad_query, grad_candidate
+    @tf.function(input_signature=signature)
+    @tf.custom_gradient
+    def softmax_loss(query, candidate, *options):
+        logit_offset = options[0] if offset else None
+        candidate_ids = options[-1] if hits else None
+        batch = tf.shape(query)[0]
+        rows = tf.maximum(1, tf.minimum(batch, TILE_SCORES // tf.maximum(batch, 1)))
+        tiles = (batch + rows - 1) // rows
 
-    _, loss, grad_query, grad_candidate = tf.while_loop(
-        lambda index, *_: index < tiles, tile,
-        (tf.constant(0), tf.constant(0.0), tf.TensorArray(tf.float32, tiles,
-                                                           infer_shape=False),
-         tf.zeros_like(candidate)),
-        parallel_iterations=1)  # one tile at a time: the point is memory
-    grad_query = tf.reshape(grad_query.concat(), tf.shape(query))
+        def tile(index, loss, grad_query, grad_candidate):
+            start = index * rows
+            stop = tf.minimum(start + rows, batch)
+            query_tile = query[start:stop]
+            logits = tf.matmul(query_tile, candidate, transpose_b=True)
+            if offset:
+                logits += logit_offset
+            if hits:
+                removed = tf.logical_and(
+                    tf.equal(candidate_ids[start:stop, None], candidate_ids[None, :]),
+                    tf.not_equal(tf.range(start, stop)[:, None], tf.range(batch)[None, :]))
+                logits = tf.where(removed, logits + MIN_FLOAT, logits)
+            softmax = tf.nn.softmax(logits)
+            # The softmax puts exp(0) / sum at a row's largest logit, so its largest value
+            # is 1 / sum(exp(logits - max)), at least 1 / batch (no underflow, whatever the
+            # logits): logsumexp = max - log(largest softmax value).
+            # Row r of the tile is query start + r: its label sits on diagonal ``start``.
+            loss += tf.reduce_sum(tf.reduce_max(logits, axis=1)
+                                  - tf.math.log(tf.reduce_max(softmax, axis=1))
+                                  - tf.linalg.diag_part(logits, k=start))
+            grad_query = grad_query.write(index, tf.matmul(softmax, candidate))
+            grad_candidate += tf.matmul(softmax, query_tile, transpose_a=True)
+            return index + 1, loss, grad_query, grad_candidate
 
-    def grad(upstream):
-        # No gradient for the offset (a constant of the sampling probabilities) or ids.
-        return upstream * grad_query, upstream * grad_candidate, None, None, None
+        _, loss, grad_query, grad_candidate = tf.while_loop(
+            lambda index, *_: index < tiles, tile,
+            (tf.constant(0), tf.constant(0.0), tf.TensorArray(tf.float32, tiles,
+                                                               infer_shape=False),
+             tf.zeros_like(candidate)),
+            parallel_iterations=1)  # one tile at a time: the point is memory
+        # The onehot's part of softmax - onehot: query i's label is candidate i.
+        grad_query = tf.reshape(grad_query.concat(), tf.shape(query)) - candidate
+        grad_candidate -= query
 
-    return tf.reshape(loss, []), grad
+        def grad(upstream):
+            # No gradient for the offset (a constant of the sampling probabilities) or ids.
+            return (upstream * grad_query, upstream * grad_candidate) + (None,) * len(options)
+
+        return tf.reshape(loss, []), grad
+
+    return softmax_loss
 
 
 class TwoTowerModel(tfrs.models.Model):
@@ -269,7 +286,7 @@ class TwoTowerModel(tfrs.models.Model):
         seeds = _Seeds(seed)
         self.query_tower = QueryTower(fitted, seeds)
         self.candidate_tower = CandidateTower(fitted, seeds)
-        self._remove_accidental_hits = tf.constant(remove_accidental_hits)
+        self._remove_accidental_hits = remove_accidental_hits
         # Retrieval's SamplingProbablityCorrection: logit - log(clip(probability)).
         self._logit_offset = (None if sampling_probability is None else tf.constant(
             -np.log(np.clip(sampling_probability, 1e-6, 1.0)), tf.float32))
@@ -278,10 +295,10 @@ class TwoTowerModel(tfrs.models.Model):
         rows = tf.cast(features["candidate"], tf.int64)
         query = self.query_tower(features)
         candidate = self.candidate_tower(rows)
-        offset = (tf.zeros(tf.shape(rows), tf.float32) if self._logit_offset is None
+        offset = (None if self._logit_offset is None
                   else tf.gather(self._logit_offset, rows))
-        return in_batch_softmax(query, candidate, offset, rows,
-                                self._remove_accidental_hits)
+        return in_batch_softmax(query, candidate, offset,
+                                rows if self._remove_accidental_hits else None)
 
 
 def build_model(fitted: FittedFeatures, seed: int,

@@ -204,47 +204,6 @@ def adagrad(learning_rate: float) -> keras.optimizers.legacy.Adagrad:
     return keras.optimizers.legacy.Adagrad(learning_rate=learning_rate)
 
 
-def softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 20,
-                             repeats: int = 5) -> float:
-    """Seconds one training step spends in the in-batch softmax, measured alone.
-
-    The part of the step that grows with the batch squared: the in-batch scores, the
-    loss and its gradients with respect to the query and candidate embeddings
-    (:func:`~harness.model.towers.in_batch_softmax`, no logQ correction, no accidental
-    hits), on random embeddings of the step's shape. A compiled loop of ``steps`` steps,
-    the median of ``repeats`` timed calls after a warm-up, divided by ``steps``. Its
-    share of a measured step is what a faster loss kernel could buy at most; the rest
-    (tower gathers, title-word pooling, Adagrad updates) does not grow with the batch.
-    """
-    from harness.model.towers import in_batch_softmax
-
-    rng = np.random.default_rng(0)
-    query, candidate = (tf.constant(rng.standard_normal((batch_size, embedding_dim),
-                                                        dtype=np.float32) * 0.3)
-                        for _ in range(2))
-    offset = tf.zeros([batch_size], tf.float32)
-    ids = tf.range(batch_size, dtype=tf.int64)
-
-    @tf.function
-    def loop():
-        total = tf.constant(0.0)
-        for _ in tf.range(steps):
-            with tf.GradientTape() as tape:
-                tape.watch([query, candidate])
-                loss = in_batch_softmax(query, candidate, offset, ids, tf.constant(False))
-            grad_query, grad_candidate = tape.gradient(loss, [query, candidate])
-            total += loss + grad_query[0, 0] + grad_candidate[0, 0]  # keeps them computed
-        return total
-
-    loop().numpy()  # trace and warm up
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        loop().numpy()
-        seconds.append(time.perf_counter() - start)
-    return float(np.median(seconds)) / steps
-
-
 def sampling_probability(candidates: np.ndarray, num_candidates: int) -> np.ndarray:
     """[num_candidates] float32 frequency of each candidate among the training rows: the
     in-batch softmax samples negatives in this proportion (logQ correction). A candidate
