@@ -367,7 +367,11 @@ def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
                "reference_top_100": 0.2463, "harness_top_100": 0.2531,
                "targets": {"train_speedup": 20.0, "eval_speedup": 100.0},
                "batch_size": 2048, "harness_steps": 120, "harness_seconds_per_step": 0.0125,
-               "softmax_seconds_per_step": 0.01}
+               "softmax_seconds_per_step": 0.01,
+               "rounds": [{"train_speedup": t, "eval_speedup": e,
+                           "reference_train_seconds": r, "harness_train_seconds": h}
+                          for t, e, r, h in ((21.0, 31.0, 40.0, 1.9), (23.0, 30.0, 41.5, 1.8),
+                                             (26.0, 29.0, 52.0, 2.0))]}
     points = [{"kind": "scaling", "n_interactions": n, "n_items": 1000,
                "train_seconds": n / 100_000, "examples_per_second": 100_000.0,
                "eval_seconds": 0.1, "queries_per_second": 1e6}
@@ -380,6 +384,10 @@ def test_speedup_scaling_and_session_get_their_own_sections(tmp_path):
     assert "| training, examples/s" in section and "| 23.0x " in section
     assert "| 30.0x " in section and "| 100x " in section
     assert "(batch 2048): 12.5 ms a step" in section and "takes 10.0 ms (80%)" in section
+    assert ("median of 3 interleaved rounds" in section
+            and "Training per round: 21.0x, 23.0x, 26.0x (the tutorial's 3 epochs "
+                "40.0 s–52.0 s, the harness's 1.80 s–2.00 s); evaluation (first call) "
+                "29.0x–31.0x." in section)
     scaling = markdown.split("## Scaling")[1].split("## ")[0]
     assert "|      1,000,000 |" in scaling.replace("| 1,000,000 |", "|      1,000,000 |")
     # train seconds grow exactly linearly in the points above: slope 1.00.

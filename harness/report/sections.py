@@ -194,9 +194,35 @@ def speedup_section(run: Run) -> list[str | Table]:
                   fit_on=extra["fit_on"] if isinstance(extra.get("fit_on"), str) else None,
                   protocol=TUTORIAL),  # the tutorial's hyperparameters, whatever the grid ran
             "",
+            *_rounds_lines(extra),
             *_softmax_share_lines(extra),
         ]
     return lines
+
+
+def _rounds_lines(extra: dict) -> list[str]:
+    """Each round's ratios, when the ratios above are medians of interleaved rounds."""
+    rounds = extra.get("rounds")
+    if not (isinstance(rounds, list) and rounds and all(
+            isinstance(r, dict) and all(is_number(r.get(k)) for k in _ROUND_KEYS)
+            for r in rounds)):
+        return []
+
+    def spread(key: str, scale: float = 1.0, unit: str = "x", digits: int = 1) -> str:
+        values = sorted(r[key] * scale for r in rounds)
+        return f"{values[0]:.{digits}f}{unit}–{values[-1]:.{digits}f}{unit}"
+
+    ratios = ", ".join(f"{r['train_speedup']:.1f}x" for r in rounds)
+    return [f"Each speed-up is the median of {len(rounds)} interleaved rounds (tutorial, "
+            f"harness, tutorial, ...; a fresh model on each side every round). Training "
+            f"per round: {ratios} (the tutorial's {extra.get('epochs')} epochs "
+            f"{spread('reference_train_seconds', unit=' s')}, the harness's "
+            f"{spread('harness_train_seconds', unit=' s', digits=2)}); evaluation (first "
+            f"call) {spread('eval_speedup')}.", ""]
+
+
+_ROUND_KEYS = ("train_speedup", "eval_speedup", "reference_train_seconds",
+               "harness_train_seconds")
 
 
 def _softmax_share_lines(extra: dict) -> list[str]:
