@@ -200,6 +200,10 @@ def speedup_section(run: Run) -> list[str | Table]:
     return lines
 
 
+_ROUND_KEYS = ("train_speedup", "eval_speedup", "reference_train_seconds",
+               "harness_train_seconds")
+
+
 def _rounds_lines(extra: dict) -> list[str]:
     """Each round's ratios, when the ratios above are medians of interleaved rounds."""
     rounds = extra.get("rounds")
@@ -208,8 +212,8 @@ def _rounds_lines(extra: dict) -> list[str]:
             for r in rounds)):
         return []
 
-    def spread(key: str, scale: float = 1.0, unit: str = "x", digits: int = 1) -> str:
-        values = sorted(r[key] * scale for r in rounds)
+    def spread(key: str, unit: str = "x", digits: int = 1) -> str:
+        values = sorted(r[key] for r in rounds)
         return f"{values[0]:.{digits}f}{unit}–{values[-1]:.{digits}f}{unit}"
 
     ratios = ", ".join(f"{r['train_speedup']:.1f}x" for r in rounds)
@@ -219,10 +223,6 @@ def _rounds_lines(extra: dict) -> list[str]:
             f"{spread('reference_train_seconds', unit=' s')}, the harness's "
             f"{spread('harness_train_seconds', unit=' s', digits=2)}); evaluation (first "
             f"call) {spread('eval_speedup')}.", ""]
-
-
-_ROUND_KEYS = ("train_speedup", "eval_speedup", "reference_train_seconds",
-               "harness_train_seconds")
 
 
 def _softmax_share_lines(extra: dict) -> list[str]:
