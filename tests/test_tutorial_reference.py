@@ -159,4 +159,7 @@ def test_factorized_top_k_differs_from_exact_ranks_only_where_it_outranks_itself
     assert self_count.mean() > 0.05  # common, not a corner case
     ours = _accuracies(metrics_from_ranks(ranks, users, "test"))
     assert ours[-1] > 2 * 100 / 1_200  # a model that learned something
-    assert all(o >= t for o, t in zip(ours, theirs, strict=True))
+    # Theirs is a float32 mean (a few float32 ulps of error, ~1e-7 near 1: 0.68583333
+    # for 1646/2400 reads back as 0.6858333349); one query is 1/2400 = 4e-4, so the
+    # tolerance cannot hide a query their rule ranked in and ours out.
+    assert all(o >= t - 1e-6 for o, t in zip(ours, theirs, strict=True))
