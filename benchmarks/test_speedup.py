@@ -126,10 +126,10 @@ def test_speedup_over_tutorial(benchmark, request):
         fits.append(fit_cell(prepared))
 
     benchmark.pedantic(harness_round, setup=tutorial_round, rounds=ROUNDS, iterations=1)
-    rounds, harness_metrics = [], []
+    rounds, metrics_by_round = [], []
     for reference, trained in zip(references, fits, strict=True):
         metrics, harness_timings = evaluate_cell(cell, trained)  # its first call
-        harness_metrics.append(metrics)
+        metrics_by_round.append(metrics)
         harness_warm_qps = float(np.median([
             evaluate_cell(cell, trained, prefixes=("test",))[1]["queries_per_second"]
             for _ in range(WARM_EVALS)]))
@@ -158,7 +158,7 @@ def test_speedup_over_tutorial(benchmark, request):
                                                 cell.fitted.config.embedding_dim)
     harness_step_seconds = median["harness_train_seconds"] / steps
     # Every round trains the same seeded models on the same rows: round one's accuracy.
-    reference, harness_metrics = references[0], harness_metrics[0]
+    reference, harness_metrics = references[0], metrics_by_round[0]
     benchmark.extra_info.update({
         "kind": "speedup", "split": SPLIT, "config": CONFIG, "seed": SEED,
         "fit_on": options.fit_on, "epochs": options.epochs,
