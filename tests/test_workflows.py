@@ -1,10 +1,12 @@
-"""The GitHub workflows start, leak nothing, and run only what tox.ini and the README document.
+"""The GitHub workflows start, leak nothing, and run only what tox.ini, the README and docs/
+document.
 
 actionlint (syntax, expressions, action inputs, action runtimes GitHub has deprecated, and
 shellcheck where it is installed) and zizmor (unpinned actions, permissions, credentials
 left in artifacts, ...) run on every file in ``.github/workflows``; both come with
 ``tox -e tests``. The ``run:`` steps are parsed and every command in them is matched
-against tox.ini and the README, so a workflow cannot drift from what a user runs locally.
+against tox.ini, the README and docs/*.md, so a workflow cannot drift from what a user runs
+locally.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (tox -e tests
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 TF_MATRIX = ROOT / ".github" / "workflows" / "tf-matrix.yml"
+# What a user reads: the README and the pages it links in docs/.
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CHECKER_TIMEOUT_S = 60
 
 # Shell plumbing a step may use around documented commands: nothing else is exempt.
@@ -161,7 +165,7 @@ def test_a_failing_command_in_a_pipeline_fails_its_step(workflow: Path) -> None:
             )
 
 
-# --- the commands of `run:` steps against tox.ini and the README -----------------------
+# --- the commands of `run:` steps against tox.ini, the README and docs/ ----------------
 
 
 def shell_tokens(text: str) -> list[str]:
@@ -238,18 +242,20 @@ def tox_envs(config: configparser.ConfigParser) -> set[str]:
 
 
 def documented_commands() -> list[list[str]]:
-    """Commands in tox.ini (`commands`) and the README (code blocks and inline code)."""
+    """Commands in tox.ini (`commands`), the README and docs/*.md (code blocks and inline
+    code)."""
     config = tox_config()
     lines = [
         line.strip().removeprefix("- ")
         for section in config
         for line in tox_value(config, section, "commands").splitlines()
     ]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL)
-    lines += [line for block in blocks for line in block.splitlines()]
-    prose = re.sub(r"^```.*?^```", "", readme, flags=re.MULTILINE | re.DOTALL)
-    lines += [span.replace("\n", " ") for span in re.findall(r"`([^`]+)`", prose)]
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+        lines += [line for block in blocks for line in block.splitlines()]
+        prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+        lines += [span.replace("\n", " ") for span in re.findall(r"`([^`]+)`", prose)]
     commands = []
     for line in lines:
         with contextlib.suppress(ValueError):  # prose in backticks with a lone quote
@@ -274,7 +280,8 @@ def parse_harness(command: list[str]) -> dict[str, object]:
 
 
 def undocumented(command: list[str], documented: list[list[str]], envs: set[str]) -> str | None:
-    """Why a workflow command has no counterpart in tox.ini or the README (None if it has)."""
+    """Why a workflow command has no counterpart in tox.ini, the README or docs/ (None if it
+    has)."""
     shown = shlex.join(command)
     if command[0] in PLUMBING or re.fullmatch(r"\w+=\S*", shown):
         return None
@@ -295,10 +302,10 @@ def undocumented(command: list[str], documented: list[list[str]], envs: set[str]
             with contextlib.suppress(ValueError):
                 if parse_harness(other) == options:
                     return None
-        return f"`{shown}`: no command in tox.ini or the README has these options: {options}"
+        return f"`{shown}`: no command in tox.ini, the README or docs/ has these options: {options}"
     if command in documented:
         return None
-    return f"`{shown}` is in neither tox.ini nor the README"
+    return f"`{shown}` is in none of tox.ini, the README or docs/"
 
 
 @workflows
@@ -311,9 +318,9 @@ def test_every_command_is_documented_with_the_same_options(workflow: Path) -> No
 
 
 def test_tf_matrix_runs_every_tensorflow_env_and_compares_what_it_wrote() -> None:
-    """README: every TensorFlow version on one runner, compared with each other and each
-    with the committed baseline. The versions are tox.ini's tf* envs; each writes the
-    file after `--benchmark-json` (its TF_MINOR filled in)."""
+    """docs/regressions.md: every TensorFlow version on one runner, compared with each
+    other and each with the committed baseline. The versions are tox.ini's tf* envs; each
+    writes the file after `--benchmark-json` (its TF_MINOR filled in)."""
     config = tox_config()
     writes = {}  # tox env -> the results file it writes
     for env in tox_envs(config):

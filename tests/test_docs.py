@@ -1,0 +1,171 @@
+"""The README and docs/ stay true to the tree: links resolve, the Quickstart is the two
+commands CI runs, the findings quote results/, and every tox env named exists.
+
+A relative link (``[text](path#anchor)``) must name a file or folder that exists, and an
+anchor a heading of the target page (GitHub's slugs). Links inside code are not links.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+# A newcomer reads the README in five minutes; the long material lives in docs/.
+README_MAX_LINES = 300
+
+FENCE = re.compile(r"^```.*?^```[^\n]*$", re.MULTILINE | re.DOTALL)
+COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+CODE_SPAN = re.compile(r"`[^`\n]*`")
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def prose(text: str) -> str:
+    """``text`` without fenced blocks, HTML comments and inline code."""
+    return CODE_SPAN.sub("", COMMENT.sub("", FENCE.sub("", text)))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: markup and punctuation dropped, lower case, spaces
+    as hyphens (``Other datasets (`--dataset`)`` -> ``other-datasets---dataset``)."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "")
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    """Every heading anchor of a Markdown page, repeated headings numbered as GitHub does."""
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in HEADING.findall(FENCE.sub("", path.read_text(encoding="utf-8"))):
+        base = slug(heading)
+        count = seen.get(base, 0)
+        found.add(base if count == 0 else f"{base}-{count}")
+        seen[base] = count + 1
+    return found
+
+
+def broken_links(document: Path) -> list[str]:
+    """Each relative link of ``document`` whose file or anchor does not exist."""
+    problems = []
+    for target in LINK.findall(prose(document.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # https:, mailto:, ...
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = (document.parent / path).resolve() if path else document
+        if not resolved.exists():
+            problems.append(f"{target}: {resolved} does not exist")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            problems.append(f"{target}: no heading #{anchor} in {_name(resolved)}")
+    return problems
+
+
+def section(text: str, title: str) -> str:
+    """The body of the ``## title`` section of a Markdown page."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"no '## {title}' section"
+    return match[1]
+
+
+def tox_envs() -> set[str]:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "tox.ini", encoding="utf-8")
+    return {name.removeprefix("testenv:") for name in config if name.startswith("testenv:")}
+
+
+def quickstart_commands() -> list[str]:
+    """The command lines of the README's Quickstart code block."""
+    body = section(README.read_text(encoding="utf-8"), "Quickstart")
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", body, re.M | re.S)
+    assert len(blocks) == 1, f"the Quickstart has {len(blocks)} code blocks, not one"
+    return [line.strip() for line in blocks[0].splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def tox_part(line: str) -> list[str]:
+    """The `tox ...` command of a shell line (``pip install tox && tox -e tests``)."""
+    for part in re.split(r"&&|\|\||;", line):
+        words = shlex.split(part)
+        if words[:1] == ["tox"]:
+            return words
+    raise AssertionError(f"no tox command in {line!r}")
+
+
+documents = pytest.mark.parametrize("document", DOCUMENTS, ids=[_name(p) for p in DOCUMENTS])
+
+
+@documents
+def test_every_relative_link_resolves(document: Path) -> None:
+    problems = broken_links(document)
+    assert not problems, f"{_name(document)}:\n" + "\n".join(problems)
+
+
+def test_a_link_to_a_missing_file_or_heading_is_caught(tmp_path: Path) -> None:
+    """The checker itself: a moved page or a renamed heading is reported."""
+    (tmp_path / "other.md").write_text("# Other\n\n## The grid file\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("[a](other.md#the-grid-file) [b](gone.md) [c](other.md#gone) "
+                    "`[d](gone.md)` [e](https://example.org/x)\n", encoding="utf-8")
+    problems = broken_links(page)
+    assert [problem.split(":")[0] for problem in problems] == ["gone.md", "other.md#gone"]
+
+
+def test_slugs_follow_github() -> None:
+    assert slug("Other datasets (`--dataset`)") == "other-datasets---dataset"
+    assert slug("Segments: cold start and the seen titles") == (
+        "segments-cold-start-and-the-seen-titles")
+    assert slug("`compare`") == "compare"
+
+
+def test_quickstart_is_two_commands_and_ci_runs_the_tests_one() -> None:
+    """The README promises two lines; `.ci/run` must run the second line's tox command, so
+    what a newcomer runs is what CI runs."""
+    commands = quickstart_commands()
+    assert len(commands) == 2, f"the Quickstart has {len(commands)} command lines: {commands}"
+    tests = tox_part(commands[1])
+    ci = [tox_part(line) for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if re.search(r"(^|&&|;)\s*tox\b", line) and not line.lstrip().startswith("#")]
+    assert tests in ci, f".ci/run runs {ci}, not the Quickstart's `{shlex.join(tests)}`"
+
+
+@documents
+def test_every_tox_env_named_exists(document: Path) -> None:
+    envs = tox_envs()
+    named = re.findall(r"tox -e ([\w,.-]+)", document.read_text(encoding="utf-8"))
+    missing = {env for group in named for env in group.split(",")} - envs
+    assert not missing, f"{_name(document)} names tox envs that tox.ini lacks: {missing}"
+
+
+def test_the_readme_findings_quote_results() -> None:
+    """Every four-decimal score in the README's findings is in results/results.md: a
+    results/ regenerated with other numbers makes the README stale, and this fails."""
+    findings = section(README.read_text(encoding="utf-8"), "What it found")
+    results = (ROOT / "results" / "results.md").read_text(encoding="utf-8")
+    numbers = set(re.findall(r"(?<![\d.])\d\.\d{4}(?!\d)", findings))
+    assert len(numbers) > 50, f"the findings table lost its scores: {sorted(numbers)}"
+    absent = sorted(n for n in numbers if not re.search(rf"(?<![\d.]){n}(?!\d)", results))
+    assert not absent, f"README findings not in results/results.md: {absent}"
+
+
+def test_the_readme_stays_short() -> None:
+    lines = len(README.read_text(encoding="utf-8").splitlines())
+    assert lines <= README_MAX_LINES, (
+        f"README.md has {lines} lines (at most {README_MAX_LINES}): move detail to docs/")
+
+
+@documents
+def test_no_install_from_pypi(document: Path) -> None:
+    """ctxbench is not on PyPI: an install names the checkout (`pip install -e '.[x]'`)."""
+    text = document.read_text(encoding="utf-8")
+    wrong = re.findall(r"pip install\s+['\"]?ctxbench[^\s`]*", text)
+    assert not wrong, f"{_name(document)}: {wrong}; use `python -m pip install -e '.[extra]'`"
