@@ -88,8 +88,11 @@ def quickstart_commands() -> list[str]:
     body = section(README.read_text(encoding="utf-8"), "Quickstart")
     blocks = re.findall(r"^```[^\n]*\n(.*?)^```", body, re.M | re.S)
     assert len(blocks) == 1, f"the Quickstart has {len(blocks)} code blocks, not one"
-    return [line.strip() for line in blocks[0].splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in blocks[0].splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def tox_part(line: str) -> list[str]:
@@ -114,8 +117,11 @@ def test_a_link_to_a_missing_file_or_heading_is_caught(tmp_path: Path) -> None:
     """The checker itself: a moved page or a renamed heading is reported."""
     (tmp_path / "other.md").write_text("# Other\n\n## The grid file\n", encoding="utf-8")
     page = tmp_path / "page.md"
-    page.write_text("[a](other.md#the-grid-file) [b](gone.md) [c](other.md#gone) "
-                    "`[d](gone.md)` [e](https://example.org/x)\n", encoding="utf-8")
+    page.write_text(
+        "[a](other.md#the-grid-file) [b](gone.md) [c](other.md#gone) "
+        "`[d](gone.md)` [e](https://example.org/x)\n",
+        encoding="utf-8",
+    )
     problems = broken_links(page)
     assert [problem.split(":")[0] for problem in problems] == ["gone.md", "other.md#gone"]
 
@@ -123,7 +129,8 @@ def test_a_link_to_a_missing_file_or_heading_is_caught(tmp_path: Path) -> None:
 def test_slugs_follow_github() -> None:
     assert slug("Other datasets (`--dataset`)") == "other-datasets---dataset"
     assert slug("Segments: cold start and the seen titles") == (
-        "segments-cold-start-and-the-seen-titles")
+        "segments-cold-start-and-the-seen-titles"
+    )
     assert slug("`compare`") == "compare"
 
 
@@ -133,8 +140,11 @@ def test_quickstart_is_two_commands_and_ci_runs_the_tests_one() -> None:
     commands = quickstart_commands()
     assert len(commands) == 2, f"the Quickstart has {len(commands)} command lines: {commands}"
     tests = tox_part(commands[1])
-    ci = [tox_part(line) for line in (ROOT / ".ci" / "run").read_text().splitlines()
-          if re.search(r"(^|&&|;)\s*tox\b", line) and not line.lstrip().startswith("#")]
+    ci = [
+        tox_part(line)
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if re.search(r"(^|&&|;)\s*tox\b", line) and not line.lstrip().startswith("#")
+    ]
     assert tests in ci, f".ci/run runs {ci}, not the Quickstart's `{shlex.join(tests)}`"
 
 
@@ -151,8 +161,9 @@ def markdown_table(text: str) -> dict[str, dict[str, str]]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), None)
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in lines[start:end]]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines[start:end]
+    ]
     header, body = rows[0], [row for row in rows[1:] if not set("".join(row)) <= set("-: ")]
     return {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in body}
 
@@ -197,7 +208,8 @@ def test_the_readme_findings_table_quotes_results() -> None:
 def test_the_readme_stays_short() -> None:
     lines = len(README.read_text(encoding="utf-8").splitlines())
     assert lines <= README_MAX_LINES, (
-        f"README.md has {lines} lines (at most {README_MAX_LINES}): move detail to docs/")
+        f"README.md has {lines} lines (at most {README_MAX_LINES}): move detail to docs/"
+    )
 
 
 @documents
