@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -424,8 +425,28 @@ def test_first_fetch_runs_pip_download_and_reports_its_failure(tmp_path, monkeyp
     assert command[:4] == [sys.executable, "-m", "pip", "download"]
     assert "--no-deps" in command
     assert f"recbole=={RECBOLE_VERSION}" in command
-    assert str(tmp_path / "cache") in command
+    staging = Path(command[command.index("-d") + 1])
+    assert staging.parent == tmp_path / "cache"  # a private folder inside the cache
     assert (tmp_path / "cache").is_dir()
+    assert list((tmp_path / "cache").iterdir()) == []  # nothing partial left behind
+
+
+def test_a_fetch_lands_in_the_cache_only_once_complete(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    seen_during_download = []
+
+    def fake_run(command, **kwargs):
+        staging = Path(command[command.index("-d") + 1])
+        _write_wheel(staging / RECBOLE_WHEEL)
+        # What a concurrent reader sees while this download is in flight: no wheel yet.
+        seen_during_download.append((cache / RECBOLE_WHEEL).exists())
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    wheel = fetch_recbole_wheel(cache)
+    assert wheel == cache / RECBOLE_WHEEL and wheel.is_file()
+    assert seen_during_download == [False]
+    assert [p.name for p in cache.iterdir()] == [RECBOLE_WHEEL]  # the staging folder is gone
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from harness.data.formats import (
@@ -144,16 +145,22 @@ def fetch_recbole_wheel(directory: Path | None = None) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"{directory}: cannot create the data cache ({error.strerror})") from None
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", "-d", str(directory),
-               f"recbole=={RECBOLE_VERSION}"]
     print(f"ctxbench: fetching MovieLens-100k (inside the RecBole {RECBOLE_VERSION} wheel) "
           f"into {directory}", file=sys.stderr)
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0 or not wheel.exists():
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DataError(f"pip download recbole=={RECBOLE_VERSION} failed: {last}; pass "
-                        f"--data-dir with the GroupLens files instead")
+    # Downloaded into a private folder and renamed into place, so that a concurrent first
+    # fetch (two test workers, two shells) or an interrupted one never leaves a partial wheel
+    # where the other process reads it.
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".fetch-") as staging:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps",
+                   "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d", staging,
+                   f"recbole=={RECBOLE_VERSION}"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        fetched = Path(staging) / RECBOLE_WHEEL
+        if result.returncode != 0 or not fetched.exists():
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise DataError(f"pip download recbole=={RECBOLE_VERSION} failed: {last}; pass "
+                            f"--data-dir with the GroupLens files instead")
+        os.replace(fetched, wheel)
     return wheel
 
 
