@@ -58,3 +58,16 @@ def quick_grid(tmp_path_factory) -> tuple[Path, object]:
                             "--benchmark-json", str(tmp / "out.json"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp, result
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``-n`` (pytest-xdist, ``--dist loadgroup``), the tests of one file run on one
+    worker, so a module-scoped fixture is built once; the tests that share the session's
+    quick grid run on one worker too, so it is not run twice."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        group = "quick_grid" if "quick_grid" in item.fixturenames else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
