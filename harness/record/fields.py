@@ -105,7 +105,7 @@ class JsonRecord:
     def to_dict(self) -> dict:
         """The JSON object a writer records: ``kind`` first, then the fields in order."""
         out: dict[str, object] = {} if self.KIND is None else {"kind": self.KIND}
-        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
+        for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
             if spec.metadata.get("flat"):
                 out.update(value.to_dict())
@@ -136,7 +136,7 @@ class JsonRecord:
             raise UserError(f"{where}: {path}.kind must be {cls.KIND!r}, "
                             f"got {data.get('kind')!r:.40}")
         values = {}
-        for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for spec in dataclasses.fields(cls):
             hint = _hints(cls)[spec.name]
             required = (spec.default is dataclasses.MISSING
                         and spec.default_factory is dataclasses.MISSING)

@@ -17,8 +17,10 @@ Usage (about 10 minutes and 6 GiB on two cores; nothing is written under results
 
     nice python -m harness.run.datascale --out .ctxbench/datascale.json
 
-The JSON is one object with ``"kind": "dataset_scale"``; ``python -m harness report``
-renders it in the scaling section when it is passed beside the benchmark files.
+The JSON is one :class:`~harness.record.kinds.DatasetScaleRecord` (``"kind":
+"dataset_scale"``). ``pytest benchmarks/test_scaling.py --dataset-scale -k dataset_scale``
+runs this module and records it as a benchmark entry, which ``python -m harness report``
+renders in the scaling section (the bare JSON is not a benchmark file).
 """
 
 from __future__ import annotations
