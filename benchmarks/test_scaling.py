@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.record.kinds import DatasetScaleRecord, ScalingRecord, ServingRecord, eval_timings
 from harness.report.scaling import scaling_table, serving_table
 from harness.run.cell import evaluate_cell, fit_cell, prepare_scaling_cell
 from harness.run.records import peak_rss_mib
@@ -37,10 +38,10 @@ SCANN_LEAVES = (10, 25, 100, 200)  # the tree's recall / speed curve (rule of th
 
 @pytest.fixture(scope="module")
 def scaling_entries(request):
-    """Collects the points' entries; prints the table once the module is done."""
+    """Collects the points' records; prints the table once the module is done."""
     if not request.config.getoption("scaling"):
         pytest.skip("scaling benchmarks run only with --scaling")
-    entries: list[dict] = []
+    entries: list[ScalingRecord] = []
     yield entries
     if entries:
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -58,25 +59,25 @@ def test_scaling(benchmark, scaling_entries, n_interactions, n_items):
     cell = prepare_scaling_cell(n_interactions, n_items, seed=0)
     trained = benchmark.pedantic(fit_cell, args=(cell,), rounds=1, iterations=1)
     metrics, timings = evaluate_cell(cell, trained, prefixes=("test",))
-    entry = {
-        "kind": "scaling", "n_interactions": n_interactions, "n_items": n_items,
-        "n_users": int(cell.fitted.vocabularies["user_id"].size),
-        "n_train": int(cell.split.train.size), "n_test": int(cell.split.test.size),
-        "config": cell.config.name, "epochs": cell.options.epochs,
-        "train_seconds": trained.seconds, "examples_per_second": trained.examples_per_second,
-        **timings, "peak_rss_mib": peak_rss_mib(), "metrics": metrics,
-        "data_sha256": cell.data.sha256,
-    }
-    benchmark.extra_info.update(entry)
-    scaling_entries.append(entry)
+    record = ScalingRecord(
+        n_interactions=n_interactions, n_items=n_items,
+        n_users=int(cell.fitted.vocabularies["user_id"].size),
+        n_train=int(cell.split.train.size), n_test=int(cell.split.test.size),
+        config=cell.config.name, epochs=cell.options.epochs,
+        train_seconds=trained.seconds, examples_per_second=trained.examples_per_second,
+        **eval_timings(timings), peak_rss_mib=peak_rss_mib(), metrics=metrics,
+        data_sha256=cell.data.sha256,
+    )
+    benchmark.extra_info.update(record.to_dict())
+    scaling_entries.append(record)
 
 
 @pytest.fixture(scope="module")
 def serving_entries(request):
-    """Collects the serving points' entries; prints their table once the module is done."""
+    """Collects the serving points' records; prints their table once the module is done."""
     if not request.config.getoption("scaling"):
         pytest.skip("serving benchmarks run only with --scaling")
-    entries: list[dict] = []
+    entries: list[ServingRecord] = []
     yield entries
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -94,10 +95,10 @@ def test_serving(benchmark, serving_entries, n_items):
                                                      SERVING_POINTS[n_items])
     result = benchmark.pedantic(measure_serving, args=(queries, candidates, 100, 3),
                                 kwargs={"scann_leaves": SCANN_LEAVES}, rounds=1, iterations=1)
-    entry = {"kind": "serving", "n_items": n_items, "n_queries": len(queries),
-             "embeddings": spec, **result, "peak_rss_mib": peak_rss_mib()}
-    benchmark.extra_info.update(entry)
-    serving_entries.append(entry)
+    record = ServingRecord(n_items=n_items, n_queries=len(queries), embeddings=spec, **result,
+                           peak_rss_mib=peak_rss_mib())
+    benchmark.extra_info.update(record.to_dict())
+    serving_entries.append(record)
 
 
 def test_dataset_scale(benchmark, request, tmp_path):
@@ -114,4 +115,5 @@ def test_dataset_scale(benchmark, request, tmp_path):
     benchmark.pedantic(subprocess.run, args=([sys.executable, "-m", "harness.run.datascale",
                                               "--workdir", str(tmp_path), "--out", str(out)],),
                        kwargs={"check": True}, rounds=1, iterations=1)
-    benchmark.extra_info.update(json.loads(out.read_text()))
+    benchmark.extra_info.update(
+        DatasetScaleRecord.from_dict(json.loads(out.read_text()), str(out)).to_dict())

@@ -34,6 +34,7 @@ from harness.evaluation.keys import accuracy_key
 from harness.model.towers import in_batch_softmax
 from harness.model.training import TrainOptions
 from harness.model.tutorial import run_reference
+from harness.record.kinds import SpeedupRecord, SpeedupRound
 from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
 from harness.tfcompat import tf
 from splits import make_split
@@ -159,26 +160,27 @@ def test_speedup_over_tutorial(benchmark, request):
     harness_step_seconds = median["harness_train_seconds"] / steps
     # Every round trains the same seeded models on the same rows: round one's accuracy.
     reference, harness_metrics = references[0], metrics_by_round[0]
-    benchmark.extra_info.update({
-        "kind": "speedup", "split": SPLIT, "config": CONFIG, "seed": SEED,
-        "fit_on": options.fit_on, "epochs": options.epochs,
-        "n_train": int(split.train.size), "n_test": int(split.test.size),
-        **median,  # each side's rates and seconds, and each ratio: the rounds' medians
-        "rounds": rounds, "warm_evals": WARM_EVALS,
-        "batch_size": options.batch_size, "harness_steps": steps,
-        "harness_seconds_per_step": harness_step_seconds,
-        "softmax_seconds_per_step": softmax_seconds,
-        "softmax_share": softmax_seconds / harness_step_seconds,
-        "targets": TARGETS,
-        "targets_met": {"train_speedup": train_speedup >= TARGETS["train_speedup"],
-                        "eval_speedup": eval_speedup >= TARGETS["eval_speedup"]},
-        "reference_top_100": reference.metrics[TOP_100],
-        "harness_top_100": harness_metrics[TOP_100],
-        "reference_metrics": reference.metrics,
-        "harness_metrics": {k: v for k, v in harness_metrics.items()
-                            if k.startswith("test/")},
-        "data_source": data.source, "data_sha256": data.sha256, **grid_run.env,
-    })
+    record = SpeedupRecord(
+        split=SPLIT, config=CONFIG, seed=SEED,
+        fit_on=options.fit_on, epochs=options.epochs,
+        n_train=int(split.train.size), n_test=int(split.test.size),
+        # each side's rates and seconds, and each ratio: the rounds' medians
+        median=SpeedupRound(**median),
+        rounds=tuple(SpeedupRound(**r) for r in rounds), warm_evals=WARM_EVALS,
+        batch_size=options.batch_size, harness_steps=steps,
+        harness_seconds_per_step=harness_step_seconds,
+        softmax_seconds_per_step=softmax_seconds,
+        softmax_share=softmax_seconds / harness_step_seconds,
+        targets=TARGETS,
+        targets_met={"train_speedup": train_speedup >= TARGETS["train_speedup"],
+                     "eval_speedup": eval_speedup >= TARGETS["eval_speedup"]},
+        reference_top_100=reference.metrics[TOP_100],
+        harness_top_100=harness_metrics[TOP_100],
+        reference_metrics=reference.metrics,
+        harness_metrics={k: v for k, v in harness_metrics.items() if k.startswith("test/")},
+        data_source=data.source, data_sha256=data.sha256, **grid_run.env,
+    )
+    benchmark.extra_info.update(record.to_dict())
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is None or capture is None:

@@ -6,6 +6,7 @@
 - ``data``: the MovieLens table, formats and sources, synthetic tables, splits applied.
 - ``evaluation``: metric names, exact ranks (a numba kernel), metrics, statistics.
 - ``model``: feature configurations, two towers, training, the tutorial's own code.
+- ``record``: the typed entries of a results file (the measurements beside the grid).
 - ``run``: the run's schema, one cell end to end, the run directory, provenance, machine.
 - ``results``: results files read back and grouped by cell.
 - ``report``: formats, report sections, results.md and the chart, compare.

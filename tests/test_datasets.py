@@ -244,11 +244,11 @@ def test_dataset_scale_measures_a_small_shape(tmp_path):
     write_ml25m_shaped(tmp_path / "ml-25m", n_interactions=3000, n_users=150, n_items=400,
                        max_item_id=2000)
     point = measure(tmp_path / "ml-25m", eval_queries=200)
-    assert point["n_interactions"] == 3000 and point["eval_queries"] == 200
+    assert point.n_interactions == 3000 and point.eval_queries == 200
     data = load_dataset("movielens-25m", tmp_path)
     widths = sum(data.ratings[name].dtype.itemsize for name in ("user_id", "movie_id"))
     # ids as unicode, timestamp int64, rating float32, catalogue row int32.
-    assert point["table_bytes_per_interaction"] == widths + 8 + 4 + 4
+    assert point.table_bytes_per_interaction == widths + 8 + 4 + 4
     assert all(column.dtype != object for column in data.ratings.values())
     rows = dict(dataset_scale_rows(point))
     assert rows["interactions"] == "3,000"

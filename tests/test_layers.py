@@ -1,7 +1,7 @@
 """The architecture holds: each layer of harness/ imports only the layers below it.
 
-data -> evaluation -> model -> run -> results -> report -> cli, in the order data flows
-(harness/__init__.py); ``splits`` knows nothing of harness or TensorFlow; reading and
+data -> evaluation -> model -> record -> run -> results -> report -> cli, in the order data
+flows (harness/__init__.py); ``splits`` knows nothing of harness or TensorFlow; reading and
 reporting results never loads TensorFlow.
 """
 
@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # errors, tfcompat and scanncompat are the base: all sit at layer 0.
 BASE = ["errors", "tfcompat", "scanncompat"]
-LAYERS = [*BASE, "data", "evaluation", "model", "run", "results", "report", "cli",
+LAYERS = [*BASE, "data", "evaluation", "model", "record", "run", "results", "report", "cli",
           "__main__", "__init__"]
 RANK = {name: max(0, index - len(BASE) + 1) for index, name in enumerate(LAYERS)}
 

@@ -233,7 +233,7 @@ def test_run_groups_cells_and_keeps_other_entries():
     assert group.ok_seeds == [0, 1]
     assert group.failures[0].cell.seed == 2 and "NaN" in group.failures[0].error
     assert group.metric("test/top_100_categorical_accuracy").tolist() == [0.079, 0.086]
-    assert [entry["name"] for entry in run.other] == ["test_speedup[random]"]
+    assert [entry.name for entry in run.other] == ["test_speedup[random]"]
     assert run.leakage["random"][2]["test_items_unseen"] == 7.0
 
 

@@ -180,10 +180,12 @@ def test_the_report_renders_a_serving_table(tmp_path):
 
 
 def test_a_malformed_serving_entry_renders_gaps_not_a_crash():
+    from harness.record.kinds import ServingRecord
     from harness.report.scaling import serving_table
 
-    table = serving_table([{"n_items": 10, "num_queries": "many", "retrievers": {
+    # Each retriever's measures are kept as recorded (the record types the point only).
+    table = serving_table([ServingRecord(n_items=10, num_queries=None, retrievers={
         "exact_one_pass": "fast", "scann": {"config": [1], "curve": [3, {"x": 1}],
-                                            "queries_per_second": None}}}])
+                                            "queries_per_second": None}})])
     assert "| scann " in table and "| exact_one_pass " not in table
     assert "- 10 items, ScaNN; — leaves: recall — at — queries/s" in table

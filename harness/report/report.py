@@ -16,6 +16,7 @@ from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.segments import segment_accuracy_key
 from harness.evaluation.stats import paired_difference, summarize
+from harness.report.diagnostics import leakage_section, problems_section, throughput_section
 from harness.report.format import (
     ACCURACY_KS,
     MISSING,
@@ -24,14 +25,11 @@ from harness.report.format import (
     is_number,
     metric_label,
 )
-from harness.report.sections import (
-    leakage_section,
+from harness.report.measurements import (
     other_section,
-    problems_section,
     scaling_section,
     serving_section,
     speedup_section,
-    throughput_section,
 )
 from harness.report.segments import run_bands, segments_section
 from harness.report.tables import (

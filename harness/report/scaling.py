@@ -5,7 +5,8 @@ of a given number of interactions and items, a random 80/20 split, one epoch of 
 ``baseline`` model, and exact evaluation of the test queries against the whole
 catalogue. :func:`scaling_table` renders the points with the fitted log-log slopes
 (1 = linear growth). :func:`serving_rows` gives the serving points (retriever x
-catalogue size).
+catalogue size), :func:`dataset_scale_rows` the MovieLens-25M-shaped measurement. Every
+point is a typed record of :mod:`harness.record.kinds`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from tabulate import tabulate
 
 from harness.evaluation.serving import RETRIEVERS
+from harness.record.kinds import DatasetScaleRecord, ScalingRecord, ServingRecord
 from harness.report.format import MISSING, fmt_float, fmt_rate, is_number, markdown_table
 
 
@@ -33,30 +35,33 @@ _COLUMNS = (("n_interactions", "interactions", "{:,.0f}"), ("n_items", "items", 
             ("peak_rss_mib", "peak RSS MiB", "{:,.0f}"))
 
 
-def _slopes(entries: list[dict], vary: str, fixed: str, cost: str) -> list[str]:
+def _slopes(entries: list[ScalingRecord], vary: str, fixed: str, cost: str) -> list[str]:
+    """Fitted slopes of field ``cost`` against field ``vary`` at each value of ``fixed``."""
+    def values(group: list[ScalingRecord], name: str) -> list[float]:
+        return [getattr(e, name) for e in group]
+
     lines = []
-    for value in sorted({e[fixed] for e in entries}):
-        group = sorted((e for e in entries if e[fixed] == value), key=lambda e: e[vary])
-        slope = loglog_slope([e[vary] for e in group], [e[cost] for e in group])
+    for value in sorted(set(values(entries, fixed))):
+        group = sorted((e for e in entries if getattr(e, fixed) == value),
+                       key=lambda e: getattr(e, vary))
+        slope = loglog_slope(values(group, vary), values(group, cost))
         if not np.isfinite(slope):
             continue
         line = (f"- log-log slope of {cost} vs {vary} at {fixed} = {value:,}: {slope:.2f} "
                 f"over {len(group)} points")
         if len(group) > 2:
             # Fixed costs (graph tracing, about a second) flatten the small end.
-            top = loglog_slope([e[vary] for e in group[-2:]], [e[cost] for e in group[-2:]])
+            top = loglog_slope(values(group[-2:], vary), values(group[-2:], cost))
             line += f", {top:.2f} between the two largest"
         lines.append(line)
     return lines
 
 
-def scaling_table(entries: list[dict]) -> str:
+def scaling_table(entries: list[ScalingRecord]) -> str:
     """Scaling points as a Markdown table, then the fitted log-log slopes.
 
     Args:
-        entries: dicts with ``n_interactions``, ``n_items``, ``train_seconds``,
-            ``examples_per_second``, ``eval_seconds``, ``queries_per_second`` and
-            optionally ``peak_rss_mib``.
+        entries: the points (peak RSS shown where every point has it).
 
     Returns:
         Markdown: a GitHub table sorted by items then interactions, and one line per
@@ -71,15 +76,15 @@ def scaling_table(entries: list[dict]) -> str:
     return table + ("\n\n" + "\n".join(slopes) if slopes else "") + "\n"
 
 
-def scaling_rows(entries: list[dict]) -> tuple[list[str], list[list[str]]]:
+def scaling_rows(entries: list[ScalingRecord]) -> tuple[list[str], list[list[str]]]:
     """(headers, formatted rows) of the points, sorted by items then interactions."""
-    entries = sorted(entries, key=lambda e: (e["n_items"], e["n_interactions"]))
-    columns = [c for c in _COLUMNS if all(c[0] in e for e in entries)]
-    rows = [[fmt.format(e[key]) for key, _, fmt in columns] for e in entries]
+    entries = sorted(entries, key=lambda e: (e.n_items, e.n_interactions))
+    columns = [c for c in _COLUMNS if all(getattr(e, c[0]) is not None for e in entries)]
+    rows = [[fmt.format(getattr(e, key)) for key, _, fmt in columns] for e in entries]
     return [title for _, title, _ in columns], rows
 
 
-def scaling_slopes(entries: list[dict]) -> list[str]:
+def scaling_slopes(entries: list[ScalingRecord]) -> list[str]:
     """Markdown list lines: the fitted log-log slopes (see :func:`scaling_table`)."""
     return (_slopes(entries, "n_interactions", "n_items", "train_seconds")
             + _slopes(entries, "n_items", "n_interactions", "eval_seconds"))
@@ -101,15 +106,12 @@ SERVING_HEADERS = ["retriever", "items", "queries", "queries/s", "recall@100", "
                    "index MiB", "build RSS MiB"]
 
 
-def serving_rows(entries: list[dict]) -> tuple[list[list[str]], list[str]]:
+def serving_rows(entries: list[ServingRecord]) -> tuple[list[list[str]], list[str]]:
     """Serving points as table rows, and the side-by-side ratio and ScaNN's settings.
 
     Args:
-        entries: dicts with ``n_items``, ``num_queries``, ``k``, ``retrievers`` ({name:
-            {``queries_per_second``, ``recall_at_{k}``, ``build_seconds``,
-            ``index_bytes``, ``build_rss_bytes``, and for ScaNN ``config`` and
-            ``curve``}}), ``exact_speedup_over_tf`` and, where ScaNN did not run,
-            ``scann_skipped``.
+        entries: the points; each retriever's measures are read as recorded, a malformed
+            one shows gaps.
 
     Returns:
         (rows, notes): one row per (catalogue size, retriever) (:data:`SERVING_HEADERS`),
@@ -118,11 +120,11 @@ def serving_rows(entries: list[dict]) -> tuple[list[list[str]], list[str]]:
         curve, or why it was skipped.
     """
     rows, notes = [], []
-    for entry in sorted(entries, key=lambda e: e["n_items"]):
-        k = entry.get("k", 100)
-        items = f"{entry['n_items']:,.0f}"
-        queries = entry.get("num_queries")
-        retrievers = {name: r for name, r in (entry.get("retrievers") or {}).items()
+    for entry in sorted(entries, key=lambda e: e.n_items):
+        k = entry.k
+        items = f"{entry.n_items:,.0f}"
+        queries = entry.num_queries
+        retrievers = {name: r for name, r in entry.retrievers.items()
                       if isinstance(r, dict)}  # a malformed file shows gaps, not a crash
         for name in [n for n in RETRIEVERS if n in retrievers]:
             r = retrievers[name]
@@ -130,7 +132,7 @@ def serving_rows(entries: list[dict]) -> tuple[list[list[str]], list[str]]:
                          fmt_rate(r.get("queries_per_second")), _recall(r, k),
                          _seconds(r.get("build_seconds")), _mib(r.get("index_bytes")),
                          _mib(r.get("build_rss_bytes"))])
-        ratio = entry.get("exact_speedup_over_tf")
+        ratio = entry.exact_speedup_over_tf
         if is_number(ratio):
             notes.append(f"- {items} items: exact one-pass {ratio:.1f}x the queries/s of "
                          "TF brute force, timed in turns in one process")
@@ -146,23 +148,19 @@ def serving_rows(entries: list[dict]) -> tuple[list[list[str]], list[str]]:
                      f"{fmt_rate(p.get('queries_per_second'))} queries/s"
                      for p in points if isinstance(p, dict)]
             notes.append(line + ("; " + "; ".join(curve) if curve else ""))
-        elif entry.get("scann_skipped"):
-            notes.append(f"- {items} items: ScaNN skipped ({entry['scann_skipped']})")
+        elif entry.scann_skipped:
+            notes.append(f"- {items} items: ScaNN skipped ({entry.scann_skipped})")
     return rows, notes
 
 
-def serving_table(entries: list[dict]) -> str:
+def serving_table(entries: list[ServingRecord]) -> str:
     """The serving points as Markdown (:func:`serving_rows`'s table, then its notes)."""
     rows, notes = serving_rows(entries)
     table = markdown_table(SERVING_HEADERS, rows)
     return table + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
 
 
-__all__ = ["SERVING_HEADERS", "loglog_slope", "scaling_rows", "scaling_slopes",
-           "scaling_table", "serving_rows", "serving_table"]
-
-
-# A dataset's load and one cell at MovieLens-25M's shape (harness.run.datascale).
+# A dataset's load and one cell at MovieLens-25M's shape: (title, field, format).
 DATASET_SCALE_ROWS = (
     ("interactions", "n_interactions", "{:,.0f}"), ("users", "n_users", "{:,.0f}"),
     ("items (titles)", "n_items", "{:,.0f}"),
@@ -179,7 +177,11 @@ DATASET_SCALE_ROWS = (
 )
 
 
-def dataset_scale_rows(point: dict) -> list[list[str]]:
+def dataset_scale_rows(point: DatasetScaleRecord) -> list[list[str]]:
     """(measure, value) rows of one dataset-scale measurement; absent measures left out."""
-    return [[title, fmt.format(point[key])] for title, key, fmt in DATASET_SCALE_ROWS
-            if is_number(point.get(key))]
+    return [[title, fmt.format(getattr(point, name))] for title, name, fmt in DATASET_SCALE_ROWS
+            if is_number(getattr(point, name))]
+
+
+__all__ = ["DATASET_SCALE_ROWS", "SERVING_HEADERS", "dataset_scale_rows", "loglog_slope",
+           "scaling_rows", "scaling_slopes", "scaling_table", "serving_rows", "serving_table"]

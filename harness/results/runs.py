@@ -6,8 +6,10 @@ leakage diagnostics and provenance in ``extra_info`` (:mod:`harness.run.schema` 
 it). :func:`load_run` reads a file in four steps — validate each entry, group the entries
 by cell, check that one data set produced them, read the declared (or infer the) grid —
 and every malformed input raises :class:`UserError` with one line naming the file and
-what is wrong. Entries without a cell (speed-up or scaling benchmarks) are kept aside in
-:attr:`Run.other`. :func:`merge_runs` joins several runs into one.
+what is wrong. Entries without a cell are read by their kind into the typed records of
+:mod:`harness.record.kinds` (:attr:`Run.measurements`: the speed-up, scaling, serving and
+dataset-scale benchmarks); any other entry is kept as recorded in :attr:`Run.other`.
+:func:`merge_runs` joins several runs into one.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from harness.errors import UserError
+from harness.record.fields import JsonRecord
+from harness.record.kinds import Record
+from harness.results.entries import OtherEntry, read_measurement
 from harness.run.records import read_json
 from harness.run.schema import (
     TUTORIAL,
@@ -93,6 +99,9 @@ class CellGroup:
         return {result.epochs for result in self.seeds.values()}
 
 
+R = TypeVar("R", bound=JsonRecord)
+
+
 @dataclass
 class Run:
     """One or more benchmark JSON files, grouped by cell.
@@ -108,7 +117,8 @@ class Run:
             commit from pytest-benchmark's ``commit_info`` where no entry names one.
         grid: the expected :class:`Grid`.
         datetime: pytest-benchmark's top-level time stamp, if any.
-        other: benchmark entries that are not ctxbench cells, unchanged.
+        measurements: the entries that are not cells, as typed records, in file order.
+        other: the entries that are neither cells nor records.
     """
 
     path: Path
@@ -118,7 +128,12 @@ class Run:
     provenance: dict
     grid: Grid
     datetime: str | None = None
-    other: list[dict] = field(default_factory=list)
+    measurements: list[Record] = field(default_factory=list)
+    other: list[OtherEntry] = field(default_factory=list)
+
+    def measured(self, kind: type[R]) -> list[R]:
+        """The measurements of one record type, in file order."""
+        return [record for record in self.measurements if isinstance(record, kind)]
 
     @property
     def present(self) -> set[Cell]:
@@ -214,15 +229,19 @@ def _leakage(results: Iterable[CellResult]) -> dict[str, dict[int, dict[str, flo
     return leakage
 
 
-def _read_entries(path: Path, benchmarks: list) -> tuple[list[CellResult], list[dict]]:
-    """Validates every entry; returns each cell's result and the entries of no cell."""
+def _read_entries(path: Path, benchmarks: list
+                  ) -> tuple[list[CellResult], list[Record], list[OtherEntry]]:
+    """Validates every entry; returns each cell's result, the measurements (entries of no
+    cell, typed by their kind) and the entries of neither."""
     by_cell: dict[Cell, list[EntryFields]] = {}
-    other: list[dict] = []
+    measurements: list[Record] = []
+    other: list[OtherEntry] = []
     for index, entry in enumerate(benchmarks):
         if not isinstance(entry, dict):
             raise UserError(f"{path}: benchmarks[{index}] is not an object")
         if not is_cell_entry(entry):
-            other.append(entry)
+            read = read_measurement(path, index, entry)
+            (other if isinstance(read, OtherEntry) else measurements).append(read)
             continue
         fields = parse_entry(path, index, entry)
         same = by_cell.setdefault(fields.cell, [])
@@ -230,7 +249,8 @@ def _read_entries(path: Path, benchmarks: list) -> tuple[list[CellResult], list[
             raise UserError(f"{path}: benchmarks[{index}]: a second {fields.kind} entry "
                             f"for cell {group_label(fields.cell.group_key)}/{fields.cell.seed}")
         same.append(fields)
-    return [merge_entries(entries, source=path) for entries in by_cell.values()], other
+    results = [merge_entries(entries, source=path) for entries in by_cell.values()]
+    return results, measurements, other
 
 
 def load_run(path: str | os.PathLike) -> Run:
@@ -260,7 +280,7 @@ def load_run(path: str | os.PathLike) -> Run:
     header = data.get("ctxbench") or {}
     if not isinstance(header, dict):
         raise UserError(f"{path}: 'ctxbench' must be an object")
-    results, other = _read_entries(path, benchmarks)
+    results, measurements, other = _read_entries(path, benchmarks)
 
     found = [result.provenance.get("data_sha256") for result in results]
     hashes = {sha for sha in [*found, header.get("data_sha256")] if isinstance(sha, str)}
@@ -291,6 +311,7 @@ def load_run(path: str | os.PathLike) -> Run:
         provenance=provenance,
         grid=grid,
         datetime=data.get("datetime") if isinstance(data.get("datetime"), str) else None,
+        measurements=measurements,
         other=other,
     )
 
@@ -340,6 +361,7 @@ def merge_runs(runs: list[Run]) -> Run:
         provenance=provenance,
         grid=grid,
         datetime=first.datetime,
+        measurements=[m for r in runs for m in r.measurements],
         other=[e for r in runs for e in r.other],
     )
 

@@ -5,6 +5,6 @@ definition for the writer, the reader and the test fixtures), ``cell`` (one cell
 end), ``serving`` (the serving retrievers timed side by side), ``rundir`` (the resumable
 run directory), ``records`` (provenance, the suite version and atomic JSON files),
 ``machine`` (the machine a speed was measured on).
-May import: everything below (``data``, ``evaluation``, ``model``); never ``results`` or
-``report``.
+May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
+``results`` or ``report``.
 """

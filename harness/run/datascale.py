@@ -17,8 +17,10 @@ Usage (about 10 minutes and 6 GiB on two cores; nothing is written under results
 
     nice python -m harness.run.datascale --out .ctxbench/datascale.json
 
-The JSON is one object with ``"kind": "dataset_scale"``; ``python -m harness report``
-renders it in the scaling section when it is passed beside the benchmark files.
+The JSON is one :class:`~harness.record.kinds.DatasetScaleRecord` (``"kind":
+"dataset_scale"``). ``pytest benchmarks/test_scaling.py --dataset-scale -k dataset_scale``
+runs this module and records it as a benchmark entry, which ``python -m harness report``
+renders in the scaling section (the bare JSON is not a benchmark file).
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.record.kinds import DatasetScaleRecord, eval_timings
+
 # MovieLens-25M's shape (its README): ratings, users, movies, the largest movie id.
 ML25M_SHAPE = {"n_interactions": 25_000_095, "n_users": 162_541, "n_items": 62_423,
                "max_item_id": 209_171}
-KIND = "dataset_scale"
 
 
 def write_ml25m_shaped(directory: Path, n_interactions: int, n_users: int, n_items: int,
@@ -76,14 +79,14 @@ def write_ml25m_shaped(directory: Path, n_interactions: int, n_users: int, n_ite
                 "timestamp": rng.integers(789_652_009, 1_574_327_703, size)}))
 
 
-def measure(directory: Path, eval_queries: int, seed: int = 0) -> dict:
+def measure(directory: Path, eval_queries: int, seed: int = 0) -> DatasetScaleRecord:
     """Loads, splits and runs one ``baseline`` cell; seconds and peak RSS of each stage."""
     from harness.data.datasets import load_dataset
     from harness.model.training import TrainOptions
     from harness.run.cell import evaluate_cell, fit_cell, prepare_cell
     from harness.run.records import environment, peak_rss_mib
 
-    result: dict = {"kind": KIND, "dataset": "movielens-25m (synthetic, its shape)"}
+    result: dict = {"dataset": "movielens-25m (synthetic, its shape)"}  # the record's fields
     start = time.perf_counter()
     data = load_dataset("movielens-25m", directory)
     result["load_seconds"] = time.perf_counter() - start
@@ -109,13 +112,13 @@ def measure(directory: Path, eval_queries: int, seed: int = 0) -> dict:
                       test_features={k: v[sample] for k, v in cell.test_features.items()})
     metrics, timings = evaluate_cell(sampled, trained, prefixes=("test",))
     result.update({"n_test": int(cell.split.test.size), "eval_queries": int(sample.size),
-                   **timings, "full_eval_seconds_estimate":
+                   **eval_timings(timings), "full_eval_seconds_estimate":
                    cell.split.test.size / timings["queries_per_second"],
                    "metrics": metrics, "peak_rss_mib": peak_rss_mib(),
                    "versions": environment()["versions"]})
     result["cell_seconds"] = (result["prepare_seconds"] + result["train_seconds"]
                               + result["full_eval_seconds_estimate"])
-    return result
+    return DatasetScaleRecord(**result)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_only:  # the child: its peak RSS is the load's and the cell's alone
-        result = measure(Path(args.workdir), args.eval_queries)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+        record = measure(Path(args.workdir), args.eval_queries)
+        Path(args.out).write_text(json.dumps(record.to_dict(), indent=1) + "\n")
         return 0
     with tempfile.TemporaryDirectory(dir=args.workdir) as scratch:
         directory = Path(scratch) / "ml-25m"
