@@ -7,7 +7,9 @@ it). :func:`load_run` reads a file in four steps — validate each entry, group 
 by cell, check that one data set produced them, read the declared (or infer the) grid —
 and every malformed input raises :class:`UserError` with one line naming the file and
 what is wrong. Entries without a cell (speed-up or scaling benchmarks) are kept aside in
-:attr:`Run.other`. :func:`merge_runs` joins several runs into one.
+:attr:`Run.other`; a file with no mark of ctxbench at all (another suite's
+pytest-benchmark file) is refused rather than reported as an empty run. :func:`merge_runs`
+joins several runs into one.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from harness.run.schema import (
     parse_entry,
     unique,
 )
+
+# The kinds of ctxbench's benchmark entries that are not cells (benchmarks/test_speedup.py,
+# benchmarks/test_scaling.py): a file of these alone (``--scaling``) is still a ctxbench run.
+OTHER_KINDS = ("speedup", "scaling", "serving", "dataset_scale")
 
 
 @dataclass
@@ -233,6 +239,16 @@ def _read_entries(path: Path, benchmarks: list) -> tuple[list[CellResult], list[
     return [merge_entries(entries, source=path) for entries in by_cell.values()], other
 
 
+def _is_ctxbench(data: dict, results: list[CellResult], other: list[dict]) -> bool:
+    """Whether a pytest-benchmark file was written by ctxbench: it holds a cell, the
+    run header, the machine record of ctxbench's plugin, or an entry of a ctxbench kind."""
+    machine_info = data.get("machine_info")
+    return bool(results or data.get("ctxbench")
+                or (isinstance(machine_info, dict) and "ctxbench" in machine_info)
+                or any(isinstance(entry.get("extra_info"), dict)
+                       and entry["extra_info"].get("kind") in OTHER_KINDS for entry in other))
+
+
 def load_run(path: str | os.PathLike) -> Run:
     """Reads and validates a pytest-benchmark JSON file of ctxbench cells.
 
@@ -244,8 +260,8 @@ def load_run(path: str | os.PathLike) -> Run:
 
     Raises:
         UserError: the file is missing, unreadable, not JSON, truncated, not a
-            pytest-benchmark file, has a malformed ctxbench entry, lists a cell twice,
-            or mixes data sets.
+            pytest-benchmark file, holds nothing of ctxbench (another suite's file),
+            has a malformed ctxbench entry, lists a cell twice, or mixes data sets.
     """
     path = Path(path)
     data = read_json(path)
@@ -261,6 +277,9 @@ def load_run(path: str | os.PathLike) -> Run:
     if not isinstance(header, dict):
         raise UserError(f"{path}: 'ctxbench' must be an object")
     results, other = _read_entries(path, benchmarks)
+    if not _is_ctxbench(data, results, other):
+        raise UserError(f"{path} holds no ctxbench cells (a pytest-benchmark file from "
+                        "another suite?)")
 
     found = [result.provenance.get("data_sha256") for result in results]
     hashes = {sha for sha in [*found, header.get("data_sha256")] if isinstance(sha, str)}
@@ -344,4 +363,4 @@ def merge_runs(runs: list[Run]) -> Run:
     )
 
 
-__all__ = ["CellGroup", "Run", "incompatibilities", "load_run", "merge_runs"]
+__all__ = ["OTHER_KINDS", "CellGroup", "Run", "incompatibilities", "load_run", "merge_runs"]
