@@ -283,15 +283,20 @@ def test_missing_grouplens_files_name_the_dataset(tmp_path):
         load_dataset("movielens-25m", tmp_path)
 
 
-def test_dataset_scale_measures_a_small_shape(tmp_path):
+def test_dataset_scale_measures_a_small_shape(tmp_path, capsys):
     """The 25M measurement's code path at a tiny size: every measure present, and the
     table holds exactly its stated bytes per interaction (no per-rating objects)."""
     from harness.report.scaling import dataset_scale_rows
-    from harness.run.datascale import measure, write_ml25m_shaped
+    from harness.run.datascale import STAGES, measure, write_ml25m_shaped
 
     write_ml25m_shaped(tmp_path / "ml-25m", n_interactions=3000, n_users=150, n_items=400,
                        max_item_id=2000)
     point = measure(tmp_path / "ml-25m", eval_queries=200)
+    # Progress on stderr: every rating written, every stage run; stdout untouched.
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "write ratings.csv" in captured.err and "3.00k/3.00k" in captured.err
+    assert "measure: 100%" in captured.err and f"{len(STAGES)}/{len(STAGES)}" in captured.err
     assert point["n_interactions"] == 3000 and point["eval_queries"] == 200
     data = load_dataset("movielens-25m", tmp_path)
     widths = sum(data.ratings[name].dtype.itemsize for name in ("user_id", "movie_id"))
@@ -301,7 +306,6 @@ def test_dataset_scale_measures_a_small_shape(tmp_path):
     rows = dict(dataset_scale_rows(point))
     assert rows["interactions"] == "3,000"
     assert {"load s", "train s (1 epoch)", "peak RSS, MiB"} <= set(rows)
-
 
 
 def test_without_pyarrow_is_one_line_naming_an_install_that_works(tmp_path, monkeypatch,

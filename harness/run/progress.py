@@ -16,7 +16,7 @@ from tqdm import tqdm
 MIN_INTERVAL = 1.0
 
 
-def progress(total: int, desc: str, unit: str = "it") -> tqdm:
+def progress(total: int, desc: str, unit: str = "it", unit_scale: bool = False) -> tqdm:
     """A progress bar on stderr over ``total`` units of work that will run.
 
     Args:
@@ -24,14 +24,15 @@ def progress(total: int, desc: str, unit: str = "it") -> tqdm:
             0 disables the bar.
         desc: what is running, shown before the bar (e.g. ``"tune"``).
         unit: the name of one unit (e.g. ``"trial"``, ``"epoch"``).
+        unit_scale: show counts as 2.50M rather than 2500000 (for rows, bytes).
 
     Returns:
         A ``tqdm`` bar: call ``update(n)`` as work finishes and ``close()`` at the end
         (or use it as a context manager). Its line shows done/total, the rate and the
         time left.
     """
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=total == 0,
-                dynamic_ncols=True, mininterval=MIN_INTERVAL, leave=True)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=sys.stderr,
+                disable=total == 0, dynamic_ncols=True, mininterval=MIN_INTERVAL, leave=True)
 
 
 def say(message: str) -> None:
