@@ -29,3 +29,100 @@ def test_say_prints_a_whole_line_on_stderr(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "budget temporal/baseline: epoch 1\n" in captured.err
+
+
+# ---------------------------------------------------------------------------------------
+# The long commands count only the work that will run.
+
+class _Bars:
+    """Records every bar the commands build (through the one helper they share), in
+    ``harness.run.progress`` and in the ``users`` that imported it by name."""
+
+    def __init__(self, monkeypatch, *users):
+        import harness.run.progress as module
+
+        self.bars = []
+        real = module.progress
+
+        def spy(total, desc, **options):
+            bar = real(total, desc, **options)
+            self.bars.append(bar)
+            return bar
+
+        for user in (module, *users):
+            monkeypatch.setattr(user, "progress", spy)
+
+    def by_desc(self, desc: str):
+        (bar,) = [bar for bar in self.bars if bar.desc.startswith(desc)]
+        return bar
+
+
+def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsys):
+    import optuna
+    import pytest
+    from tuning_worker import SETTINGS, cheap_objective, small_table
+
+    import harness.run.tuning as tuning
+    from harness.run.tuned import identity
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    storage = tuning.open_storage(url)
+    data = small_table()
+    # The code's identity as it starts (the stand-in objective below would change it).
+    produced_by = identity(data.sha256, SETTINGS.to_dict())
+
+    def stopped_after_three(*args):  # an interrupted tuning: 3 trials of one study done
+        run = cheap_objective(*args, seconds=0.0)
+
+        def trial(t):
+            if t.number == 3:
+                raise KeyboardInterrupt
+            return run(t)
+        return trial
+
+    with pytest.raises(KeyboardInterrupt):
+        tuning.tune_study(data, "random", "baseline", SETTINGS, storage,
+                          objective_of=stopped_after_three, produced_by=produced_by)
+    done = optuna.load_study(study_name="random-baseline", storage=url).get_trials(
+        states=tuning.FINISHED)
+    assert len(done) == 3
+    monkeypatch.setattr(tuning, "objective", lambda *a: cheap_objective(*a, seconds=0.0))
+    bars = _Bars(monkeypatch)
+    document = tuning.tune_all(data, ("random",), ("baseline", "timestamp"), SETTINGS, url,
+                               produced_by=produced_by)
+    assert set(document["cells"]) == {"random-baseline", "random-timestamp"}
+    bar = bars.by_desc("tune")
+    left = 2 * SETTINGS.trials - 3
+    assert (bar.total, bar.n) == (left, left)
+    err = capsys.readouterr().err
+    assert f"{left}/{left}" in err and "trial" in err
+    # A finished tuning run again has nothing left: no bar at all.
+    tuning.tune_all(data, ("random",), ("baseline", "timestamp"), SETTINGS, url,
+                    produced_by=produced_by)
+    assert bars.bars[-1].total == 0 and bars.bars[-1].disable
+
+
+def test_budget_counts_every_epoch_it_trains(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import harness.run.budget as budget
+    from harness.model.training import TrainOptions
+
+    # Training stands in: each "epoch" is one call of the validation callback.
+    monkeypatch.setattr(budget, "prepare_cell", lambda data, split, config, seed, options:
+                        options)
+    monkeypatch.setattr(budget, "fit_cell", lambda options, validate: [
+        validate(None) for _ in range(options.epochs)])
+    monkeypatch.setattr(budget, "validation_score", lambda cell, model: 0.5)
+    monkeypatch.setattr(budget, "test_score", lambda cell, model: 0.4)
+    tuned = SimpleNamespace(sha256="0" * 64, cell=lambda split, config: SimpleNamespace(
+        options=lambda epochs: TrainOptions(epochs=epochs, learning_rate=0.2)))
+    data = SimpleNamespace(source="synthetic", sha256="1" * 64)
+    bars = _Bars(monkeypatch, budget)
+    document = budget.budget_curves(data, ("random", "temporal"), ("baseline",),
+                                    max_epochs=3, tuned=tuned)
+    assert len(document["curves"]) == 4  # 2 splits x 1 config x tutorial and tuned
+    bar = bars.by_desc("budget")
+    assert (bar.total, bar.n) == (12, 12)
+    err = capsys.readouterr().err
+    assert "12/12" in err and "epoch" in err
