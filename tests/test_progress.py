@@ -60,44 +60,74 @@ class _Bars:
 def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsys):
     import optuna
     import pytest
-    from tuning_worker import SETTINGS, cheap_objective, small_table
+    from tuning_worker import cheap_objective, small_table
 
     import harness.run.tuning as tuning
     from harness.run.tuned import identity
 
+    settings = tuning.TuneSettings(trials=4, startup_trials=2)  # each trial costs a gc
     url = f"sqlite:///{tmp_path / 'study.db'}"
     storage = tuning.open_storage(url)
     data = small_table()
     # The code's identity as it starts (the stand-in objective below would change it).
-    produced_by = identity(data.sha256, SETTINGS.to_dict())
+    produced_by = identity(data.sha256, settings.to_dict())
 
-    def stopped_after_three(*args):  # an interrupted tuning: 3 trials of one study done
+    def stopped_after_two(*args):  # an interrupted tuning: 2 trials of one study done
         run = cheap_objective(*args, seconds=0.0)
 
         def trial(t):
-            if t.number == 3:
+            if t.number == 2:
                 raise KeyboardInterrupt
             return run(t)
         return trial
 
     with pytest.raises(KeyboardInterrupt):
-        tuning.tune_study(data, "random", "baseline", SETTINGS, storage,
-                          objective_of=stopped_after_three, produced_by=produced_by)
+        tuning.tune_study(data, "random", "baseline", settings, storage,
+                          objective_of=stopped_after_two, produced_by=produced_by)
     done = optuna.load_study(study_name="random-baseline", storage=url).get_trials(
         states=tuning.FINISHED)
-    assert len(done) == 3
-    monkeypatch.setattr(tuning, "objective", lambda *a: cheap_objective(*a, seconds=0.0))
+    assert len(done) == 2
+    seen = []  # the bar's count as each trial starts: one step per trial
+
+    def watched(*args):
+        run = cheap_objective(*args, seconds=0.0)
+
+        def trial(t):
+            seen.append(bars.by_desc("tune").n)
+            return run(t)
+        return trial
+
+    monkeypatch.setattr(tuning, "objective", watched)
     bars = _Bars(monkeypatch)
-    document = tuning.tune_all(data, ("random",), ("baseline", "timestamp"), SETTINGS, url,
+    document = tuning.tune_all(data, ("random",), ("baseline", "timestamp"), settings, url,
                                produced_by=produced_by)
     assert set(document["cells"]) == {"random-baseline", "random-timestamp"}
     bar = bars.by_desc("tune")
-    left = 2 * SETTINGS.trials - 3
+    left = 2 * settings.trials - 2
     assert (bar.total, bar.n) == (left, left)
+    assert seen == list(range(left))
     err = capsys.readouterr().err
     assert f"{left}/{left}" in err and "trial" in err
+    # Trials another worker runs meanwhile count as done once their study ends.
+    def another_worker_finishes_timestamp(*args):
+        run = cheap_objective(*args, seconds=0.0)
+
+        def trial(t):
+            if args[2] == "baseline" and not seen_other:
+                seen_other.append(True)
+                tuning.tune_study(data, "temporal", "timestamp", settings, storage, worker=1,
+                                  objective_of=lambda *a: cheap_objective(*a, seconds=0.0),
+                                  produced_by=produced_by)
+            return run(t)
+        return trial
+
+    seen_other: list[bool] = []
+    monkeypatch.setattr(tuning, "objective", another_worker_finishes_timestamp)
+    tuning.tune_all(data, ("temporal",), ("baseline", "timestamp"), settings, url,
+                    produced_by=produced_by)
+    assert seen_other and (bars.bars[-1].total, bars.bars[-1].n) == (2 * settings.trials,) * 2
     # A finished tuning run again has nothing left: no bar at all.
-    tuning.tune_all(data, ("random",), ("baseline", "timestamp"), SETTINGS, url,
+    tuning.tune_all(data, ("random",), ("baseline", "timestamp"), settings, url,
                     produced_by=produced_by)
     assert bars.bars[-1].total == 0 and bars.bars[-1].disable
 
