@@ -233,10 +233,11 @@ def _ignoring_test_fraction() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness import __version__
+    from harness.run.records import current_suite_version  # harness.__version__
 
     parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"ctxbench {__version__}",
+    parser.add_argument("--version", action="version",
+                        version=f"ctxbench {current_suite_version()}",
                         help="print the ctxbench version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                      metavar="COMMAND",
@@ -246,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     def with_data(sub, json: bool = True, dataset: bool = False):
         if dataset:
             sub.add_argument("--dataset", default=DEFAULT_DATASET, type=_dataset,
-                             help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV or "
+                             help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV, .tsv or "
                              f"Parquet file); default {DEFAULT_DATASET}")
         sub.add_argument("--data-dir", help="directory of GroupLens (u.data, u.item, "
                          "u.user or ml-100k.zip) or RecBole ml-100k.* files; for "
