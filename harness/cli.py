@@ -16,7 +16,7 @@ from tabulate import tabulate
 from harness.data.datasets import DATASETS, check_dataset_name
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UnknownNameError, UserError
-from splits import VALIDATION_FRACTION
+from splits import SPLITS, VALIDATION_FRACTION
 
 EXIT_USAGE = 2
 
@@ -53,10 +53,18 @@ def _load(args):
                         source=getattr(args, "source", None))
 
 
+def _counts(data) -> dict[str, int]:
+    """The table's counts, its catalogue called items unless it is a MovieLens release."""
+    counts = data.counts()
+    if data.dataset in DATASETS:
+        return counts
+    return {("items" if key == "movies" else key): value for key, value in counts.items()}
+
+
 def cmd_data(args) -> int:
     data = _load(args)
     info = {"dataset": data.dataset, "source": data.source, "sha256": data.sha256,
-            **data.counts(), "provides": sorted(data.provides)}
+            **_counts(data), "provides": sorted(data.provides)}
     if args.json:
         print(json.dumps(info, indent=1))
     else:
@@ -107,7 +115,7 @@ def cmd_report(args) -> int:
 
     formats = [f for group in args.format or [("markdown",)] for f in group]
     text = render_report([Path(p) for p in args.files], Path(args.out) if args.out else None,
-                         formats)
+                         formats, overwrite=args.overwrite)
     if not args.out:
         print(text, end="")
     else:
@@ -219,14 +227,27 @@ def cmd_budget(args) -> int:
     return 0
 
 
+def _ignoring_test_fraction() -> str:
+    """The splits whose test side does not depend on --test-fraction, for its help."""
+    return ", ".join(name for name in SPLITS if not SPLITS[name].uses_test_fraction) or "none"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from harness.run.records import current_suite_version  # harness.__version__
+
     parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--version", action="version",
+                        version=f"ctxbench {current_suite_version()}",
+                        help="print the ctxbench version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                     metavar="COMMAND",
+                                     help="what to do; python -m harness COMMAND --help "
+                                     "describes each")
 
     def with_data(sub, json: bool = True, dataset: bool = False):
         if dataset:
             sub.add_argument("--dataset", default=DEFAULT_DATASET, type=_dataset,
-                             help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV or "
+                             help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV, .tsv or "
                              f"Parquet file); default {DEFAULT_DATASET}")
         sub.add_argument("--data-dir", help="directory of GroupLens (u.data, u.item, "
                          "u.user or ml-100k.zip) or RecBole ml-100k.* files; for "
@@ -243,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_data)
     sub = with_data(commands.add_parser("splits", help="leakage diagnostics of every split"),
                     dataset=True)
-    sub.add_argument("--test-fraction", type=float, default=0.2)
+    sub.add_argument("--test-fraction", type=float, default=0.2,
+                     help="share of the interactions each split puts on its test side, by "
+                     f"its own rule (0.2; not used by {_ignoring_test_fraction()})")
     sub.add_argument("--seed", type=_seed, default=0, help="seed of the random split")
     sub.add_argument("--validation-fraction", type=float, default=VALIDATION_FRACTION,
                      help="share of each split's training side in its validation slice")
@@ -296,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="what to print: markdown (the report; default), latex or csv (its "
                      "tables, each with its caption); repeat it or separate names by commas "
                      "for several")
+    sub.add_argument("--overwrite", action="store_true",
+                     help="replace a report in --out even when that folder's benchmark.json "
+                     "is not among FILES (refused otherwise: its files would disagree)")
     sub.set_defaults(func=cmd_report)
 
     sub = commands.add_parser("compare", help="accuracy and speed regressions between runs")

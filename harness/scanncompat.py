@@ -62,7 +62,8 @@ def scann_pybind() -> types.ModuleType | None:
 def unavailable_reason() -> str | None:
     """Why ScaNN cannot run here, or None when it can."""
     if not _installed():
-        return "scann is not installed (pip install 'ctxbench[serving]')"
+        return ("scann is not installed (python -m pip install scann, or in a ctxbench "
+                "checkout python -m pip install -e '.[serving]')")
     try:
         scann_pybind()
     except ImportError as error:  # a wheel without its compiled module for this platform

@@ -219,7 +219,55 @@ def test_cli_data_prints_dataset_and_provides(tmp_path, capsys):
     assert info["dataset"] == "interactions:inter.csv"
     assert info["provides"] == []
     assert info["ratings"] == len(RATINGS)
+    # Not a MovieLens release: its catalogue is items, not movies.
+    assert info["items"] == len({movie for _, movie, _, _ in RATINGS})
+    assert "movies" not in info
+    assert main(["data", "--dataset", name]) == 0
+    table = capsys.readouterr().out
+    assert "| items " in table and "movies" not in table
     assert str(tmp_path) not in json.dumps(info)
+
+
+@pytest.mark.parametrize("seconds", [max(r[3] for r in RATINGS), 2_000_000_000])
+def test_millisecond_timestamps_are_named_with_the_fix(tmp_path, seconds):
+    # MovieLens-100k's seconds (1997-98) in milliseconds stay below the 2**40 bound, a
+    # 2033 date's do not: both are named as milliseconds.
+    rows = [{"user_id": "u1", "item_id": "a", "timestamp": (seconds - 10) * 1000},
+            {"user_id": "u2", "item_id": "b", "timestamp": seconds * 1000}]
+    with pytest.raises(DataError) as raised:
+        load_dataset(write_csv(tmp_path / "ms.csv", rows))
+    message = str(raised.value)
+    assert f"timestamp {seconds * 1000} is out of range" in message
+    assert "looks like milliseconds" in message and "divide the timestamps by 1000" in message
+
+
+def test_a_tsv_file_is_read_as_its_csv_twin(tmp_path):
+    import csv
+
+    rows = interactions_rows()
+    for suffix, delimiter in ((".csv", ","), (".tsv", "\t")):
+        with (tmp_path / f"inter{suffix}").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter)
+            writer.writeheader()
+            writer.writerows(rows)
+    from_csv = load_dataset(f"interactions:{tmp_path / 'inter.csv'}")
+    from_tsv = load_dataset(f"interactions:{tmp_path / 'inter.tsv'}")
+    assert from_tsv.provides == from_csv.provides
+    assert from_tsv.sha256 == from_csv.sha256
+
+
+@pytest.mark.parametrize(("separator", "word", "tsv_hint"),
+                         [("\t", "tab", True), (";", "semicolon", False)])
+def test_another_separator_in_a_csv_file_is_named(tmp_path, separator, word, tsv_hint):
+    path = tmp_path / "inter.csv"
+    path.write_text(separator.join(("user_id", "item_id", "timestamp")) + "\n"
+                    + separator.join(("1", "2", "3")) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        load_dataset(f"interactions:{path}")
+    message = str(raised.value)
+    assert "missing required column 'user_id'" in message
+    assert f"the file looks {word}-separated, and a CSV file needs commas" in message
+    assert ("name a tab-separated file .tsv" in message) == tsv_hint
 
 
 def test_ml1m_bad_line_names_file_and_line(tmp_path):
@@ -235,15 +283,20 @@ def test_missing_grouplens_files_name_the_dataset(tmp_path):
         load_dataset("movielens-25m", tmp_path)
 
 
-def test_dataset_scale_measures_a_small_shape(tmp_path):
+def test_dataset_scale_measures_a_small_shape(tmp_path, capsys):
     """The 25M measurement's code path at a tiny size: every measure present, and the
     table holds exactly its stated bytes per interaction (no per-rating objects)."""
     from harness.report.scaling import dataset_scale_rows
-    from harness.run.datascale import measure, write_ml25m_shaped
+    from harness.run.datascale import STAGES, measure, write_ml25m_shaped
 
     write_ml25m_shaped(tmp_path / "ml-25m", n_interactions=3000, n_users=150, n_items=400,
                        max_item_id=2000)
     point = measure(tmp_path / "ml-25m", eval_queries=200)
+    # Progress on stderr: every rating written, every stage run; stdout untouched.
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "write ratings.csv" in captured.err and "3.00k/3.00k" in captured.err
+    assert "measure: 100%" in captured.err and f"{len(STAGES)}/{len(STAGES)}" in captured.err
     assert point.n_interactions == 3000 and point.eval_queries == 200
     data = load_dataset("movielens-25m", tmp_path)
     widths = sum(data.ratings[name].dtype.itemsize for name in ("user_id", "movie_id"))
@@ -255,16 +308,40 @@ def test_dataset_scale_measures_a_small_shape(tmp_path):
     assert {"load s", "train s (1 epoch)", "peak RSS, MiB"} <= set(rows)
 
 
-
-def test_without_pyarrow_is_one_line_naming_the_extra(tmp_path, monkeypatch):
+def test_without_pyarrow_is_one_line_naming_an_install_that_works(tmp_path, monkeypatch,
+                                                                   capsys):
     import sys
 
     path = tmp_path / "inter.csv"
     write_csv(path, interactions_rows())
     for module in ("pyarrow", "pyarrow.csv", "pyarrow.parquet", "pyarrow.compute"):
         monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
-    with pytest.raises(DataError, match=r"needs pyarrow: pip install 'ctxbench\[data\]'"):
+    with pytest.raises(DataError) as raised:
         load_dataset(f"interactions:{path}")
+    # ctxbench is not on PyPI: the hint names pyarrow itself, or the checkout's extra.
+    message = str(raised.value)
+    assert "needs pyarrow: python -m pip install pyarrow" in message
+    assert "python -m pip install -e '.[data]'" in message
+    assert "ctxbench[" not in message
+    assert main(["data", "--dataset", f"interactions:{path}"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"error: {message}"]
+
+
+def test_no_message_names_ctxbench_as_a_pip_target():
+    """Every install hint in the source must work from a checkout: ``ctxbench`` is not on
+    PyPI (anyone could register the name), so ``pip install 'ctxbench[...]'`` is wrong."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    pattern = re.compile(r"pip install[^\n]*ctxbench\[")
+    found = [f"{path.relative_to(root)}:{number}"
+             for package in ("harness", "splits", "benchmarks")
+             for path in sorted((root / package).rglob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if pattern.search(line)]
+    assert found == []
 
 
 def test_tfds_copy_is_read_in_batches_as_the_files_are(tmp_path, monkeypatch):

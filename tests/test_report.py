@@ -134,7 +134,7 @@ def test_writes_results_and_a_valid_png_atomically(tmp_path):
     out = tmp_path / "results"
     (out).mkdir()
     (out / "results.md").write_text("old", encoding="utf-8")
-    markdown = render_report([TRAIN, ALL], out)
+    markdown = render_report([TRAIN, ALL], out, overwrite=True)
     assert (out / "results.md").read_text(encoding="utf-8") == markdown
     png = (out / "accuracy.png").read_bytes()
     assert png.startswith(PNG_SIGNATURE)
@@ -454,3 +454,79 @@ def test_dataset_scale_and_skipped_configurations_are_reported(tmp_path):
     missing = markdown.split("## Missing cells")[1].split("## ")[0]
     assert "user_profile" not in missing.split("Skipped:")[0]
     assert "| dataset " in markdown and "interactions:x.csv" in markdown
+
+
+# ---------------------------------------------------------------------------------------
+# Files that are not ctxbench runs, and an --out that holds another run's report.
+
+FOREIGN = {  # a valid pytest-benchmark file of another suite: no cell, no ctxbench mark
+    "machine_info": {"node": "host", "python_version": "3.11.9"},
+    "commit_info": {"id": "0123abc", "dirty": False},
+    "benchmarks": [{"group": None, "name": "test_sort", "fullname": "t.py::test_sort",
+                    "params": None, "param": None, "extra_info": {},
+                    "stats": {"min": 0.1, "max": 0.2, "mean": 0.15, "median": 0.15,
+                              "rounds": 5}}],
+    "datetime": "2025-06-01T12:00:00", "version": "5.1.0"}
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_another_suites_file_is_refused_in_one_line(tmp_path, command):
+    path = _write(tmp_path / "other.json", FOREIGN)
+    files = [str(path)] if command == "report" else [str(TRAIN), str(path)]
+    result = _cli(command, *files)
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: {path} holds no ctxbench cells (a pytest-benchmark file from another "
+        "suite?)"]
+
+
+def test_a_file_of_ctxbench_entries_that_are_not_cells_still_renders(tmp_path):
+    # What pytest benchmarks --scaling alone writes: no cell and no run header.
+    document = {**FOREIGN, "benchmarks": [
+        {"name": "test_scaling[10000]", "extra_info": {
+            "kind": "scaling", "n_interactions": 10_000, "n_items": 1000,
+            "train_seconds": 0.1, "examples_per_second": 1e5, "eval_seconds": 0.01,
+            "queries_per_second": 1e6}}]}
+    assert "## Scaling" in render_report([_write(tmp_path / "scaling.json", document)])
+    # ctxbench's plugin marks the machine of every session it ran.
+    document = {**FOREIGN, "machine_info": {"ctxbench": {"cpu": "x"}}}
+    assert render_report([_write(tmp_path / "marked.json", document)]).startswith(
+        "# ctxbench results")
+
+
+def test_out_refuses_to_replace_another_runs_report(tmp_path):
+    out = tmp_path / "results"
+    render_report([TRAIN], out)  # a fresh folder: no report to replace
+    before = (out / "results.md").read_bytes()
+    result = _cli("report", str(ALL), "--out", str(out))
+    assert result.returncode == 2
+    line, = result.stderr.splitlines()
+    assert line == (f"error: {out} already holds a report (results.md and tables) and it "
+                    "holds no benchmark.json to say which run it reports; pass --overwrite "
+                    "to replace it, or another --out")
+    assert (out / "results.md").read_bytes() == before  # nothing replaced
+    # Its own benchmark.json, but another file given: refused as well.
+    (out / "benchmark.json").write_bytes(TRAIN.read_bytes())
+    with pytest.raises(UserError, match="its benchmark.json is not among the files given"):
+        render_report([ALL], out)
+    (out / "results.md").unlink()
+    with pytest.raises(UserError, match=r"already holds a report \(tables\)"):
+        render_report([ALL], out)
+    result = _cli("report", str(ALL), "--out", str(out), "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert (out / "results.md").read_text(encoding="utf-8") == render_report([ALL])
+
+
+def test_out_rerenders_its_own_benchmark_json(tmp_path):
+    # What tox -e bench does after a run: results/benchmark.json into results/.
+    out = tmp_path / "results"
+    out.mkdir()
+    own = out / "benchmark.json"
+    own.write_bytes(TRAIN.read_bytes())
+    render_report([own], out)
+    (out / "results.md").write_text("stale", encoding="utf-8")
+    assert render_report([own], out) == (out / "results.md").read_text(encoding="utf-8")
+    # A copy elsewhere of the very same bytes is the same run.
+    result = _cli("report", str(TRAIN), "--out", str(out))
+    assert result.returncode == 0, result.stderr

@@ -121,7 +121,7 @@ def test_scann_missing_gives_a_reason_naming_the_extra(monkeypatch):
     import harness.scanncompat as scanncompat
 
     monkeypatch.setattr(scanncompat, "_installed", lambda: False)
-    assert "pip install 'ctxbench[serving]'" in scanncompat.unavailable_reason()
+    assert "python -m pip install scann" in scanncompat.unavailable_reason()
     monkeypatch.setattr("harness.evaluation.serving.unavailable_reason",
                         scanncompat.unavailable_reason)
     with pytest.raises(RuntimeError, match="not installed"):

@@ -20,6 +20,8 @@ from harness.errors import DataError
 
 # A timestamp must lie in [0, 2**40) seconds, as the MovieLens-100k parsers check.
 MAX_TIMESTAMP = 2**40
+# Seconds from 1e11 on are past the year 5000: a column reaching them counts milliseconds.
+MILLISECONDS_FROM = 10**11
 
 
 def int_strings(values: np.ndarray) -> np.ndarray:
@@ -79,6 +81,10 @@ def build_columnar(user_id: np.ndarray, movie_id: np.ndarray, timestamp: np.ndar
     """
     if user_id.size == 0:
         raise DataError(f"{where['ratings']}: no interactions")
+    if timestamp.max() >= MILLISECONDS_FROM:
+        raise DataError(f"{where['ratings']}: timestamp {int(timestamp.max())} is out of "
+                        "range: it looks like milliseconds (seconds past 1e11 are after the "
+                        "year 5000); divide the timestamps by 1000")
     if timestamp.min() < 0 or timestamp.max() >= MAX_TIMESTAMP:
         bad = timestamp[(timestamp < 0) | (timestamp >= MAX_TIMESTAMP)][0]
         raise DataError(f"{where['ratings']}: timestamp {int(bad)} is out of range")
@@ -129,4 +135,5 @@ def genre_lists(text: np.ndarray, names: tuple[str, ...], where: str,
     return lists
 
 
-__all__ = ["MAX_TIMESTAMP", "build_columnar", "genre_lists", "id_order_key", "int_strings"]
+__all__ = ["MAX_TIMESTAMP", "MILLISECONDS_FROM", "build_columnar", "genre_lists",
+           "id_order_key", "int_strings"]

@@ -6,7 +6,8 @@ Like the split and configuration registries, a dataset is one entry keyed by nam
 - ``movielens-1m``: GroupLens ``ratings.dat``, ``movies.dat``, ``users.dat``;
 - ``movielens-20m``, ``movielens-25m``: GroupLens ``ratings.csv``, ``movies.csv`` (no
   user profile);
-- ``interactions:PATH``: a CSV or Parquet file (:func:`harness.data.readers.parse_interactions`).
+- ``interactions:PATH``: a CSV, TSV or Parquet file
+  (:func:`harness.data.interactions.parse_interactions`).
 
 The MovieLens releases load from ``--data-dir`` (the files, or their ``ml-1m/``,
 ``ml-20m/``, ``ml-25m/`` folder, or for 1M ``ml-1m.zip``) or from a prepared tfds copy
@@ -25,7 +26,8 @@ import numpy as np
 
 from harness.data.columnar import build_columnar
 from harness.data.formats import directory_reader, open_zip, zip_reader
-from harness.data.readers import parse_interactions, parse_ml1m, parse_ml_csv
+from harness.data.interactions import parse_interactions
+from harness.data.readers import parse_ml1m, parse_ml_csv
 from harness.data.sources import DATA_DIR_ENV, load_movielens
 from harness.data.table import DEFAULT_DATASET, MovieLens
 from harness.errors import DataError, UnknownNameError, UserError

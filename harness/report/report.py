@@ -6,6 +6,7 @@ same bytes, with dates taken from the runs' own provenance, never the clock.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -311,8 +312,35 @@ def plot_accuracy(run: Run) -> bytes:
     return buffer.getvalue()
 
 
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None  # unreadable: load_run names it
+
+
+def check_out_dir(out_dir: Path, paths: Sequence[Path]) -> None:
+    """Refuses to replace a report of other files: ``out_dir`` may already hold a report
+    (``results.md`` or ``tables/``) only when its own ``benchmark.json`` is one of
+    ``paths`` (byte for byte), as when a run re-renders its results folder.
+
+    Raises:
+        UserError: ``out_dir`` holds a report of files that are not among ``paths``.
+    """
+    report = [name for name in ("results.md", "tables") if (out_dir / name).exists()]
+    if not report:
+        return
+    own = out_dir / "benchmark.json"
+    if own.is_file() and _sha256(own) in {_sha256(Path(p)) for p in paths}:
+        return
+    whose = (f"its {own.name} is not among the files given" if own.is_file()
+             else f"it holds no {own.name} to say which run it reports")
+    raise UserError(f"{out_dir} already holds a report ({' and '.join(report)}) and "
+                    f"{whose}; pass --overwrite to replace it, or another --out")
+
+
 def render_report(paths: list[Path], out_dir: Path | None = None,
-                  formats: str | Sequence[str] = "markdown") -> str:
+                  formats: str | Sequence[str] = "markdown", overwrite: bool = False) -> str:
     """Renders the report of benchmark JSON files, writing it out when asked.
 
     Args:
@@ -324,6 +352,8 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
         formats: the format of the returned text, or several (comma-separated or a
             sequence, each rendered in turn, a blank line apart): "markdown" (the
             report), "latex" or "csv" (its tables).
+        overwrite: replace a report in ``out_dir`` even when it is another run's (see
+            :func:`check_out_dir`).
 
     Returns:
         The report in ``formats``.
@@ -331,11 +361,13 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
     Raises:
         UserError: a file is missing or malformed, the files disagree on data, epochs
             or suite version or repeat a cell, a format is unknown, or ``out_dir``
-            cannot be written.
+            cannot be written or holds another run's report (without ``overwrite``).
     """
     if not paths:
         raise UserError("report needs at least one benchmark JSON file")
     formats = parse_formats(formats)
+    if out_dir is not None and not overwrite:
+        check_out_dir(Path(out_dir), paths)
     runs = [load_run(path) for path in paths]
     run, items = report_items(runs)
     markdown = render_items(run, items)
@@ -352,5 +384,5 @@ def render_report(paths: list[Path], out_dir: Path | None = None,
                      for fmt in formats)
 
 
-__all__ = ["build_report", "group_for", "plot_accuracy", "render_items", "render_report",
-           "report_items", "tables_of"]
+__all__ = ["build_report", "check_out_dir", "group_for", "plot_accuracy", "render_items",
+           "render_report", "report_items", "tables_of"]

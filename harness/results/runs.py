@@ -9,7 +9,8 @@ and every malformed input raises :class:`UserError` with one line naming the fil
 what is wrong. Entries without a cell are read by their kind into the typed records of
 :mod:`harness.record.kinds` (:attr:`Run.measurements`: the speed-up, scaling, serving and
 dataset-scale benchmarks); any other entry is kept as recorded in :attr:`Run.other`.
-:func:`merge_runs` joins several runs into one.
+A file with no mark of ctxbench at all (another suite's pytest-benchmark file) is refused
+rather than reported as an empty run. :func:`merge_runs` joins several runs into one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from harness.errors import UserError
 from harness.record.fields import JsonRecord
-from harness.record.kinds import Record
+from harness.record.kinds import KINDS_BY_NAME, Record
 from harness.results.entries import OtherEntry, read_measurement
 from harness.run.records import read_json
 from harness.run.schema import (
@@ -42,6 +43,9 @@ from harness.run.schema import (
     parse_entry,
     unique,
 )
+
+# The kinds of ctxbench's benchmark entries that are not cells (benchmarks/test_speedup.py,
+# benchmarks/test_scaling.py): a file of these alone (``--scaling``) is still a ctxbench run.
 
 
 @dataclass
@@ -253,6 +257,19 @@ def _read_entries(path: Path, benchmarks: list
     return results, measurements, other
 
 
+def _is_ctxbench(data: dict, results: list[CellResult], measurements: list[Record],
+                 other: list[OtherEntry]) -> bool:
+    """Whether a pytest-benchmark file was written by ctxbench: it holds a cell, the run
+    header, the machine record of ctxbench's plugin, or an entry of a ctxbench kind (read
+    as its record, or of a known kind in an older shape)."""
+    machine_info = data.get("machine_info")
+    return bool(results or measurements or data.get("ctxbench")
+                or (isinstance(machine_info, dict) and "ctxbench" in machine_info)
+                or any(isinstance(entry.entry.get("extra_info"), dict)
+                       and entry.entry["extra_info"].get("kind") in KINDS_BY_NAME
+                       for entry in other))
+
+
 def load_run(path: str | os.PathLike) -> Run:
     """Reads and validates a pytest-benchmark JSON file of ctxbench cells.
 
@@ -264,8 +281,8 @@ def load_run(path: str | os.PathLike) -> Run:
 
     Raises:
         UserError: the file is missing, unreadable, not JSON, truncated, not a
-            pytest-benchmark file, has a malformed ctxbench entry, lists a cell twice,
-            or mixes data sets.
+            pytest-benchmark file, holds nothing of ctxbench (another suite's file),
+            has a malformed ctxbench entry, lists a cell twice, or mixes data sets.
     """
     path = Path(path)
     data = read_json(path)
@@ -281,6 +298,9 @@ def load_run(path: str | os.PathLike) -> Run:
     if not isinstance(header, dict):
         raise UserError(f"{path}: 'ctxbench' must be an object")
     results, measurements, other = _read_entries(path, benchmarks)
+    if not _is_ctxbench(data, results, measurements, other):
+        raise UserError(f"{path} holds no ctxbench cells (a pytest-benchmark file from "
+                        "another suite?)")
 
     found = [result.provenance.get("data_sha256") for result in results]
     hashes = {sha for sha in [*found, header.get("data_sha256")] if isinstance(sha, str)}

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from harness.data.sources import MovieLens
 from harness.model.training import TrainOptions
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
+from harness.run.progress import progress
 from harness.run.records import current_suite_version, environment, utc_now
 from harness.run.schema import BUDGET_FORMAT
 from harness.run.tuned import Tuned
@@ -34,11 +36,12 @@ def test_score(cell: PreparedCell, model) -> float:
                             model)
 
 
-def curve(data: MovieLens, split: str, config: str, options: TrainOptions, seed: int = 0
-          ) -> dict:
+def curve(data: MovieLens, split: str, config: str, options: TrainOptions, seed: int = 0,
+          on_epoch: Callable[[], object] | None = None) -> dict:
     """Validation and test top-100 after each of ``options.epochs`` epochs.
 
-    ``options.patience`` is set to the epoch count, so training never stops early.
+    ``options.patience`` is set to the epoch count, so training never stops early;
+    ``on_epoch`` is called after each epoch is scored (a progress bar's update).
     """
     options = dataclasses.replace(options, patience=options.epochs, fit_on="train")
     cell = prepare_cell(data, split, config, seed, options)
@@ -47,6 +50,8 @@ def curve(data: MovieLens, split: str, config: str, options: TrainOptions, seed:
     def validate(model) -> float:
         validation.append(validation_score(cell, model))
         test.append(test_score(cell, model))
+        if on_epoch is not None:
+            on_epoch()
         return validation[-1]
 
     start = time.perf_counter()
@@ -61,17 +66,22 @@ def curve(data: MovieLens, split: str, config: str, options: TrainOptions, seed:
 def budget_curves(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
                   max_epochs: int = MAX_EPOCHS, tuned: Tuned | None = None,
                   seed: int = 0) -> dict:
-    """Every (split, configuration)'s curves: the ``budget.json`` document."""
+    """Every (split, configuration)'s curves: the ``budget.json`` document, with a
+    progress bar over their epochs on stderr."""
     start = time.perf_counter()
     curves = []
-    for split in splits:
-        for config in configs:
-            settings = {"tutorial": TrainOptions(epochs=max_epochs)}
-            if tuned is not None:
-                settings["tuned"] = tuned.cell(split, config).options(epochs=max_epochs)
-            for name, options in settings.items():
-                curves.append({"hyperparameters": name,
-                               **curve(data, split, config, options, seed)})
+    hyperparameters = 1 if tuned is None else 2  # the tutorial's, and the tuned ones
+    with progress(len(splits) * len(configs) * hyperparameters * max_epochs, "budget",
+                  unit="epoch") as bar:
+        for split in splits:
+            for config in configs:
+                settings = {"tutorial": TrainOptions(epochs=max_epochs)}
+                if tuned is not None:
+                    settings["tuned"] = tuned.cell(split, config).options(epochs=max_epochs)
+                for name, options in settings.items():
+                    bar.set_postfix_str(f"{split}/{config} {name}", refresh=False)
+                    curves.append({"hyperparameters": name, **curve(
+                        data, split, config, options, seed, on_epoch=bar.update)})
     return {"format": BUDGET_FORMAT, "max_epochs": max_epochs, "seed": seed,
             "data_source": data.source, "data_sha256": data.sha256,
             "tuned_sha256": tuned.sha256 if tuned is not None else None,

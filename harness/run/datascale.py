@@ -37,15 +37,19 @@ from pathlib import Path
 import numpy as np
 
 from harness.record.kinds import DatasetScaleRecord, eval_timings
+from harness.run.progress import progress
 
 # MovieLens-25M's shape (its README): ratings, users, movies, the largest movie id.
 ML25M_SHAPE = {"n_interactions": 25_000_095, "n_users": 162_541, "n_items": 62_423,
                "max_item_id": 209_171}
+# What measure() runs, in order: its progress bar's steps.
+STAGES = ("load", "split + features", "train 1 epoch", "evaluate")
 
 
 def write_ml25m_shaped(directory: Path, n_interactions: int, n_users: int, n_items: int,
                        max_item_id: int, seed: int = 0) -> None:
-    """Writes ratings.csv and movies.csv of the given shape (columns as GroupLens's)."""
+    """Writes ratings.csv and movies.csv of the given shape (columns as GroupLens's), with
+    a progress bar over the ratings on stderr."""
     import pyarrow as pa
     import pyarrow.csv
 
@@ -68,7 +72,8 @@ def write_ml25m_shaped(directory: Path, n_interactions: int, n_users: int, n_ite
     chunk = 5_000_000  # written a chunk at a time: bounded memory
     with pyarrow.csv.CSVWriter(directory / "ratings.csv", pa.schema(
             [("userId", pa.int64()), ("movieId", pa.int64()), ("rating", pa.float64()),
-             ("timestamp", pa.int64())])) as writer:
+             ("timestamp", pa.int64())])) as writer, progress(
+            n_interactions, "write ratings.csv", unit="rating", unit_scale=True) as bar:
         for start in range(0, n_interactions, chunk):
             size = min(chunk, n_interactions - start)
             users = rng.choice(n_users, size, p=activity / activity.sum()) + 1
@@ -77,17 +82,29 @@ def write_ml25m_shaped(directory: Path, n_interactions: int, n_users: int, n_ite
                 "userId": users, "movieId": items,
                 "rating": rng.integers(1, 11, size) / 2.0,
                 "timestamp": rng.integers(789_652_009, 1_574_327_703, size)}))
+            bar.update(size)
 
 
 def measure(directory: Path, eval_queries: int, seed: int = 0) -> DatasetScaleRecord:
-    """Loads, splits and runs one ``baseline`` cell; seconds and peak RSS of each stage."""
+    """Loads, splits and runs one ``baseline`` cell; seconds and peak RSS of each stage
+    (a progress bar over the stages on stderr)."""
+    with progress(len(STAGES), "measure", unit="stage") as bar:
+        return _measure(directory, eval_queries, seed, bar)
+
+
+def _measure(directory: Path, eval_queries: int, seed: int, bar) -> DatasetScaleRecord:
     from harness.data.datasets import load_dataset
     from harness.model.training import TrainOptions
     from harness.run.cell import evaluate_cell, fit_cell, prepare_cell
     from harness.run.records import environment, peak_rss_mib
 
+    def stage(name: str) -> None:  # the stage about to run; the one before it is done
+        bar.update(STAGES.index(name) - bar.n)
+        bar.set_postfix_str(name)
+
     result: dict = {"dataset": "movielens-25m (synthetic, its shape)"}  # the record's fields
     start = time.perf_counter()
+    stage("load")
     data = load_dataset("movielens-25m", directory)
     result["load_seconds"] = time.perf_counter() - start
     result["load_peak_rss_mib"] = peak_rss_mib()
@@ -98,14 +115,17 @@ def measure(directory: Path, eval_queries: int, seed: int = 0) -> DatasetScaleRe
                    "table_bytes_per_interaction": table_bytes / n,
                    "data_sha256": data.sha256})
     start = time.perf_counter()
+    stage("split + features")
     cell = prepare_cell(data, "random", "baseline", seed, TrainOptions(epochs=1))
     result["prepare_seconds"] = time.perf_counter() - start
     result["prepare_peak_rss_mib"] = peak_rss_mib()
+    stage("train 1 epoch")
     trained = fit_cell(cell)
     result.update({"train_seconds": trained.seconds, "n_train": int(cell.split.train.size),
                    "examples_per_second": trained.examples_per_second,
                    "train_peak_rss_mib": peak_rss_mib()})
     # Exact evaluation of a seeded sample of test queries (the full test side is 5M).
+    stage("evaluate")
     sample = np.sort(np.random.default_rng(seed).choice(
         cell.split.test.size, min(eval_queries, cell.split.test.size), replace=False))
     sampled = replace(cell, split=replace(cell.split, test=cell.split.test[sample]),
@@ -118,6 +138,7 @@ def measure(directory: Path, eval_queries: int, seed: int = 0) -> DatasetScaleRe
                    "versions": environment()["versions"]})
     result["cell_seconds"] = (result["prepare_seconds"] + result["train_seconds"]
                               + result["full_eval_seconds_estimate"])
+    bar.update(len(STAGES) - bar.n)
     return DatasetScaleRecord(**result)
 
 
@@ -127,10 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="JSON file to write (not results/)")
     parser.add_argument("--workdir", help="where the CSV files go (default: a temporary "
                         "directory, removed after)")
-    parser.add_argument("--interactions", type=int, default=ML25M_SHAPE["n_interactions"])
-    parser.add_argument("--users", type=int, default=ML25M_SHAPE["n_users"])
-    parser.add_argument("--items", type=int, default=ML25M_SHAPE["n_items"])
-    parser.add_argument("--eval-queries", type=int, default=100_000)
+    parser.add_argument("--interactions", type=int, default=ML25M_SHAPE["n_interactions"],
+                        help="ratings to write (MovieLens-25M's: %(default)s)")
+    parser.add_argument("--users", type=int, default=ML25M_SHAPE["n_users"],
+                        help="users (MovieLens-25M's: %(default)s)")
+    parser.add_argument("--items", type=int, default=ML25M_SHAPE["n_items"],
+                        help="movies (MovieLens-25M's: %(default)s)")
+    parser.add_argument("--eval-queries", type=int, default=100_000,
+                        help="test queries evaluated exactly, a seeded sample (%(default)s)")
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_only:  # the child: its peak RSS is the load's and the cell's alone

@@ -19,7 +19,6 @@ several processes or machines share the studies — run the same command on each
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -175,7 +174,9 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
 
 
 def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    from harness.run.progress import say  # above tune_all's progress bar, not through it
+
+    say(message)
 
 
 def _describe(trial: optuna.trial.FrozenTrial) -> str:
@@ -276,6 +277,31 @@ def summary(study: optuna.Study, split: str, config: str, settings: TuneSettings
     }
 
 
+def _trials_left(storage: optuna.storages.BaseStorage, name: str, trials: int) -> int:
+    """Trials the study ``name`` still needs to spend its budget (all of them when the
+    storage does not hold it yet)."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return trials
+    finished = storage.get_all_trials(study_id, deepcopy=False, states=FINISHED)
+    return max(0, trials - len(finished))
+
+
+def _counting(objective_of: Callable, done: Callable[[], object]) -> Callable:
+    """``objective_of`` whose trial functions call ``done`` as each trial ends."""
+    def make(*args) -> Callable[[optuna.Trial], float]:
+        run = objective_of(*args)
+
+        def counted_run(trial: optuna.Trial) -> float:
+            try:
+                return run(trial)
+            finally:  # a pruned trial spent its budget too
+                done()
+        return counted_run
+    return make
+
+
 def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
              settings: TuneSettings, storage_url: str, worker: int = 0,
              produced_by: dict | None = None) -> dict:
@@ -289,6 +315,7 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
         UserError: an unreachable storage, or a study in it from another tuning.
     """
     from harness.run.machine import machine
+    from harness.run.progress import progress
     from harness.run.records import environment, peak_rss_mib, utc_now
     from harness.run.tuned import FORMAT
 
@@ -296,10 +323,18 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     start, utc_start = time.perf_counter(), utc_now()
     produced_by = produced_by or identity(data.sha256, settings.to_dict())
     cells = {}
-    for split in splits:
-        for config in configs:
-            cells[f"{split}-{config}"] = tune_study(data, split, config, settings, storage,
-                                                    worker, produced_by=produced_by)
+    # The bar counts the trials still to run: a resumed study's finished ones are done.
+    left = {(split, config): _trials_left(storage, f"{split}-{config}", settings.trials)
+            for split in splits for config in configs}
+    with progress(sum(left.values()), "tune", unit="trial") as bar:
+        expected = 0
+        for (split, config), trials in left.items():
+            bar.set_postfix_str(f"{split}/{config}", refresh=False)
+            cells[f"{split}-{config}"] = tune_study(
+                data, split, config, settings, storage, worker, produced_by=produced_by,
+                objective_of=_counting(objective, bar.update))
+            expected += trials  # other workers sharing the storage ran the rest
+            bar.update(max(0, expected - bar.n))
     return {
         "format": FORMAT,
         "identity": produced_by,
