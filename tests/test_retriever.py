@@ -100,7 +100,9 @@ def _top100(result: CellResult, prefix: str = "test") -> float:
 
 @pytest.mark.parametrize("ranking", ["all", EXCLUDE_SEEN])
 def test_a_registered_toy_runs_the_one_pipeline_to_a_full_record(toys, data, ranking):
-    result = run_cell(data, "random", "toy_by_id", 0, TrainOptions(), ENV,
+    # fit_on "all" is for preprocessing, which a non-learned retriever has none of: its
+    # cell runs once per (split, seed), keyed fit_on=train (schema.fit_on_for).
+    result = run_cell(data, "random", "toy_by_id", 0, TrainOptions(fit_on="all"), ENV,
                       evaluation=Evaluation(ranking))
     cell = prepare_cell(data, "random", "toy_by_id", 0, TrainOptions())
     assert result.status == "ok" and result.model == "toy_by_id"
