@@ -27,12 +27,18 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.data.sources import MovieLens
 from harness.evaluation.segments import History
-from harness.model.features import CONFIGS
+from harness.model.features import CONFIGS, FeatureConfig, FittedFeatures
+from splits import Split
 from splits.registry import Registry
+
+if TYPE_CHECKING:  # training loads TensorFlow, which the registry must not
+    from harness.model.training import TrainOptions
 
 POPULARITY = "popularity"  # training counts
 EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
@@ -80,8 +86,8 @@ class Prepared:
 
     train_rows: np.ndarray
     validation_rows: np.ndarray | None = None
-    config: object = None
-    fitted: object = None
+    config: FeatureConfig | None = None
+    fitted: FittedFeatures | None = None
     features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
@@ -127,7 +133,8 @@ class Retriever(ABC):
         (the two towers) shares one."""
         return self.name
 
-    def prepare(self, data, split_name: str, split, seed: int, options) -> Prepared:
+    def prepare(self, data: MovieLens, split_name: str, split: Split, seed: int,
+                options: TrainOptions) -> Prepared:
         """Encodes what fitting needs; by default nothing, and every training row is fitted.
 
         Raises:

@@ -13,13 +13,15 @@ from dataclasses import replace
 
 import numpy as np
 
+from harness.data.sources import MovieLens
 from harness.data.splitdata import validation_split
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.metrics import true_candidate_ranks
 from harness.evaluation.retrieval import embed, retrieve_top_k
 from harness.model.features import fit_features, for_dataset, get_config
 from harness.model.retriever import FitRecord, Prepared, Ranker, Retriever
-from harness.model.training import TrainedModel, train
+from harness.model.training import TrainedModel, TrainOptions, train
+from splits import Split
 
 VALIDATION_METRIC = accuracy_key(100, "validation")  # what early stopping maximises
 
@@ -57,7 +59,8 @@ class TwoTower(Retriever):
     def model(self) -> str:
         return "two_tower"
 
-    def prepare(self, data, split_name: str, split, seed: int, options) -> Prepared:
+    def prepare(self, data: MovieLens, split_name: str, split: Split, seed: int,
+                options: TrainOptions) -> Prepared:
         """Resolves the configuration for the dataset and the options' embedding size,
         slices the validation rows off when the options stop early, fits preprocessing
         on ``options.fit_on`` rows and encodes every side.
