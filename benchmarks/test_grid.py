@@ -13,12 +13,11 @@ import pytest
 from harness.evaluation.keys import accuracy_key
 from harness.model.training import TrainOptions
 from harness.run.cell import (
-    baseline_result,
     evaluate_cell,
     failed_result,
     fit_cell,
     infer_top_k,
-    prepare_baseline,
+    left_out,
     prepare_cell,
     result_of,
 )
@@ -127,15 +126,17 @@ def test_baseline(benchmark, grid_run, baseline_cell):
     cell = baseline_cell
     _skip_if_finished(grid_run, cell)
     benchmark.group = cell.group
-    baseline = prepare_baseline(grid_run.data, cell.config, cell.split, cell.seed,
-                                TrainOptions(epochs=grid_run.grid.epochs), grid_run.evaluation)
+    baseline = prepare_cell(grid_run.data, cell.split, cell.config, cell.seed,
+                            TrainOptions(epochs=grid_run.grid.epochs),
+                            evaluation=grid_run.evaluation)
+    fitted = fit_cell(baseline)
     # The inference workload: rank every test query's item under the baseline (the
     # headline ranking: with exclude_seen, each query's seen titles left out).
-    rows = baseline.split.test
-    benchmark.pedantic(baseline.rank,
-                       args=(rows, baseline.left_out(rows, grid_run.evaluation.ranking)),
+    rank = baseline.retriever.ranker(baseline, fitted, "test")
+    benchmark.pedantic(rank, args=(left_out(baseline, "test", grid_run.evaluation.ranking),),
                        rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
-    result = baseline_result(baseline, grid_run.env)
+    metrics, timings = evaluate_cell(baseline, fitted)
+    result = result_of(baseline, fitted, metrics, timings, grid_run.env)
     queries_per_second = baseline.split.test.size / benchmark.stats.stats.median
     benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
     grid_run.run_dir.store(cell, {"status": "ok", "entries": [_entry(benchmark, cell)]})

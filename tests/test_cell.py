@@ -163,18 +163,24 @@ def test_a_split_with_an_empty_side_is_a_clear_error(small):
 def test_the_ease_baseline_chooses_its_l2_on_validation_rows_only(small, split):
     # Blind to test: every test rating's title replaced by another's leaves the chosen
     # L2 and its validation score unchanged, while the test metrics do change.
-    from harness.run.cell import baseline_result, prepare_baseline
+    from harness.run.cell import evaluate_cell, fit_cell, result_of
 
-    first = prepare_baseline(small, "ease", split, 0, FAST)
-    test_rows = first.split.test
+    def ease_result(data):
+        cell = prepare_cell(data, split, "ease", 0, FAST)
+        fitted = fit_cell(cell)
+        return result_of(cell, fitted, *evaluate_cell(cell, fitted), {"test": True})
+
+    first = ease_result(small)
+    test_rows = prepare_cell(small, split, "ease", 0, FAST).split.test
     titles = small.ratings["movie_title"].copy()
     titles[test_rows] = np.random.default_rng(0).permutation(titles[test_rows])
     shuffled = dataclasses.replace(small, ratings={**small.ratings, "movie_title": titles})
-    second = prepare_baseline(shuffled, "ease", split, 0, FAST)
-    assert first.chosen == second.chosen and first.chosen["l2"] > 0
+    second = ease_result(shuffled)
+    chosen = first.provenance["config"]
+    assert chosen == second.provenance["config"] and chosen["l2"] > 0
+    assert set(chosen) == {"name", "l2", "validation/top_100_categorical_accuracy"}
     result = run_cell(small, split, "ease", 0, FAST)
     assert result.model == "ease" and result.cell.config == "ease"
-    assert result.provenance["config"]["l2"] == first.chosen["l2"]
+    assert result.provenance["config"]["l2"] == chosen["l2"]
     assert 0.0 < _top100(result) < 1.0
-    env = {"test": True}
-    assert baseline_result(first, env).metrics != baseline_result(second, env).metrics
+    assert first.metrics != second.metrics

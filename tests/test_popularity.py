@@ -102,17 +102,18 @@ def test_popularity_cell_counts_training_rows_only():
     from harness.data.synthetic import synthetic_movielens
     from harness.evaluation.metrics import metrics_from_ranks
     from harness.model.training import TrainOptions
-    from harness.run.cell import baseline_result, prepare_baseline
+    from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, result_of
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=30,
                                n_interactions=600)
-    cell = prepare_baseline(data, "popularity", "temporal", 0, TrainOptions())
+    cell = prepare_cell(data, "temporal", "popularity", 0, TrainOptions())
     counts = np.bincount(data.title_codes[cell.split.train],
                          minlength=data.candidate_titles.size)
     test_ranks = brute_force_ranks(counts, data.title_codes[cell.split.test])
     expected = metrics_from_ranks(test_ranks, data.user_codes[cell.split.test], "test")
     # A non-empty env: ``{}`` would make the record look the environment up (git, CPU).
-    metrics = baseline_result(cell, env={"test": True}).metrics
+    fitted = fit_cell(cell)
+    metrics = result_of(cell, fitted, *evaluate_cell(cell, fitted), env={"test": True}).metrics
     for key, value in expected.items():
         # Same ranks through the same metric code: equal exactly.
         assert metrics[key] == value, key

@@ -2,10 +2,14 @@
 
 Modules: ``schema`` (the grid, the cell, the benchmark entry and the cell result: one
 definition for the writer, the reader and the test fixtures), ``cell`` (one cell end to
-end), ``serving`` (the serving retrievers timed side by side), ``rundir`` (the resumable
-run directory), ``records`` (provenance, the suite version and atomic JSON files),
-``machine`` (the machine a speed was measured on), ``progress`` (the progress bar every
-long command shows on stderr).
+end, the same for every retriever, through its stages ``prepare`` (the split and the
+retriever's inputs), ``evaluate`` (exact ranks into metrics per segment and ranking) and
+``result`` (the cell's record)), ``serving`` (the serving retrievers timed side by side),
+``rundir`` (the resumable run directory), ``records`` (provenance, the suite version and
+atomic JSON files), ``machine`` (the machine a speed was measured on), ``tuning`` and
+``tuned`` (the hyperparameter search and the file it writes), ``budget`` (the budget
+curve: accuracy after every epoch), ``datascale`` (a MovieLens-25M-shaped table through the
+harness), ``progress`` (the progress bar every long command shows on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
 ``results`` or ``report``.
 """

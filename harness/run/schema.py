@@ -32,11 +32,10 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.model.features import FIT_ON  # the rows preprocessing may be fitted on
+from harness.model.retriever import EASE, POPULARITY, non_learned_names
 
 # The non-learned references: one cell per (split, seed), preprocessing irrelevant.
-POPULARITY = "popularity"  # training counts
-EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
-BASELINES = (POPULARITY, EASE)
+BASELINES = non_learned_names()  # the registry's, as it stands at import: (POPULARITY, EASE)
 # The tutorial's two configurations, also run with preprocessing fitted on all rows.
 TUTORIAL_CONFIGS = ("baseline", "timestamp")
 DEFAULT_FIT_ON = "default"  # train for every configuration, plus all for the tutorial's

@@ -1,0 +1,278 @@
+"""The one interface every retriever implements, and the registry of retrievers by name.
+
+A retriever ranks the catalogue for the queries of a split. The pipeline
+(:mod:`harness.run.cell`) runs every one the same way: ``prepare`` (encode what fitting
+needs), ``fit``, then ``ranker`` for each side of the split (test, train, validation),
+whose ranks feed the same metrics, segments and record; ``describe`` and ``record`` say
+what the record holds of it. Nothing in the pipeline branches on a retriever's name.
+(TFRS's ``TopK`` and ann-benchmarks' ``BaseANN`` are the models.)
+
+Ranks are 0-based ranks of each query's true item among the whole catalogue, less what a
+``LeftOut`` takes out of that query's ranking. A retriever whose scores can tie ranks by
+the rule of :func:`harness.evaluation.metrics.ranks_ties_against` (every other item
+scoring at least as high outranks the true one), so a scorer that cannot tell items apart
+ranks the true item last and earns nothing; the two towers rank by FactorizedTopK's rule
+(ties in the true item's favour) with the same outcome for a constant scorer
+(:func:`harness.evaluation.metrics.true_candidate_ranks`).
+
+Registered here: one two-tower retriever per feature configuration
+(:data:`harness.model.features.CONFIGS`), popularity and EASE^R. Registering is one
+:func:`register` call. Importing this module loads no TensorFlow: an entry builds its
+retriever only when asked (:func:`make_retriever`).
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from harness.data.sources import MovieLens
+from harness.evaluation.segments import History
+from harness.model.features import CONFIGS, FeatureConfig, FittedFeatures
+from splits import Split
+from splits.registry import Registry
+
+if TYPE_CHECKING:  # training loads TensorFlow, which the registry must not
+    from harness.model.training import TrainOptions
+
+POPULARITY = "popularity"  # training counts
+EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
+SIDES = ("test", "train", "validation")  # the rows of a prepared cell a ranker ranks
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """What the ``exclude_seen`` ranking leaves out of each query's ranking: its user's
+    training items other than its true item, in the form a retriever needs.
+
+    Attributes:
+        history: the split's training side.
+        users, true_items: [n] each query's user and true item.
+    """
+
+    history: History
+    users: np.ndarray
+    true_items: np.ndarray
+
+    @functools.cached_property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, stops, items): query i leaves out ``items[starts[i]:stops[i]]`` (its
+        true item may be listed and stays), as ``ranking.count_higher`` takes them."""
+        return (*self.history.seen_bounds(self.users), self.history.items)
+
+    @functools.cached_property
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(query, item) of every left-out item (``History.seen_pairs``)."""
+        return self.history.seen_pairs(self.users, self.true_items)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a retriever's :meth:`Retriever.prepare` hands to the prepared cell.
+
+    Attributes:
+        train_rows: the rows fitted on: the training split, less the validation slice of
+            a retriever that stops early on it.
+        validation_rows: that validation slice, or None.
+        config: the feature configuration rows are encoded with (None: ids only).
+        fitted: preprocessing fitted on ``options.fit_on`` rows (None: ids only).
+        features: side (``SIDES``) -> its encoded rows (empty: ids only).
+    """
+
+    train_rows: np.ndarray
+    validation_rows: np.ndarray | None = None
+    config: FeatureConfig | None = None
+    fitted: FittedFeatures | None = None
+    features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """What a retriever adds to its cell's record (:meth:`Retriever.record`).
+
+    Attributes:
+        metrics: added to the cell's metrics (a learned model's validation score).
+        timings: put before the evaluation's (training seconds and throughput).
+        sizes: after the cell's row counts (vocabularies, the losses per epoch).
+        examples_per_second: training throughput, None for what is not trained.
+    """
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, object] = field(default_factory=dict)
+    examples_per_second: float | None = None
+
+
+Ranker = Callable[[LeftOut | None], np.ndarray]
+"""left_out -> [n] rank of each query's true item (``left_out`` None: every item)."""
+
+
+class Retriever(ABC):
+    """One registered retriever. Its methods take the prepared cell
+    (:class:`harness.run.prepare.PreparedCell`: the table, the split, its rows by side,
+    the options, the seed) and what :meth:`fit` returned; they keep no state of a cell.
+
+    Attributes:
+        name: its registered name (the cell's "config").
+        learned: whether it is trained (under a protocol's options and fit_on) or not
+            (one cell per split and seed: ``harness.run.schema.BASELINES``).
+    """
+
+    def __init__(self, entry: RetrieverEntry):
+        self.name = entry.name
+        self.learned = entry.learned
+
+    @property
+    def model(self) -> str:
+        """What the record's ``model`` says: the retriever's own name unless a family
+        (the two towers) shares one."""
+        return self.name
+
+    def prepare(self, data: MovieLens, split_name: str, split: Split, seed: int,
+                options: TrainOptions) -> Prepared:
+        """Encodes what fitting needs; by default nothing, and every training row is fitted.
+
+        Raises:
+            UserError: the dataset lacks something the retriever needs.
+        """
+        return Prepared(train_rows=split.train)
+
+    @abstractmethod
+    def fit(self, cell, strategy=None, validate: Callable[[object], float] | None = None):
+        """Fits on ``cell.train_rows`` (the part the training benchmark times).
+
+        Args:
+            cell: the prepared cell.
+            strategy: a ``tf.distribute.Strategy`` for a learned model, or None.
+            validate: model -> validation score, for a model that stops early.
+
+        Returns:
+            The fitted state :meth:`ranker`, :meth:`describe` and :meth:`record` read.
+        """
+
+    @abstractmethod
+    def ranker(self, cell, fitted, side: str, cap: int | None = None) -> Ranker:
+        """The ranks of the queries of ``cell.rows(side)``, fitted as ``fitted``.
+
+        Everything shared by the rankings of one side (query embeddings) is computed here,
+        once; the returned function ranks under one ``LeftOut``.
+
+        Args:
+            side: one of ``SIDES``.
+            cap: ranks at or beyond it may be reported as ``cap`` (every metric up to
+                cut-off ``cap`` stays exact); None for exact ranks.
+        """
+
+    @abstractmethod
+    def describe(self, cell, fitted=None) -> dict:
+        """The record's ``provenance.config``: the name and every hyperparameter,
+        including those chosen by fitting (``fitted`` None: before fitting)."""
+
+    def record(self, cell, fitted=None) -> FitRecord:
+        """What the cell's record adds for this retriever (``fitted`` None: before
+        fitting, for a failed cell); by default nothing."""
+        return FitRecord()
+
+
+@dataclass(frozen=True)
+class RetrieverEntry:
+    """A registered retriever.
+
+    Attributes:
+        name: the name cells use (no ``-``: cell keys join names with it).
+        learned: see :class:`Retriever`.
+        build: entry -> its :class:`Retriever` (called by :func:`make_retriever`, so that
+            a retriever needing TensorFlow loads it only when it runs).
+        description: one line for listings.
+    """
+
+    name: str
+    learned: bool
+    build: Callable[[RetrieverEntry], Retriever]
+    description: str = ""
+
+
+class _Registry(Registry[RetrieverEntry]):
+    def unregister(self, name: str) -> None:
+        self[name]  # unknown: the error listing the valid names
+        del self._items[name]
+
+
+RETRIEVERS = _Registry("retriever")
+
+
+def register(entry: RetrieverEntry) -> RetrieverEntry:
+    """Registers a retriever under ``entry.name``.
+
+    Raises:
+        ValueError: the name is taken, empty or holds ``-``.
+    """
+    return RETRIEVERS.register(entry.name, entry)
+
+
+def unregister(name: str) -> None:
+    """Removes a registered retriever (a test's own, after the test).
+
+    Raises:
+        UnknownNameError: ``name`` is not registered (lists the valid names).
+    """
+    RETRIEVERS.unregister(name)
+
+
+def get_retriever(name: str) -> RetrieverEntry:
+    """The entry of ``name``.
+
+    Raises:
+        UnknownNameError: unknown name (lists the valid names).
+    """
+    return RETRIEVERS[name]
+
+
+def make_retriever(name: str) -> Retriever:
+    """The retriever registered as ``name``.
+
+    Raises:
+        UnknownNameError: unknown name (lists the valid names).
+    """
+    entry = get_retriever(name)
+    return entry.build(entry)
+
+
+def non_learned_names() -> tuple[str, ...]:
+    """The registered retrievers that are not trained, in registration order."""
+    return tuple(name for name in RETRIEVERS if not RETRIEVERS[name].learned)
+
+
+def _two_tower(entry: RetrieverEntry) -> Retriever:
+    from harness.model.twotower import TwoTower
+
+    return TwoTower(entry)
+
+
+def _popularity(entry: RetrieverEntry) -> Retriever:
+    from harness.model.baselines import Popularity
+
+    return Popularity(entry)
+
+
+def _ease(entry: RetrieverEntry) -> Retriever:
+    from harness.model.baselines import EaseRetriever
+
+    return EaseRetriever(entry)
+
+
+register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction counts"))
+register(RetrieverEntry(EASE, False, _ease,
+                        "EASE^R, its L2 weight chosen on the split's validation slice"))
+for _name in CONFIGS:
+    register(RetrieverEntry(_name, True, _two_tower,
+                            f"two towers: {CONFIGS[_name].description}"))
+
+__all__ = ["EASE", "POPULARITY", "RETRIEVERS", "SIDES", "FitRecord", "LeftOut", "Prepared",
+           "Ranker", "Retriever", "RetrieverEntry", "get_retriever", "make_retriever",
+           "non_learned_names", "register", "unregister"]
