@@ -4,7 +4,12 @@ Modules: ``schema`` (the grid, the cell, the benchmark entry and the cell result
 definition for the writer, the reader and the test fixtures), ``cell`` (one cell end to
 end), ``serving`` (the serving retrievers timed side by side), ``rundir`` (the resumable
 run directory), ``records`` (provenance, the suite version and atomic JSON files),
-``machine`` (the machine a speed was measured on).
+``machine`` (the machine a speed was measured on), ``fingerprint`` (what a saved result
+was computed from: suite version, data, settings, split and configuration descriptions),
+``tunespace`` (the search space and tuning settings, without Optuna), ``tuning`` (the
+Optuna studies), ``tuned`` (the tuned file, read without Optuna or TensorFlow),
+``budget`` (the budget curve: scores after every epoch), ``datascale`` (the
+MovieLens-25M-shaped dataset through the whole harness).
 May import: everything below (``data``, ``evaluation``, ``model``); never ``results`` or
 ``report``.
 """
