@@ -23,6 +23,7 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evaluation, parse_bands
 from harness.model.features import CONFIGS, get_config, missing_features
+from harness.run.fingerprint import described
 from harness.run.machine import gemm_gflops, machine
 from harness.run.records import (
     current_suite_version,
@@ -31,7 +32,7 @@ from harness.run.records import (
     to_jsonable,
     write_json_atomic,
 )
-from harness.run.rundir import RunDirectory, code_fingerprint
+from harness.run.rundir import RunDirectory
 from harness.run.schema import (
     BASELINES,
     DEFAULT_FIT_ON,
@@ -206,7 +207,8 @@ class GridRun:
     @property
     def run_dir(self) -> RunDirectory:
         if self._run_dir is None:
-            manifest = {"code": code_fingerprint(), "data_sha256": self.data.sha256,
+            manifest = {"fingerprint": described(self.grid.splits, self.grid.configs),
+                        "data_sha256": self.data.sha256,
                         "grid": self.grid.to_dict(), "versions": self.env["versions"],
                         "evaluation": self.evaluation.to_dict(),
                         "suite_version": current_suite_version(), "machine": machine()}
@@ -217,7 +219,8 @@ class GridRun:
                 check_exclusion(self.data, self.grid.splits, self.grid.seeds,
                                 TrainOptions.test_fraction)
             if self.tuned_path is not None:
-                self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256))
+                self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256),
+                                        self.dataset)
                 manifest["tuned_sha256"] = self.tuned.sha256
                 for cell in self.cells:  # every tuned cell has its choice, before any runs
                     if cell.protocol == TUNED and cell.config not in self.unavailable:

@@ -16,6 +16,8 @@ from tabulate import tabulate
 from harness.data.datasets import DATASETS, check_dataset_name
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UnknownNameError, UserError
+from harness.run.tuned import DEFAULT_TUNED
+from harness.run.tunespace import TuneSettings
 from splits import SPLITS, VALIDATION_FRACTION
 
 EXIT_USAGE = 2
@@ -154,17 +156,19 @@ def _runnable(configs: tuple[str, ...], data, named: bool) -> tuple[str, ...]:
 
 def tuning_run_dir(out: Path, identity: dict) -> Path:
     """Where a tuning keeps its studies by default: beside ``out``, one directory per
-    data, code and settings (a changed one starts afresh instead of mixing trials)."""
+    suite version, data and settings (a changed one starts afresh instead of mixing
+    trials; a tuning of other splits or configurations shares it)."""
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return out.parent / ".runs" / f"tune-{digest[:12]}"
 
 
 def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
+    from harness.run.fingerprint import shared, tuning_identity
     from harness.run.records import redact, write_json_atomic
     from harness.run.schema import unique
-    from harness.run.tuned import identity, study_split
-    from harness.run.tuning import TuneSettings, open_storage, tune_all
+    from harness.run.tuned import study_split
+    from harness.run.tuning import open_storage, tune_all
     from splits import SPLITS
 
     settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
@@ -184,11 +188,11 @@ def cmd_tune(args) -> int:
         from harness.run.schema import QUICK_USER_FRACTION
 
         data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
-    produced_by = identity(data.sha256, settings.to_dict())  # the code as it starts
+    produced_by = tuning_identity(data.sha256, settings.to_dict(), splits, configs)
     storage = args.storage
     if storage is None:
         run_dir = Path(args.run_dir) if args.run_dir else tuning_run_dir(
-            out, {**produced_by, **settings.to_dict()})
+            out, shared(produced_by))
         run_dir.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{run_dir / 'study.db'}"
     print(f"tuning {len(splits) * len(configs)} studies of {settings.trials} trials; "
@@ -217,7 +221,7 @@ def cmd_budget(args) -> int:
     configs = _runnable(configs, data, named=True)  # the default pair runs on any dataset
     tuned = None
     if args.tuned:
-        tuned = read_tuned(args.tuned, expected_by_run(data.sha256))
+        tuned = read_tuned(args.tuned, expected_by_run(data.sha256), args.dataset)
         for split in splits:  # every cell tuned, before any training
             for config in configs:
                 tuned.cell(split, config)
@@ -277,13 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
         "budgets (Optuna): results/tuned.json"), json=False, dataset=True)
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
     sub.add_argument("--configs", help="comma-separated configurations (default: all)")
-    sub.add_argument("--trials", type=int, default=16, help="trials per study (16)")
-    sub.add_argument("--max-epochs", type=int, default=20, help="epochs a trial may train (20)")
-    sub.add_argument("--patience", type=int, default=3,
+    sub.add_argument("--trials", type=int, default=TuneSettings.trials,
+                     help=f"trials per study ({TuneSettings.trials})")
+    sub.add_argument("--max-epochs", type=int, default=TuneSettings.max_epochs,
+                     help=f"epochs a trial may train ({TuneSettings.max_epochs})")
+    sub.add_argument("--patience", type=int, default=TuneSettings.patience,
                      help="epochs without a better validation score before a trial stops")
-    sub.add_argument("--seed", type=_seed, default=0,
+    sub.add_argument("--seed", type=_seed, default=TuneSettings.seed,
                      help="the split seed whose validation slice chooses")
-    sub.add_argument("--out", default="results/tuned.json", help="the tuned file to write")
+    sub.add_argument("--out", default=str(DEFAULT_TUNED),
+                     help=f"the tuned file to write ({DEFAULT_TUNED})")
     sub.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     sub.add_argument("--run-dir", help="directory of the SQLite study file (default: "
                      "<out dir>/.runs/tune-<id>; rerun the command to resume)")

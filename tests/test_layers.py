@@ -93,3 +93,98 @@ def test_reading_and_reporting_results_never_loads_tensorflow(module):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def _module_names(root: Path) -> dict[str, Path]:
+    """Dotted name -> file of every module of harness/ and splits/ (a package by its own
+    name: "harness.run" is harness/run/__init__.py)."""
+    names = {}
+    for package in ("harness", "splits"):
+        for path in (root / package).rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return names
+
+
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the modules of harness/ and splits/ it imports, at any depth (an import
+    inside a function is an edge too: it closes a circle as soon as it runs)."""
+    names = _module_names(root)
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from the package, up level - 1
+                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                # "from harness.run import cell" imports the module harness.run.cell.
+                targets |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in names
+                            else base for alias in node.names}
+        graph[name] = {target for target in targets if target in names and target != name}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One circle (a -> ... -> a) per strongly connected group of modules (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+            if len(group) > 1:
+                cycles.append(_circle(graph, set(group)))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def _circle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """A path through ``group`` from its first module back to it (breadth first)."""
+    start = min(group)
+    paths = {target: [start, target] for target in graph[start] if target in group}
+    while start not in paths:
+        paths = {nxt: path + [nxt] for node, path in sorted(paths.items())
+                 for nxt in sorted(graph[node]) if nxt in group and nxt not in path[1:]}
+    return paths[start]
+
+
+def test_no_module_imports_itself_through_others():
+    """No import circle, lazy imports included: a circle makes import order matter and
+    drags one module's dependencies (Optuna, TensorFlow) into the other's readers."""
+    assert [" -> ".join(cycle) for cycle in import_cycles(import_graph())] == []
+
+
+def test_the_cycle_check_catches_a_lazy_circle(tmp_path):
+    # A copy of the tree where the tuned file's reader imports the tuning inside a
+    # function again (it once did, for the code fingerprint): the check must name it.
+    for package in ("harness", "splits"):
+        for path in (ROOT / package).rglob("*.py"):
+            target = tmp_path / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(path.read_text())
+    tuned = tmp_path / "harness" / "run" / "tuned.py"
+    tuned.write_text(tuned.read_text() + "\n\ndef _late():\n"
+                     "    from harness.run import tuning  # noqa\n")
+    cycles = import_cycles(import_graph(tmp_path))
+    assert len(cycles) == 1 and cycles[0][0] == cycles[0][-1]
+    assert {"harness.run.tuned", "harness.run.tuning"} <= set(cycles[0])

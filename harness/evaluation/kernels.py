@@ -3,9 +3,9 @@
 A kernel whose source is generated for a dimension (the unrolled scoring loops of
 :mod:`harness.evaluation.topk`) is written as a module file under the ctxbench cache
 directory and imported from there, so that numba's on-disk cache serves later processes.
-(:mod:`harness.evaluation.ranking` keeps its own copy of this loader until the next
-tuning: its source is part of the code fingerprint ``results/tuned.json`` was made
-with, :func:`harness.run.tuned.trial_code_fingerprint`.)
+(:mod:`harness.evaluation.ranking` keeps its own copy of this loader; a tuned file is
+tied to what is computed, not to source bytes (:mod:`harness.run.fingerprint`), so
+sharing this one invalidates nothing.)
 """
 
 from __future__ import annotations

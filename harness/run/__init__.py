@@ -6,10 +6,13 @@ end, the same for every retriever, through its stages ``prepare`` (the split and
 retriever's inputs), ``evaluate`` (exact ranks into metrics per segment and ranking) and
 ``result`` (the cell's record)), ``serving`` (the serving retrievers timed side by side),
 ``rundir`` (the resumable run directory), ``records`` (provenance, the suite version and
-atomic JSON files), ``machine`` (the machine a speed was measured on), ``tuning`` and
-``tuned`` (the hyperparameter search and the file it writes), ``budget`` (the budget
-curve: accuracy after every epoch), ``datascale`` (a MovieLens-25M-shaped table through the
-harness), ``progress`` (the progress bar every long command shows on stderr).
+atomic JSON files), ``machine`` (the machine a speed was measured on), ``fingerprint``
+(what a saved result was computed from: suite version, data, settings, split and
+configuration descriptions), ``tunespace`` (the search space and tuning settings, without
+Optuna), ``tuning`` (the Optuna studies), ``tuned`` (the tuned file, read without Optuna or
+TensorFlow), ``budget`` (the budget curve: scores after every epoch), ``datascale`` (the
+MovieLens-25M-shaped dataset through the whole harness), ``progress`` (the progress bar
+every long command shows on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
 ``results`` or ``report``.
 """

@@ -1,31 +1,24 @@
 """The resumable run directory: one JSON file per finished cell, and a manifest.
 
 A run directory keeps one JSON file per finished cell, written atomically the moment the
-cell ends, and a manifest of what produced it (code hash, data sha256, grid, library
-versions, machine). Re-running the same command in the same directory skips finished
-cells; a directory made by different code, data, options or machine is refused with what
-differs (:func:`harness.run.schema.differences`).
+cell ends, and a manifest of what produced it: the suite version, the data's sha256, the
+grid, the descriptions of its splits and configurations
+(:func:`harness.run.fingerprint.described`), the evaluation, library versions and machine.
+What is computed, never the bytes of the code: a refactor resumes, a change that can move
+a number bumps the suite version and starts afresh. Re-running the same command in the
+same directory skips finished cells; a directory made by a different run is refused with
+what differs (:func:`harness.run.schema.differences`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.run.records import REPO_ROOT, read_json, write_json_atomic
+from harness.run.records import read_json, write_json_atomic
 from harness.run.schema import Cell, differences
 
 MANIFEST = "manifest.json"
-
-
-def code_fingerprint(root: Path = REPO_ROOT) -> str:
-    """sha256 of the harness, splits and benchmarks sources: what computes a cell."""
-    digest = hashlib.sha256()
-    for package in ("harness", "splits", "benchmarks"):
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 class RunDirectory:
@@ -33,7 +26,8 @@ class RunDirectory:
 
     Args:
         path: the directory (created if needed).
-        manifest: what this run is: {"code": ..., "data_sha256": ..., "grid": ...}.
+        manifest: what this run is: {"fingerprint": ..., "data_sha256": ...,
+            "grid": ..., "suite_version": ...}.
 
     Raises:
         UserError: the directory belongs to a run with a different manifest, or

@@ -1,61 +1,41 @@
 """``tuned.json``: each (split, configuration)'s hyperparameters, chosen on its validation
 slice by ``python -m harness tune`` (:mod:`harness.run.tuning`), read back by the tuned
-protocol (``pytest benchmarks --protocol tuned``).
+protocol (``pytest benchmarks --protocol tuned``) and ``python -m harness budget``.
 
-The file says what produced it — the data's sha256, a fingerprint of the code a trial
-runs, the tuning settings — and :func:`read_tuned` refuses one made on other data, other
-splits or other code, with one line saying what differs. No Optuna here: the benchmarks
-read the file without it.
+The file says what produced it (:func:`harness.run.fingerprint.tuning_identity`: the
+suite version, the data's sha256, the tuning settings and search space, each tuned
+split's and configuration's description), and :func:`read_tuned` refuses one made under
+another suite version, on other data or with another search, :meth:`Tuned.cell` one whose
+split or configuration is now described otherwise, with one line saying what differs and
+the command that tunes the user's own data. Neither Optuna nor TensorFlow is imported
+here: the benchmarks read the file without them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
-from harness.model.training import TrainOptions
-from harness.run.records import REPO_ROOT, read_json
+from harness.run.fingerprint import changed_descriptions
+from harness.run.records import current_suite_version, read_json
 from harness.run.schema import differences
+from harness.run.tunespace import PARAMS, TuneSettings, outside_space, search
 
-FORMAT = "ctxbench-tuned/1"
-DEFAULT_TUNED = REPO_ROOT / "results" / "tuned.json"
-# What a tuned cell takes from the file; everything else keeps TrainOptions' default.
-PARAMS = ("learning_rate", "embedding_dim", "batch_size", "logq")
+if TYPE_CHECKING:
+    from harness.model.training import TrainOptions
 
-# The code a trial runs: data, splits, features, towers, training and the exact ranking,
-# plus the functions of harness.run.cell and harness.run.tuning that a trial calls
-# (trial_code_fingerprint). Reports, records, the study loop, the storage and the
-# benchmarks' wiring may change without invalidating a tuning; any change here does.
-_TRIAL_CODE = ("harness/data", "harness/model", "splits", "harness/evaluation/keys.py",
-               "harness/evaluation/metrics.py", "harness/evaluation/ranking.py",
-               "harness/evaluation/retrieval.py")
-# Under those, what no trial runs: the synthetic tables of the tests and the scaling
-# sweep (a trial runs on the loaded data, whose sha256 the tuning records).
-_NOT_TRIAL_CODE = ("harness/data/synthetic.py",)
-
-
-def trial_code_fingerprint(root: Path = REPO_ROOT) -> str:
-    """sha256 of the code that computes a tuning trial (:data:`_TRIAL_CODE`)."""
-    from harness.run import cell, tuning
-
-    digest = hashlib.sha256()
-    for name in _TRIAL_CODE:
-        path = root / name
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            if str(file.relative_to(root)) in _NOT_TRIAL_CODE:
-                continue
-            digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
-    for function in (cell.prepare_cell, cell.validation_score, cell.fit_cell,
-                     tuning.objective, tuning.suggest, tuning.TuneSettings):
-        digest.update(inspect.getsource(function).encode())
-    space = (tuning.LEARNING_RATE, tuning.EMBEDDING_DIMS, tuning.BATCH_SIZES,
-             tuning.TUTORIAL_PARAMS)
-    digest.update(repr(space).encode())
-    return digest.hexdigest()
+FORMAT = "ctxbench-tuned/2"
+# Tuned files before behavioural fingerprints: their identity hashed the trial code's bytes.
+OLD_FORMATS = ("ctxbench-tuned/1",)
+# Where `python -m harness tune` writes and the tuned protocol reads by default: relative to
+# the working directory, as every path the CLI and the benchmarks are given.
+DEFAULT_TUNED = Path("results", "tuned.json")
 
 
 @dataclass(frozen=True)
@@ -80,6 +60,8 @@ class TunedCell:
     def options(self, **overrides) -> TrainOptions:
         """Training options of the tuned protocol: these hyperparameters, trained on the
         whole training split for the chosen epochs, preprocessing fitted on train."""
+        from harness.model.training import TrainOptions  # loads TensorFlow: only to train
+
         values = {"epochs": self.epochs, "fit_on": "train",
                   **{key: self.params[key] for key in PARAMS}}
         return TrainOptions(**{**values, **overrides})
@@ -93,23 +75,35 @@ class TunedCell:
 
 @dataclass(frozen=True)
 class Tuned:
-    """A read ``tuned.json``: the cells, what produced them, and the file's sha256."""
+    """A read ``tuned.json``: the cells, what produced them, the file's sha256, and the
+    dataset the run that reads it uses (its refusals name the command that tunes it)."""
 
     path: Path
     sha256: str
     identity: dict
     cells: dict[tuple[str, str], TunedCell]
+    dataset: str = DEFAULT_DATASET
 
     def cell(self, split: str, config: str) -> TunedCell:
         """The choice for (split, configuration); a warm-only split's is its ``warm_of``
-        split's (the two share their training side and validation slice)."""
+        split's (the two share their training side and validation slice).
+
+        Raises:
+            UserError: the file has no such cell, or its split or configuration was
+                tuned under another description than today's (naming what differs).
+        """
         split = study_split(split)
         try:
-            return self.cells[(split, config)]
+            chosen = self.cells[(split, config)]
         except KeyError:
             raise UserError(f"{self.path} has no tuned hyperparameters for {split}/{config}; "
-                            f"tune it (python -m harness tune --splits {split} --configs "
-                            f"{config})") from None
+                            f"{tune_again(self.dataset, self.path)}") from None
+        changed = changed_descriptions(self.identity, split, config)
+        if changed:
+            raise UserError(f"{self.path}: {split}/{config} was tuned under another "
+                            f"description of its split or configuration ({'; '.join(changed)})"
+                            f": {tune_again(self.dataset, self.path)}")
+        return chosen
 
 
 def study_split(split: str) -> str:
@@ -120,20 +114,44 @@ def study_split(split: str) -> str:
     return (SPLITS[split].warm_of if split in SPLITS else None) or split
 
 
-def identity(data_sha256: str, settings: dict) -> dict:
-    """What produced a tuning: a resumed study must share all of it, and a run that uses
-    the tuned file its data, code and test fraction (:func:`expected_by_run`)."""
-    return {"data_sha256": data_sha256, "code": trial_code_fingerprint(),
-            "test_fraction": settings["test_fraction"], "seed": settings["seed"],
-            "validation_fraction": settings["validation_fraction"]}
+def tune_command(dataset: str, path: str | Path) -> str:
+    """The command that tunes every split and configuration of ``dataset`` into ``path``:
+    ``--dataset`` and ``--out`` are named unless they are the defaults, and
+    ``--overwrite`` when ``path`` exists."""
+    words = ["python", "-m", "harness", "tune"]
+    if dataset != DEFAULT_DATASET:
+        words += ["--dataset", dataset]
+    if Path(path).resolve() != DEFAULT_TUNED.resolve():
+        words += ["--out", str(path)]
+    if Path(path).exists():
+        words.append("--overwrite")
+    return shlex.join(words)
+
+
+def tune_again(dataset: str, path: str | Path) -> str:
+    """Advice for a tuned file that cannot be used: for the default dataset written to
+    the default file ``tox -e tune``; otherwise the command that tunes the user's own
+    dataset into their own file."""
+    if dataset == DEFAULT_DATASET and Path(path).resolve() == DEFAULT_TUNED.resolve():
+        return "tune again (tox -e tune)"
+    return f"tune again ({tune_command(dataset, path)})"
 
 
 def expected_by_run(data_sha256: str,
-                    test_fraction: float = TrainOptions.test_fraction) -> dict:
-    """What a benchmark run requires of a tuned file's identity (the grid's test fraction
-    is TrainOptions' default)."""
-    return {"data_sha256": data_sha256, "code": trial_code_fingerprint(),
-            "test_fraction": test_fraction}
+                    test_fraction: float = TuneSettings.test_fraction) -> dict:
+    """What a benchmark run requires of a tuned file's identity: this suite version, its
+    data, and choices made by today's search at its test fraction (the grid's:
+    TrainOptions' default, equal to TuneSettings'). The budget (trials, epochs, patience,
+    seeds) is the tuner's choice, recorded in the file, and not required."""
+    return {"suite_version": current_suite_version(), "data_sha256": data_sha256,
+            "settings": {"test_fraction": test_fraction, **search()}}
+
+
+def _restricted(found, expected):
+    """``found`` cut to the keys ``expected`` has, at every depth of nested objects."""
+    if not isinstance(expected, dict) or not isinstance(found, dict):
+        return found
+    return {key: _restricted(found.get(key), value) for key, value in expected.items()}
 
 
 def _field(value, kind, where: str):
@@ -153,6 +171,9 @@ def _cell(where: str, entry) -> TunedCell:
     kinds = {"learning_rate": float, "embedding_dim": int, "batch_size": int, "logq": bool}
     checked = {key: _field(params.get(key), kinds[key], f"{where}.params.{key}")
                for key in PARAMS}
+    outside = outside_space(checked)
+    if outside is not None:
+        raise UserError(f"{where}.params: {outside}")
     cell = TunedCell(
         split=_field(entry.get("split"), str, f"{where}.split"),
         config=_field(entry.get("config"), str, f"{where}.config"),
@@ -163,43 +184,51 @@ def _cell(where: str, entry) -> TunedCell:
         trials=_field(entry.get("trials_counted"), int, f"{where}.trials_counted"),
         tuning_seconds=_field(entry.get("tuning_seconds"), float, f"{where}.tuning_seconds"),
     )
-    try:
-        cell.options()  # the values themselves: positive, finite, in range
-    except UserError as error:
-        raise UserError(f"{where}: {error}") from None
+    if cell.epochs < 1:
+        raise UserError(f"{where}.epochs must be a positive integer, got {cell.epochs}")
     if not math.isfinite(cell.validation_score):
         raise UserError(f"{where}.validation_score must be finite")
     return cell
 
 
-def read_tuned(path: str | Path, expected: dict | None = None) -> Tuned:
+def read_tuned(path: str | Path, expected: dict | None = None,
+               dataset: str = DEFAULT_DATASET) -> Tuned:
     """Reads and checks a ``tuned.json``.
 
     Args:
         path: the file.
-        expected: the parts of :func:`identity` the run that will use it must share
-            (its data's sha256, the trial code, the test fraction); a file whose
-            identity differs in any of them is refused.
+        expected: what the run that will use it requires of its identity, as nested
+            objects (:func:`expected_by_run`: the suite version, its data's sha256, the
+            test fraction and the search); keys it does not name are not compared.
+        dataset: the dataset the run uses (a registered name or ``interactions:PATH``):
+            a refusal names the command that tunes it.
 
     Raises:
-        UserError: missing, not JSON, not a tuned file, malformed, or made on other data,
-            code or splits — one line naming the file and the problem.
+        UserError: missing, not JSON, not a tuned file, made before behavioural
+            fingerprints, malformed, or made under another identity — one line naming
+            the file, the problem and what to run.
     """
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path} does not exist: run `python -m harness tune` (tox -e tune) "
-                        "first, or pass --tuned FILE")
+        raise UserError(f"{path} does not exist: run `{tune_command(dataset, path)}` first, "
+                        "or pass --tuned FILE")
     document = read_json(path)
+    if isinstance(document, dict) and document.get("format") in OLD_FORMATS:
+        raise UserError(f"{path} predates behavioural fingerprints ({document['format']}: "
+                        f"valid only for the source bytes it was tuned with): "
+                        f"{tune_again(dataset, path)}, or migrate its identity as "
+                        "results/tuned.json's was (git log -- results/tuned.json)")
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise UserError(f"{path} is not a ctxbench tuned file (no \"format\": \"{FORMAT}\")")
     found = document.get("identity")
     if not isinstance(found, dict):
         raise UserError(f"{path}: identity must be an object")
     if expected is not None:
-        changed = differences({key: found.get(key) for key in expected}, expected)
+        changed = differences(_restricted(found, expected), expected)
         if changed:
-            raise UserError(f"{path} was tuned on other data, code or splits ("
-                            + "; ".join(changed) + "): tune again (tox -e tune)")
+            raise UserError(f"{path} was tuned on other data, under another suite version "
+                            "or with another search (" + "; ".join(changed) + "): "
+                            + tune_again(dataset, path))
     entries = document.get("cells")
     if not isinstance(entries, dict):
         raise UserError(f"{path}: cells must be an object")
@@ -208,8 +237,8 @@ def read_tuned(path: str | Path, expected: dict | None = None) -> Tuned:
         cell = _cell(f"{path}: cells[{key!r}]", entry)
         cells[(cell.split, cell.config)] = cell
     return Tuned(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                 identity=found, cells=cells)
+                 identity=found, cells=cells, dataset=dataset)
 
 
-__all__ = ["DEFAULT_TUNED", "FORMAT", "PARAMS", "Tuned", "TunedCell", "expected_by_run",
-           "identity", "read_tuned", "study_split", "trial_code_fingerprint"]
+__all__ = ["DEFAULT_TUNED", "FORMAT", "OLD_FORMATS", "Tuned", "TunedCell",
+           "expected_by_run", "read_tuned", "study_split", "tune_again", "tune_command"]

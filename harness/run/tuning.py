@@ -22,7 +22,6 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import optuna
 
@@ -30,71 +29,21 @@ from harness.data.sources import MovieLens
 from harness.errors import TrainingError, UserError
 from harness.model.training import TrainOptions
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
+from harness.run.fingerprint import study_identity, tuning_identity
 from harness.run.records import redact
 from harness.run.schema import differences
-from harness.run.tuned import PARAMS, identity
-from splits import VALIDATION_FRACTION
+from harness.run.tunespace import (
+    BATCH_SIZES,
+    EMBEDDING_DIMS,
+    LEARNING_RATE,
+    LOGQ,
+    PARAMS,
+    TUTORIAL_PARAMS,
+    TuneSettings,
+)
 
-# The search space. Adagrad's learning rate on a log scale around the tutorial's 0.1; the
-# embedding size of every table; the in-batch softmax's batch (also its negatives); the
-# logQ sampling-bias correction on or off. Epochs are chosen by early stopping.
-LEARNING_RATE = (0.01, 1.0)
-EMBEDDING_DIMS = (16, 32, 64, 128)
-BATCH_SIZES = (256, 512, 1024, 2048, 4096)
-TUTORIAL_PARAMS = {"learning_rate": 0.1, "embedding_dim": 32, "batch_size": 2048,
-                   "logq": False}
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
-
-
-@dataclass(frozen=True)
-class TuneSettings:
-    """The budget and rules every study shares.
-
-    Attributes:
-        trials: trials per (split, configuration), the tutorial's included; a pruned
-            trial counts, as it spent budget.
-        max_epochs: the most epochs a trial trains.
-        patience: epochs without a better validation score before a trial stops.
-        seed: the split seed whose validation slice chooses.
-        sampler_seed: TPE's seed.
-        startup_trials: trials TPE draws at random before it models the space (the
-            tutorial's trial is one of them).
-        prune_after: epochs before the median pruner may stop a trial, and trials that
-            must finish before it compares.
-        test_fraction, validation_fraction: as in :class:`TrainOptions`.
-    """
-
-    trials: int = 16
-    max_epochs: int = 20
-    patience: int = 3
-    seed: int = 0
-    sampler_seed: int = 0
-    startup_trials: int = 6
-    prune_after: int = 4
-    test_fraction: float = 0.2
-    validation_fraction: float = VALIDATION_FRACTION
-
-    def __post_init__(self):
-        for name in ("trials", "max_epochs", "patience", "startup_trials", "prune_after"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be a positive integer, "
-                                f"got {value!r}")
-        if self.seed < 0 or self.sampler_seed < 0:
-            raise UserError("seeds must be non-negative integers")
-        # The fractions are checked by TrainOptions.
-        TrainOptions(test_fraction=self.test_fraction,
-                     validation_fraction=self.validation_fraction)
-
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "metric": "validation top-100 accuracy",
-                "space": {"learning_rate": {"log_uniform": list(LEARNING_RATE)},
-                          "embedding_dim": list(EMBEDDING_DIMS),
-                          "batch_size": list(BATCH_SIZES), "logq": [False, True]},
-                "first_trial": TUTORIAL_PARAMS,
-                "sampler": "optuna.samplers.TPESampler", "pruner":
-                "optuna.pruners.MedianPruner on the running best validation score"}
 
 
 def suggest(trial: optuna.Trial) -> dict:
@@ -102,7 +51,7 @@ def suggest(trial: optuna.Trial) -> dict:
         "learning_rate": trial.suggest_float("learning_rate", *LEARNING_RATE, log=True),
         "embedding_dim": trial.suggest_categorical("embedding_dim", EMBEDDING_DIMS),
         "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
-        "logq": trial.suggest_categorical("logq", (False, True)),
+        "logq": trial.suggest_categorical("logq", LOGQ),
     }
 
 
@@ -208,11 +157,13 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
             with ``sampler_seed + worker``, so that two workers do not draw the same
             start-up trials (one process: 0, deterministic).
         objective_of: (data, split, config, settings) -> the trial function.
-        produced_by: :func:`harness.run.tuned.identity` of this tuning, computed once
+        produced_by: :func:`harness.run.fingerprint.tuning_identity` of this tuning
+            (describing at least this split and configuration), computed once
             when it started (default: now).
 
     Raises:
-        UserError: the storage holds this study from other data, code or settings.
+        UserError: the storage holds this study from another suite version, data,
+            settings or description of its split or configuration.
     """
     name = f"{split}-{config}"
     study = optuna.create_study(
@@ -221,8 +172,8 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
                                            n_startup_trials=settings.startup_trials),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=settings.prune_after,
                                            n_warmup_steps=settings.prune_after))
-    wanted = {"identity": produced_by or identity(data.sha256, settings.to_dict()),
-              "settings": settings.to_dict()}
+    wanted = study_identity(produced_by or tuning_identity(
+        data.sha256, settings.to_dict(), [split], [config]), split, config)
     found = study.user_attrs.get("ctxbench")
     if found is None:
         study.set_user_attr("ctxbench", wanted)
@@ -308,8 +259,8 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     """Every (split, configuration)'s study, one after another: the ``tuned.json``
     document (:mod:`harness.run.tuned` reads it).
 
-    ``produced_by`` is :func:`harness.run.tuned.identity` of this tuning when the caller
-    has computed it already (default: computed here, as the code is when it starts).
+    ``produced_by`` is :func:`harness.run.fingerprint.tuning_identity` of this tuning when
+    the caller has computed it already (default: computed here).
 
     Raises:
         UserError: an unreachable storage, or a study in it from another tuning.
@@ -321,7 +272,8 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
 
     storage = open_storage(storage_url)
     start, utc_start = time.perf_counter(), utc_now()
-    produced_by = produced_by or identity(data.sha256, settings.to_dict())
+    produced_by = produced_by or tuning_identity(data.sha256, settings.to_dict(), splits,
+                                                 configs)
     cells = {}
     # The bar counts the trials still to run: a resumed study's finished ones are done.
     left = {(split, config): _trials_left(storage, f"{split}-{config}", settings.trials)
@@ -349,6 +301,5 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     }
 
 
-__all__ = ["BATCH_SIZES", "EMBEDDING_DIMS", "LEARNING_RATE", "TUTORIAL_PARAMS",
-           "TuneSettings", "counted", "objective", "open_storage", "suggest", "summary",
+__all__ = ["TuneSettings", "counted", "objective", "open_storage", "suggest", "summary",
            "tune_all", "tune_study"]

@@ -1,0 +1,108 @@
+"""What a tuning searches and how: the search space, the first trial and the settings every
+study shares. No Optuna and no TensorFlow here: the tuning (:mod:`harness.run.tuning`), the
+tuned file's reader (:mod:`harness.run.tuned`) and the fingerprint
+(:mod:`harness.run.fingerprint`) all read these, and the reader must stay light.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from harness.errors import UserError
+from splits import VALIDATION_FRACTION
+
+# The search space. Adagrad's learning rate on a log scale around the tutorial's 0.1; the
+# embedding size of every table; the in-batch softmax's batch (also its negatives); the
+# logQ sampling-bias correction on or off. Epochs are chosen by early stopping.
+LEARNING_RATE = (0.01, 1.0)
+EMBEDDING_DIMS = (16, 32, 64, 128)
+BATCH_SIZES = (256, 512, 1024, 2048, 4096)
+LOGQ = (False, True)
+TUTORIAL_PARAMS = {"learning_rate": 0.1, "embedding_dim": 32, "batch_size": 2048,
+                   "logq": False}
+# What a tuned cell takes from the file; everything else keeps TrainOptions' default.
+PARAMS = tuple(TUTORIAL_PARAMS)
+
+
+def search() -> dict:
+    """The search as data: what a trial may draw, the first trial, the score, the sampler
+    and the pruner. Two tunings with the same search choose among the same candidates by
+    the same rule."""
+    return {"metric": "validation top-100 accuracy",
+            "space": {"learning_rate": {"log_uniform": list(LEARNING_RATE)},
+                      "embedding_dim": list(EMBEDDING_DIMS),
+                      "batch_size": list(BATCH_SIZES), "logq": list(LOGQ)},
+            "first_trial": dict(TUTORIAL_PARAMS),
+            "sampler": "optuna.samplers.TPESampler",
+            "pruner": "optuna.pruners.MedianPruner on the running best validation score"}
+
+
+def outside_space(params: dict) -> str | None:
+    """Why ``params`` (:data:`PARAMS` values) are not a point of the search space, or None.
+
+    Types are the caller's to check; this says which value lies outside.
+    """
+    low, high = LEARNING_RATE
+    rate = params["learning_rate"]
+    if not (math.isfinite(rate) and low <= rate <= high):
+        return f"learning_rate {rate!r} is outside the search space [{low}, {high}]"
+    for key, allowed in (("embedding_dim", EMBEDDING_DIMS), ("batch_size", BATCH_SIZES),
+                         ("logq", LOGQ)):
+        if params[key] not in allowed:
+            return (f"{key} {params[key]!r} is outside the search space "
+                    f"({', '.join(map(str, allowed))})")
+    return None
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """The budget and rules every study shares.
+
+    Attributes:
+        trials: trials per (split, configuration), the tutorial's included; a pruned
+            trial counts, as it spent budget.
+        max_epochs: the most epochs a trial trains.
+        patience: epochs without a better validation score before a trial stops.
+        seed: the split seed whose validation slice chooses.
+        sampler_seed: TPE's seed.
+        startup_trials: trials TPE draws at random before it models the space (the
+            tutorial's trial is one of them).
+        prune_after: epochs before the median pruner may stop a trial, and trials that
+            must finish before it compares.
+        test_fraction, validation_fraction: as in :class:`TrainOptions` (whose default
+            test fraction is the grid's; tests/test_fingerprint.py checks they agree).
+    """
+
+    trials: int = 16
+    max_epochs: int = 20
+    patience: int = 3
+    seed: int = 0
+    sampler_seed: int = 0
+    startup_trials: int = 6
+    prune_after: int = 4
+    test_fraction: float = 0.2
+    validation_fraction: float = VALIDATION_FRACTION
+
+    def __post_init__(self):
+        for name in ("trials", "max_epochs", "patience", "startup_trials", "prune_after"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be a positive integer, "
+                                f"got {value!r}")
+        if self.seed < 0 or self.sampler_seed < 0:
+            raise UserError("seeds must be non-negative integers")
+        # The fractions are checked by TrainOptions (imported here, not above: reading a
+        # tuned file needs this module and must not load TensorFlow).
+        from harness.model.training import TrainOptions
+
+        TrainOptions(test_fraction=self.test_fraction,
+                     validation_fraction=self.validation_fraction)
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), **search()}
+
+
+__all__ = ["BATCH_SIZES", "EMBEDDING_DIMS", "LEARNING_RATE", "LOGQ", "PARAMS",
+           "TUTORIAL_PARAMS", "TuneSettings", "outside_space", "search"]
