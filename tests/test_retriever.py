@@ -11,16 +11,15 @@ from harness.data.sources import load_from_dir
 from harness.evaluation.metrics import metrics_from_ranks, ranks_ties_against, taken_back
 from harness.evaluation.segments import EXCLUDE_SEEN, Evaluation, segment_names, share_key
 from harness.model.features import CONFIGS
-from harness.model.retriever import (
+from harness.model.registry import (
     RETRIEVERS,
-    Retriever,
-    RetrieverEntry,
     get_retriever,
     make_retriever,
     non_learned_names,
     register,
     unregister,
 )
+from harness.model.retriever import Retriever, RetrieverEntry
 from harness.model.training import TrainOptions
 from harness.run.cell import prepare_cell, run_cell
 from harness.run.schema import BASELINES, CellResult

@@ -1,10 +1,10 @@
 """Model: the retrievers, feature configurations, the two towers, training, EASE^R, the
 tutorial's code.
 
-Modules: ``retriever`` (the one interface every retriever implements and the registry of
-retrievers by name; no TensorFlow), ``twotower`` (the two towers as a retriever, one per
-feature configuration), ``baselines`` (popularity and EASE^R as retrievers), ``features``
-(the configuration registry and preprocessing fitted on chosen rows), ``towers`` (query
+Modules: ``retriever`` (the one interface every retriever implements; no TensorFlow),
+``registry`` (the retrievers by name; no TensorFlow until one is built), ``twotower``
+(the two towers as a retriever, one per feature configuration), ``baselines``
+(popularity and EASE^R as retrievers), ``features`` (the configuration registry and preprocessing fitted on chosen rows), ``towers`` (query
 and candidate towers, the in-batch softmax loss), ``training`` (options, the compiled
 training loop, early stopping), ``ease`` (EASE^R, the closed-form item-item baseline),
 ``tutorial`` (the TFRS tutorial's model and loop, kept as published, for the side-by-side

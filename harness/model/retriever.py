@@ -1,4 +1,4 @@
-"""The one interface every retriever implements, and the registry of retrievers by name.
+"""The one interface every retriever implements.
 
 A retriever ranks the catalogue for the queries of a split. The pipeline
 (:mod:`harness.run.cell`) runs every one the same way: ``prepare`` (encode what fitting
@@ -15,10 +15,8 @@ ranks the true item last and earns nothing; the two towers rank by FactorizedTop
 (ties in the true item's favour) with the same outcome for a constant scorer
 (:func:`harness.evaluation.metrics.true_candidate_ranks`).
 
-Registered here: one two-tower retriever per feature configuration
-(:data:`harness.model.features.CONFIGS`), popularity and EASE^R. Registering is one
-:func:`register` call. Importing this module loads no TensorFlow: an entry builds its
-retriever only when asked (:func:`make_retriever`).
+The registry of retrievers by name is :mod:`harness.model.registry`; this module is the
+interface alone, so an implementation imports it without importing the registry.
 """
 
 from __future__ import annotations
@@ -33,15 +31,12 @@ import numpy as np
 
 from harness.data.sources import MovieLens
 from harness.evaluation.segments import History
-from harness.model.features import CONFIGS, FeatureConfig, FittedFeatures
+from harness.model.features import FeatureConfig, FittedFeatures
 from splits import Split
-from splits.registry import Registry
 
-if TYPE_CHECKING:  # training loads TensorFlow, which the registry must not
+if TYPE_CHECKING:  # training loads TensorFlow, which the interface must not
     from harness.model.training import TrainOptions
 
-POPULARITY = "popularity"  # training counts
-EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
 SIDES = ("test", "train", "validation")  # the rows of a prepared cell a ranker ranks
 
 
@@ -197,82 +192,5 @@ class RetrieverEntry:
     description: str = ""
 
 
-class _Registry(Registry[RetrieverEntry]):
-    def unregister(self, name: str) -> None:
-        self[name]  # unknown: the error listing the valid names
-        del self._items[name]
-
-
-RETRIEVERS = _Registry("retriever")
-
-
-def register(entry: RetrieverEntry) -> RetrieverEntry:
-    """Registers a retriever under ``entry.name``.
-
-    Raises:
-        ValueError: the name is taken, empty or holds ``-``.
-    """
-    return RETRIEVERS.register(entry.name, entry)
-
-
-def unregister(name: str) -> None:
-    """Removes a registered retriever (a test's own, after the test).
-
-    Raises:
-        UnknownNameError: ``name`` is not registered (lists the valid names).
-    """
-    RETRIEVERS.unregister(name)
-
-
-def get_retriever(name: str) -> RetrieverEntry:
-    """The entry of ``name``.
-
-    Raises:
-        UnknownNameError: unknown name (lists the valid names).
-    """
-    return RETRIEVERS[name]
-
-
-def make_retriever(name: str) -> Retriever:
-    """The retriever registered as ``name``.
-
-    Raises:
-        UnknownNameError: unknown name (lists the valid names).
-    """
-    entry = get_retriever(name)
-    return entry.build(entry)
-
-
-def non_learned_names() -> tuple[str, ...]:
-    """The registered retrievers that are not trained, in registration order."""
-    return tuple(name for name in RETRIEVERS if not RETRIEVERS[name].learned)
-
-
-def _two_tower(entry: RetrieverEntry) -> Retriever:
-    from harness.model.twotower import TwoTower
-
-    return TwoTower(entry)
-
-
-def _popularity(entry: RetrieverEntry) -> Retriever:
-    from harness.model.baselines import Popularity
-
-    return Popularity(entry)
-
-
-def _ease(entry: RetrieverEntry) -> Retriever:
-    from harness.model.baselines import EaseRetriever
-
-    return EaseRetriever(entry)
-
-
-register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction counts"))
-register(RetrieverEntry(EASE, False, _ease,
-                        "EASE^R, its L2 weight chosen on the split's validation slice"))
-for _name in CONFIGS:
-    register(RetrieverEntry(_name, True, _two_tower,
-                            f"two towers: {CONFIGS[_name].description}"))
-
-__all__ = ["EASE", "POPULARITY", "RETRIEVERS", "SIDES", "FitRecord", "LeftOut", "Prepared",
-           "Ranker", "Retriever", "RetrieverEntry", "get_retriever", "make_retriever",
-           "non_learned_names", "register", "unregister"]
+__all__ = ["SIDES", "FitRecord", "LeftOut", "Prepared", "Ranker", "Retriever",
+           "RetrieverEntry"]

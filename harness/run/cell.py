@@ -16,7 +16,7 @@ import numpy as np
 from harness.data.sources import MovieLens
 from harness.errors import UserError
 from harness.evaluation.segments import DEFAULT_EVALUATION, Evaluation
-from harness.model.retriever import POPULARITY
+from harness.model.registry import POPULARITY
 from harness.model.training import TrainOptions
 from harness.model.twotower import (
     VALIDATION_METRIC,

@@ -12,7 +12,8 @@ from harness.data.splitdata import split_data
 from harness.errors import UserError
 from harness.evaluation.segments import DEFAULT_EVALUATION, Evaluation, History
 from harness.model.features import FeatureConfig, FittedFeatures
-from harness.model.retriever import Retriever, make_retriever
+from harness.model.registry import make_retriever
+from harness.model.retriever import Retriever
 from harness.model.training import TrainOptions
 from harness.run.schema import TUTORIAL
 from splits import Split

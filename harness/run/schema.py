@@ -32,7 +32,7 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.model.features import FIT_ON  # the rows preprocessing may be fitted on
-from harness.model.retriever import EASE, POPULARITY, non_learned_names
+from harness.model.registry import EASE, POPULARITY, non_learned_names
 
 # The non-learned references: one cell per (split, seed), preprocessing irrelevant.
 BASELINES = non_learned_names()  # the registry's, as it stands at import: (POPULARITY, EASE)

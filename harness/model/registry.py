@@ -1,0 +1,97 @@
+"""The retrievers by name: one two-tower retriever per feature configuration
+(:data:`harness.model.features.CONFIGS`), popularity and EASE^R.
+
+Adding a retriever is one module implementing :class:`harness.model.retriever.Retriever`
+and one :func:`register` call. Importing this module loads no TensorFlow: an entry builds
+its retriever only when asked (:func:`make_retriever`), importing its module then.
+"""
+
+from __future__ import annotations
+
+from harness.model.features import CONFIGS
+from harness.model.retriever import Retriever, RetrieverEntry
+from splits.registry import Registry
+
+POPULARITY = "popularity"  # training counts
+EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
+
+
+class _Registry(Registry[RetrieverEntry]):
+    def unregister(self, name: str) -> None:
+        self[name]  # unknown: the error listing the valid names
+        del self._items[name]
+
+
+RETRIEVERS = _Registry("retriever")
+
+
+def register(entry: RetrieverEntry) -> RetrieverEntry:
+    """Registers a retriever under ``entry.name``.
+
+    Raises:
+        ValueError: the name is taken, empty or holds ``-``.
+    """
+    return RETRIEVERS.register(entry.name, entry)
+
+
+def unregister(name: str) -> None:
+    """Removes a registered retriever (a test's own, after the test).
+
+    Raises:
+        UnknownNameError: ``name`` is not registered (lists the valid names).
+    """
+    RETRIEVERS.unregister(name)
+
+
+def get_retriever(name: str) -> RetrieverEntry:
+    """The entry of ``name``.
+
+    Raises:
+        UnknownNameError: unknown name (lists the valid names).
+    """
+    return RETRIEVERS[name]
+
+
+def make_retriever(name: str) -> Retriever:
+    """The retriever registered as ``name``.
+
+    Raises:
+        UnknownNameError: unknown name (lists the valid names).
+    """
+    entry = get_retriever(name)
+    return entry.build(entry)
+
+
+def non_learned_names() -> tuple[str, ...]:
+    """The registered retrievers that are not trained, in registration order."""
+    return tuple(name for name in RETRIEVERS if not RETRIEVERS[name].learned)
+
+
+def _two_tower(entry: RetrieverEntry) -> Retriever:
+    from harness.model.twotower import TwoTower
+
+    return TwoTower(entry)
+
+
+def _popularity(entry: RetrieverEntry) -> Retriever:
+    from harness.model.baselines import Popularity
+
+    return Popularity(entry)
+
+
+def _ease(entry: RetrieverEntry) -> Retriever:
+    from harness.model.baselines import EaseRetriever
+
+    return EaseRetriever(entry)
+
+
+register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction counts"))
+register(RetrieverEntry(EASE, False, _ease,
+                        "EASE^R, its L2 weight chosen on the split's validation slice"))
+for _name in CONFIGS:
+    register(RetrieverEntry(_name, True, _two_tower,
+                            f"two towers: {CONFIGS[_name].description}"))
+
+
+__all__ = ["EASE", "POPULARITY", "RETRIEVERS", "get_retriever", "make_retriever",
+           "non_learned_names", "register", "unregister"]
