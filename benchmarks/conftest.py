@@ -16,7 +16,13 @@ from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import DEFAULT_BANDS, parse_bands
 from harness.run.gridfile import read_grid_file
 from harness.run.machine import machine
-from harness.run.schema import BASELINES, QUICK_BASELINES, QUICK_CONFIGS, QUICK_USER_FRACTION
+from harness.run.schema import (
+    BASELINES,
+    QUICK_BASELINES,
+    QUICK_CONFIGS,
+    QUICK_USER_FRACTION,
+    Cell,
+)
 from harness.run.session import (
     COMPLETED,
     INTERRUPTED,
@@ -149,9 +155,10 @@ def pytest_generate_tests(metafunc):
             metafunc.parametrize(name, cells, ids=[c.key for c in cells])
 
 
-def _item_cell(item):
+def _item_cell(item) -> Cell | None:
     params = getattr(getattr(item, "callspec", None), "params", {})
-    return params.get("cell") or params.get("baseline_cell")
+    cell = params.get("cell") or params.get("baseline_cell")
+    return cell if isinstance(cell, Cell) else None  # an empty parametrization's NOTSET
 
 
 def pytest_collection_modifyitems(config, items):
