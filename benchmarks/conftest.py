@@ -10,76 +10,29 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.datasets import DATASETS
-from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
-from harness.evaluation.segments import DEFAULT_BANDS, parse_bands
+from harness.evaluation.segments import parse_bands
 from harness.run.gridfile import read_grid_file
 from harness.run.machine import machine
-from harness.run.schema import (
-    BASELINES,
-    QUICK_BASELINES,
-    QUICK_CONFIGS,
-    QUICK_USER_FRACTION,
-    Cell,
-)
-from harness.run.session import (
-    COMPLETED,
-    INTERRUPTED,
-    STOPPED,
-    GridSession,
-    benchmark_entry_of,
-)
-from harness.run.settings import PROTOCOL_CHOICES, GridSettings
+from harness.run.publish import benchmark_entry_of, complete_json
+from harness.run.schema import BASELINES, Cell
+from harness.run.session import COMPLETED, INTERRUPTED, STOPPED, GridSession
+from harness.run.settings import OPTIONS, GridSettings
 
 SESSION = pytest.StashKey[GridSession]()
-BANDS = ",".join(map(str, DEFAULT_BANDS))
-
-
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("ctxbench", "ctxbench grid")
-    option = group.addoption
-    option("--grid-file", help="a TOML file of the grid (splits, configs, seeds, epochs, "
-           "protocol, fit_on, dataset, exclude_seen, segment_bands, tuned); flags override it")
-    option("--splits", type=_csv, help="comma-separated split names (default: all)")
-    option("--configs", type=_csv, help="comma-separated feature configurations and "
-           f"baselines ({', '.join(BASELINES)}); naming only baselines runs only them "
-           "(default: every configuration and baseline)")
-    option("--seeds", type=int, help="number of seeds 0..N-1 (default 5; 3 with --quick)")
-    option("--epochs", type=int, help="training epochs (default 3; 1 with --quick)")
-    option("--fit-on", help="train | all | default (train for every configuration plus all "
-           "for the tutorial's baseline and timestamp)")
-    option("--data-dir", help="directory with the GroupLens or RecBole MovieLens-100k files "
-           "(or the --dataset's GroupLens files)")
-    option("--dataset", help=f"{', '.join(DATASETS)} or interactions:PATH (a CSV or Parquet "
-           f"file); default {DEFAULT_DATASET}")
-    option("--results-dir", help="also write benchmark.json, results.md, accuracy.png and "
-           "tables/ here, all at once when the run completes")
-    option("--overwrite", action="store_true", help="replace an existing --benchmark-json "
-           "file or results in --results-dir (refused otherwise)")
-    option("--run-dir", help="resumable run directory (default: .ctxbench/runs/<id>)")
-    option("--fresh", action="store_true", help="measure every selected cell again instead "
-           "of resuming the run directory's finished cells")
-    # argparse %-formats help: "%%" prints one "%".
-    option("--quick", action="store_true", help=f"CI smoke run: {QUICK_USER_FRACTION:.0%}% "
-           f"of users, 1 epoch, configs {','.join(QUICK_BASELINES + QUICK_CONFIGS)}")
-    option("--no-speedup", action="store_true",
-           help="skip the side-by-side tutorial-reference benchmark")
-    option("--scaling", action="store_true",
-           help="also run the synthetic scaling benchmarks (slow)")
-    option("--dataset-scale", action="store_true", help="also load a MovieLens-25M-shaped "
-           "dataset and run one baseline cell on it (about 10 minutes and 6 GiB)")
-    option("--protocol", choices=PROTOCOL_CHOICES, help="tutorial: the tutorial's fixed "
-           "hyperparameters (default); tuned: each (split, configuration)'s own from "
-           "--tuned; both")
-    option("--exclude-seen", action="store_true", default=None, help="headline metrics "
-           "rank each query among the titles its user did not interact with in training")
-    option("--segment-bands", help=f"edges of the warm users' activity bands (default {BANDS})")
-    option("--tuned", help="the tuned hyperparameters (default: results/tuned.json)")
+    for flag, keywords in OPTIONS:
+        group.addoption(flag, **keywords)
+    group.addoption("--no-speedup", action="store_true",
+                    help="skip the side-by-side tutorial-reference benchmark")
+    group.addoption("--scaling", action="store_true",
+                    help="also run the synthetic scaling benchmarks (slow)")
+    group.addoption("--dataset-scale", action="store_true", help="also load a "
+                    "MovieLens-25M-shaped dataset and run one baseline cell on it (about "
+                    "10 minutes and 6 GiB)")
 
 
 def _take_over_benchmark_json(config) -> str | None:
@@ -99,15 +52,11 @@ def _take_over_benchmark_json(config) -> str | None:
 
 
 def _settings(config) -> GridSettings:
-    bands = config.getoption("segment_bands")
-    settings = GridSettings(
-        **{name: config.getoption(name) for name in (
-            "splits", "configs", "seeds", "epochs", "protocol", "fit_on", "dataset",
-            "exclude_seen", "tuned", "quick", "data_dir", "results_dir", "overwrite",
-            "run_dir", "fresh")},
-        segment_bands=parse_bands(bands) if bands else None,
-        benchmark_json=_take_over_benchmark_json(config))
-    grid_file = config.getoption("grid_file")
+    values = {name: config.getoption(name)
+              for name in (flag[2:].replace("-", "_") for flag, _ in OPTIONS)}
+    grid_file, bands = values.pop("grid_file"), values.pop("segment_bands")
+    settings = GridSettings(**values, segment_bands=parse_bands(bands) if bands else None,
+                            benchmark_json=_take_over_benchmark_json(config))
     return settings.with_file(read_grid_file(grid_file)) if grid_file else settings
 
 
@@ -199,7 +148,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    config.stash[SESSION].complete_json(output_json)
+    complete_json(config.stash[SESSION], output_json)
 
 
 def _benchmark_json(config, others: list[dict]) -> dict:
@@ -218,6 +167,12 @@ def _benchmark_json(config, others: list[dict]) -> dict:
     return output
 
 
+def _render(path: Path, directory: Path) -> None:
+    from harness.report.report import render_report
+
+    render_report([path], directory)
+
+
 def pytest_sessionfinish(session, exitstatus):
     grid = session.config.stash.get(SESSION, None)
     if grid is None:
@@ -228,6 +183,7 @@ def pytest_sessionfinish(session, exitstatus):
         outcome = INTERRUPTED  # Ctrl-C (KeyboardInterrupt), or pytest.exit elsewhere
     else:
         outcome = STOPPED
-    status = grid.finish(outcome, lambda: _benchmark_json(session.config, grid.others))
+    status = grid.finish(outcome, lambda: _benchmark_json(session.config, grid.others),
+                         _render)
     if status is not None:
         session.exitstatus = status

@@ -22,9 +22,9 @@ from harness.run.cell import (
     prepare_cell,
     result_of,
 )
+from harness.run.publish import benchmark_entry_of, one_round_stats
 from harness.run.schema import TUNED, benchmark_entry, benchmark_group, entry_info
 from harness.run.serving import cell_serving
-from harness.run.session import benchmark_entry_of, one_round_stats
 
 INFERENCE_ROUNDS = 5
 SERVING_ROUNDS = 3  # timed searches per serving retriever, after one warm-up each

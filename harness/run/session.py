@@ -24,10 +24,8 @@ import datetime
 import functools
 import hashlib
 import json
-import sys
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 from harness.data.datasets import check_dataset_name
@@ -36,18 +34,17 @@ from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
 from harness.run.machine import gemm_gflops, machine
+from harness.run.progress import Progress
 from harness.run.publish import BENCHMARK_JSON, check_writable, publish
 from harness.run.records import (
     current_suite_version,
     environment,
-    peak_rss_mib,
     read_json,
     redact,
-    to_jsonable,
     write_json_atomic,
 )
 from harness.run.rundir import RunDirectory, code_fingerprint
-from harness.run.schema import QUICK_USER_FRACTION, TUNED, Cell, is_cell_entry
+from harness.run.schema import QUICK_USER_FRACTION, TUNED, Cell
 from harness.run.settings import GridSettings
 from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned
 
@@ -56,29 +53,6 @@ FRESH_MARKER = "fresh.json"  # a --fresh pass not yet completed, and its token
 # How a session ended: ran to its end (failed cells included), interrupted (Ctrl-C), or
 # stopped otherwise (a refused option or data, an internal error).
 COMPLETED, INTERRUPTED, STOPPED = "completed", "interrupted", "stopped"
-
-
-def benchmark_entry_of(benchmark) -> dict | None:
-    """The pytest-benchmark JSON entry of a ``benchmark`` fixture that ran, else None.
-
-    The one use of pytest-benchmark beyond its documented fixture, options and hooks:
-    it builds entries only at the session's end (``pytest_benchmark_generate_json``
-    serialises each fixture's ``stats``), but a resumable run must store a cell's entry
-    the moment the cell ends, so this reads the fixture's ``stats`` as that hook does.
-    """
-    stats = getattr(benchmark, "stats", None)
-    if stats is None or getattr(benchmark, "has_error", False):
-        return None
-    return stats.as_dict(include_data=True)
-
-
-def one_round_stats(seconds: float) -> dict:
-    """pytest-benchmark's stats block of a single timed round (a cell that raised)."""
-    return {"min": seconds, "max": seconds, "mean": seconds, "stddev": 0, "rounds": 1,
-            "median": seconds, "iqr": 0.0, "q1": seconds, "q3": seconds, "iqr_outliers": 0,
-            "stddev_outliers": 0, "outliers": "0;0", "ld15iqr": seconds,
-            "hd15iqr": seconds, "ops": 1 / seconds if seconds > 0 else None,
-            "total": seconds, "data": [seconds], "iterations": 1}
 
 
 class GridSession:
@@ -102,7 +76,7 @@ class GridSession:
         self.evaluation = settings.evaluation()
         self.dataset = check_dataset_name(settings.dataset or DEFAULT_DATASET)
         self.root = Path(root)
-        self.terminal = terminal
+        self._progress = Progress(terminal)
         self.results_dir = Path(settings.results_dir) if settings.results_dir else None
         self.benchmark_json = (Path(settings.benchmark_json) if settings.benchmark_json
                                else None)
@@ -131,8 +105,6 @@ class GridSession:
         self._data = None
         self._run_dir: RunDirectory | None = None
         self._fresh_token: str | None = None
-        self._bar = None
-        self._gemm: float | None = None
         self.started = time.perf_counter()
         self.utc_start = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
@@ -172,6 +144,16 @@ class GridSession:
         if self.grid_file() is not None:
             manifest["grid_file"] = self.grid_file()
         return manifest
+
+    @property
+    def opened(self) -> bool:
+        """Whether the run directory was opened (a grid cell was asked for)."""
+        return self._run_dir is not None
+
+    @functools.cached_property
+    def gemm_gflops(self) -> float:
+        """This machine's GEMM rate during the session (a rate, not its identity)."""
+        return gemm_gflops()
 
     @property
     def run_dir(self) -> RunDirectory:
@@ -214,16 +196,11 @@ class GridSession:
         runnable = [cell for cell in self.selected if cell.config not in self.unavailable]
         self.to_run = [cell for cell in runnable if not self.finished(cell)]
         self.resumed = len(runnable) - len(self.to_run)
-        with self.terminal():
-            print(f"ctxbench: run directory {self._run_dir.path}: {len(self.to_run)} of "
-                  f"{len(self.selected)} cells to run, {self.resumed} resumed"
-                  + (" (--fresh: finished cells measured again)" if self.settings.fresh
-                     else ""), file=sys.stderr, flush=True)
-            if self.to_run:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=len(self.to_run), desc="ctxbench", unit="cell",
-                                 file=sys.stderr, mininterval=0, miniters=1, leave=True)
+        self._progress.start(
+            f"ctxbench: run directory {self._run_dir.path}: {len(self.to_run)} of "
+            f"{len(self.selected)} cells to run, {self.resumed} resumed"
+            + (" (--fresh: finished cells measured again)" if self.settings.fresh else ""),
+            len(self.to_run))
 
     def finished(self, cell: Cell) -> bool:
         """Whether the run directory holds the cell finished (by this --fresh pass, with
@@ -254,21 +231,10 @@ class GridSession:
 
     def progress(self, cell: Cell, what: str) -> None:
         """One line about a cell that ended, and one more cell on the bar."""
-        line = f"ctxbench {cell.group} seed {cell.seed}: {what}"
-        with self.terminal():
-            if self._bar is None:
-                print(line, file=sys.stderr, flush=True)
-                return
-            self._bar.write(line, file=sys.stderr)
-            self._bar.update(1)
+        self._progress.cell(f"ctxbench {cell.group} seed {cell.seed}: {what}")
 
     def say(self, line: str) -> None:
-        """A line to the user on stderr, the progress bar closed first."""
-        with self.terminal():
-            if self._bar is not None:
-                self._bar.close()
-                self._bar = None
-            print(line, file=sys.stderr, flush=True)
+        self._progress.say(line)
 
     def entries(self) -> list[dict]:
         """Every stored benchmark entry of the selected cells, in grid order."""
@@ -279,43 +245,6 @@ class GridSession:
                 entries += record["entries"]
         return entries
 
-    def session_info(self) -> dict:
-        """What this session cost, and this machine's GEMM rate while it ran (measured
-        once per session: a rate, not part of the machine's identity)."""
-        if self._gemm is None:
-            self._gemm = gemm_gflops()
-        return {"wall_seconds": time.perf_counter() - self.started,
-                "peak_rss_mb": peak_rss_mib(), "cells_resumed": self.resumed,
-                "utc_start": self.utc_start, "gemm_gflops": self._gemm}
-
-    def header(self) -> dict:
-        """The run-level record (``ctxbench`` in the JSON): the grid asked for, where it
-        came from and what this session cost."""
-        if self._run_dir is None:  # no grid cell was asked for (only --scaling, say)
-            return {"session": self.session_info()}
-        selected = replace(self.grid, selected=frozenset(self.selected))
-        grid_file = self.grid_file()
-        return {"grid": selected.to_dict(), "suite_version": current_suite_version(),
-                "command": self.env["command"], "dataset": self.data.dataset,
-                "data_source": self.data.source,
-                **({"grid_file": grid_file} if grid_file else {}),
-                **({"skipped_configs": dict(self.skipped)} if self.skipped else {}),
-                "data_sha256": self.data.sha256, "run_dir": str(self.run_dir.path),
-                "session": self.session_info()}
-
-    def complete_json(self, output_json: dict) -> None:
-        """Fills pytest-benchmark's JSON document in place: the cells' entries from the
-        run directory (fresh, resumed and failed alike), the other benchmarks' as timed,
-        the header; then redacts it (no credential or home directory in a record)."""
-        others = [entry for entry in output_json.get("benchmarks", [])
-                  if not is_cell_entry(entry)]
-        if self._run_dir is not None:
-            output_json["benchmarks"] = self.entries() + others
-        output_json["ctxbench"] = self.header()
-        redacted = to_jsonable(output_json)
-        output_json.clear()
-        output_json.update(redacted)
-
     def kept(self) -> str:
         """"N of M cells kept in DIR": what a rerun of the same command resumes from."""
         if self._run_dir is None:
@@ -323,13 +252,15 @@ class GridSession:
         kept = sum(self.finished(cell) for cell in self.selected)
         return f"{kept} of {len(self.selected)} cells kept in {self._run_dir.path}"
 
-    def finish(self, outcome: str, build_json) -> int | None:
+    def finish(self, outcome: str, build_json, render) -> int | None:
         """Publishes a completed session's results, or says how to resume one that was not.
 
         Args:
             outcome: ``COMPLETED``, ``INTERRUPTED`` or ``STOPPED``.
             build_json: makes the pytest-benchmark JSON document (``complete_json``
                 applied), called only when something is to be written.
+            render: renders the report of a JSON file into a directory
+                (:func:`harness.run.publish.publish`).
 
         Returns:
             An exit status to report instead of pytest's, or None.
@@ -351,7 +282,7 @@ class GridSession:
                 self.say(f"ctxbench: finished; cells in {where}")
             return None
         try:
-            written = publish(build_json(), self.results_dir, self.benchmark_json)
+            written = publish(build_json(), self.results_dir, self.benchmark_json, render)
         except USER_ERRORS as error:
             self.say(f"ctxbench: could not write the results: {error}")
             return 2
@@ -360,5 +291,4 @@ class GridSession:
         return None
 
 
-__all__ = ["COMPLETED", "FRESH_MARKER", "INTERRUPTED", "RUNS_DIR", "STOPPED", "GridSession",
-           "benchmark_entry_of", "one_round_stats"]
+__all__ = ["COMPLETED", "FRESH_MARKER", "INTERRUPTED", "RUNS_DIR", "STOPPED", "GridSession"]

@@ -26,6 +26,7 @@ from harness.run.schema import (
     QUICK_BASELINES,
     QUICK_CONFIGS,
     QUICK_SEEDS,
+    QUICK_USER_FRACTION,
     TUNED,
     TUTORIAL,
     Grid,
@@ -166,5 +167,60 @@ class GridSettings:
         """The tuned hyperparameters file when the tuned protocol runs, else None."""
         return Path(self.tuned or default) if TUNED in self.protocols else None
 
-__all__ = ["BOTH", "DEFAULT_EPOCHS", "DEFAULT_SEEDS", "FILE_KEYS", "PROTOCOL_CHOICES",
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _options() -> tuple[tuple[str, dict], ...]:
+    """The command-line options of the settings: (flag, argparse keywords), in help order.
+
+    Unset options are None, so that a grid file's values show through
+    (:meth:`GridSettings.with_file`). Help texts are %-formatted by argparse: "%%" is "%".
+    """
+    from harness.data.datasets import DATASETS
+    from harness.data.table import DEFAULT_DATASET
+
+    return (
+        ("--grid-file", {"help": "a TOML file of the grid (" + ", ".join(FILE_KEYS)
+                                 + "); flags given too override it"}),
+        ("--splits", {"type": _csv, "help": "comma-separated split names (default: all)"}),
+        ("--configs", {"type": _csv, "help": "comma-separated feature configurations and "
+                       f"baselines ({', '.join(BASELINES)}); naming only baselines runs "
+                       "only them (default: every configuration and baseline)"}),
+        ("--seeds", {"type": int, "help": f"number of seeds 0..N-1 (default {DEFAULT_SEEDS}; "
+                     f"{QUICK_SEEDS} with --quick)"}),
+        ("--epochs", {"type": int, "help": f"training epochs (default {DEFAULT_EPOCHS}; "
+                      f"{QUICK_EPOCHS} with --quick)"}),
+        ("--fit-on", {"help": "train | all | default (train for every configuration plus "
+                      "all for the tutorial's baseline and timestamp)"}),
+        ("--data-dir", {"help": "directory with the GroupLens or RecBole MovieLens-100k "
+                        "files (or the --dataset's GroupLens files)"}),
+        ("--dataset", {"help": f"{', '.join(DATASETS)} or interactions:PATH (a CSV or "
+                       f"Parquet file); default {DEFAULT_DATASET}"}),
+        ("--results-dir", {"help": "also write benchmark.json, results.md, accuracy.png "
+                           "and tables/ here, all at once when the run completes"}),
+        ("--overwrite", {"action": "store_true", "help": "replace an existing "
+                         "--benchmark-json file or results in --results-dir"}),
+        ("--run-dir", {"help": "resumable run directory (default: .ctxbench/runs/<id> "
+                       "under the rootdir, one per grid, data and code)"}),
+        ("--fresh", {"action": "store_true", "help": "measure every selected cell again "
+                     "instead of resuming the run directory's finished cells"}),
+        ("--quick", {"action": "store_true", "help": f"CI smoke run: "
+                     f"{QUICK_USER_FRACTION:.0%}% of users, {QUICK_EPOCHS} epoch, configs "
+                     f"{','.join(QUICK_BASELINES + QUICK_CONFIGS)}"}),
+        ("--protocol", {"choices": PROTOCOL_CHOICES, "help": "tutorial: the tutorial's "
+                        "fixed hyperparameters (default); tuned: each (split, "
+                        "configuration)'s own from --tuned; both"}),
+        ("--exclude-seen", {"action": "store_true", "default": None, "help": "headline "
+                            "metrics rank each query among the titles its user did not "
+                            "interact with in training"}),
+        ("--segment-bands", {"help": "edges of the warm users' activity bands (default "
+                             f"{','.join(map(str, DEFAULT_BANDS))})"}),
+        ("--tuned", {"help": "the tuned hyperparameters (default: results/tuned.json)"}),
+    )
+
+
+OPTIONS = _options()
+
+__all__ = ["BOTH", "DEFAULT_EPOCHS", "DEFAULT_SEEDS", "FILE_KEYS", "OPTIONS", "PROTOCOL_CHOICES",
            "QUICK_EPOCHS", "GridSettings", "split_configs"]
