@@ -21,7 +21,8 @@ from harness.run.cell import (
     prepare_cell,
     result_of,
 )
-from harness.run.schema import TUNED, benchmark_entry, entry_info
+from harness.run.publish import benchmark_entry_of, one_round_stats
+from harness.run.schema import TUNED, benchmark_entry, benchmark_group, entry_info
 from harness.run.serving import cell_serving
 
 INFERENCE_ROUNDS = 5
@@ -43,42 +44,31 @@ def _prepare(grid_run, cell):
 
 def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:
     """A benchmark entry for a cell that raised: pytest-benchmark drops those."""
-    from pytest_benchmark.stats import Stats
-
-    stats = Stats()
-    stats.update(seconds)
-    return benchmark_entry(cell, kind, extra_info,
-                           {**stats.as_dict(), "data": [seconds], "iterations": 1})
+    return benchmark_entry(cell, kind, extra_info, one_round_stats(seconds))
 
 
 def _entry(benchmark, cell) -> dict:
     """The benchmark's pytest-benchmark JSON entry, with the cell as plain params."""
-    entry = benchmark.stats.as_dict(include_data=True)
+    entry = benchmark_entry_of(benchmark)
     entry["params"] = {"cell": cell.key}
     entry["param"] = cell.key
     return entry
 
 
-def _skip_if_finished(grid_run, cell, announce: bool = True):
-    if grid_run.run_dir.completed(cell):
-        if announce:  # once per cell, not once per benchmark
-            grid_run.resumed += 1
-            grid_run.progress(cell, "finished in an earlier run (resumed)")
-        pytest.skip("finished in an earlier run of this run directory")
-
-
-def _skip_if_unavailable(grid_run, cell) -> None:
-    """A configuration needing what the dataset lacks is reported, never run."""
-    reason = grid_run.unavailable.get(cell.config)
+def _skip(grid_run, cell) -> None:
+    """A configuration the dataset cannot feed is reported, a finished cell resumed."""
+    reason = grid_run.skip_reason(cell)
     if reason is not None:
-        grid_run.skipped[cell.config] = reason
         pytest.skip(reason)
 
 
+def _median_seconds(benchmark) -> float:
+    return benchmark_entry_of(benchmark)["stats"]["median"]
+
+
 def test_train(benchmark, grid_run, cell):
-    _skip_if_unavailable(grid_run, cell)
-    _skip_if_finished(grid_run, cell)
-    benchmark.group = cell.group
+    _skip(grid_run, cell)
+    benchmark.group = benchmark_group(cell, "train")
     prepared = _prepare(grid_run, cell)
     start = time.perf_counter()
     try:
@@ -86,30 +76,35 @@ def test_train(benchmark, grid_run, cell):
     except Exception as error:  # NaN loss or any other failure: record it, go on
         result = failed_result(prepared, error, grid_run.env)
         info = entry_info(result, "train", None)
-        grid_run.run_dir.store(cell, {
-            "status": "failed",
-            "entries": [_failed_entry(cell, "train", time.perf_counter() - start, info)]})
-        grid_run.progress(cell, f"FAILED: {error}")
+        grid_run.store(cell, "failed",
+                       [_failed_entry(cell, "train", time.perf_counter() - start, info)],
+                       f"FAILED: {error}")
         raise
-    metrics, timings = evaluate_cell(prepared, trained)
+    try:
+        metrics, timings = evaluate_cell(prepared, trained)
+    except Exception as error:
+        grid_run.progress(cell, f"FAILED in evaluation: {error}")
+        raise
     result = result_of(prepared, trained, metrics, timings, grid_run.env)
     benchmark.extra_info.update(entry_info(result, "train", trained.examples_per_second))
-    grid_run.live[cell.key] = (prepared, trained, result, _entry(benchmark, cell))
-    top100 = metrics[accuracy_key(100)]
-    grid_run.progress(cell, f"trained at {trained.examples_per_second:,.0f} examples/s, "
-                            f"test top-100 {top100:.4f}")
+    summary = (f"trained at {trained.examples_per_second:,.0f} examples/s, test top-100 "
+               f"{metrics[accuracy_key(100)]:.4f}")
+    grid_run.live[cell.key] = (prepared, trained, result, _entry(benchmark, cell), summary)
 
 
 def test_inference(benchmark, grid_run, cell):
-    _skip_if_unavailable(grid_run, cell)
-    _skip_if_finished(grid_run, cell, announce=False)
+    _skip(grid_run, cell)
     if cell.key not in grid_run.live:
         pytest.skip("no trained model: the training benchmark of this cell did not finish")
-    prepared, trained, result, train_entry = grid_run.live.pop(cell.key)
-    benchmark.group = cell.group
-    benchmark.pedantic(infer_top_k, args=(prepared, trained), rounds=INFERENCE_ROUNDS,
-                       warmup_rounds=1, iterations=1)
-    queries_per_second = prepared.split.test.size / benchmark.stats.stats.median
+    prepared, trained, result, train_entry, summary = grid_run.live.pop(cell.key)
+    benchmark.group = benchmark_group(cell, "inference")
+    try:
+        benchmark.pedantic(infer_top_k, args=(prepared, trained), rounds=INFERENCE_ROUNDS,
+                           warmup_rounds=1, iterations=1)
+    except Exception as error:
+        grid_run.progress(cell, f"FAILED in inference: {error}")
+        raise
+    queries_per_second = prepared.split.test.size / _median_seconds(benchmark)
     benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
     # The serving retrievers (exact one-pass, TF brute force, ScaNN) side by side on the
     # same embeddings, after the timed TF path: one key of their own.
@@ -118,27 +113,31 @@ def test_inference(benchmark, grid_run, cell):
     except ValueError as error:  # e.g. embeddings that are not finite: keep the cell
         serving = {"error": f"{type(error).__name__}: {error}"}
     benchmark.extra_info["serving"] = serving
-    grid_run.run_dir.store(cell, {"status": "ok",
-                                  "entries": [train_entry, _entry(benchmark, cell)]})
+    grid_run.store(cell, "ok", [train_entry, _entry(benchmark, cell)],
+                   f"{summary}, {queries_per_second:,.0f} queries/s")
 
 
 def test_baseline(benchmark, grid_run, baseline_cell):
     cell = baseline_cell
-    _skip_if_finished(grid_run, cell)
-    benchmark.group = cell.group
-    baseline = prepare_cell(grid_run.data, cell.split, cell.config, cell.seed,
-                            TrainOptions(epochs=grid_run.grid.epochs),
-                            evaluation=grid_run.evaluation)
-    fitted = fit_cell(baseline)
-    # The inference workload: rank every test query's item under the baseline (the
-    # headline ranking: with exclude_seen, each query's seen titles left out).
-    rank = baseline.retriever.ranker(baseline, fitted, "test")
-    benchmark.pedantic(rank, args=(left_out(baseline, "test", grid_run.evaluation.ranking),),
-                       rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
-    metrics, timings = evaluate_cell(baseline, fitted)
-    result = result_of(baseline, fitted, metrics, timings, grid_run.env)
-    queries_per_second = baseline.split.test.size / benchmark.stats.stats.median
+    _skip(grid_run, cell)
+    benchmark.group = benchmark_group(cell, "inference")
+    try:
+        baseline = prepare_cell(grid_run.data, cell.split, cell.config, cell.seed,
+                                TrainOptions(epochs=grid_run.grid.epochs),
+                                evaluation=grid_run.evaluation)
+        fitted = fit_cell(baseline)
+        # The inference workload: rank every test query's item under the baseline (the
+        # headline ranking: with exclude_seen, each query's seen titles left out).
+        rank = baseline.retriever.ranker(baseline, fitted, "test")
+        benchmark.pedantic(rank,
+                           args=(left_out(baseline, "test", grid_run.evaluation.ranking),),
+                           rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
+        metrics, timings = evaluate_cell(baseline, fitted)
+        result = result_of(baseline, fitted, metrics, timings, grid_run.env)
+    except Exception as error:
+        grid_run.progress(cell, f"FAILED: {error}")
+        raise
+    queries_per_second = baseline.split.test.size / _median_seconds(benchmark)
     benchmark.extra_info.update(entry_info(result, "inference", queries_per_second))
-    grid_run.run_dir.store(cell, {"status": "ok", "entries": [_entry(benchmark, cell)]})
-    grid_run.progress(cell, f"{cell.config} test top-100 "
-                            f"{result.metrics[accuracy_key(100)]:.4f}")
+    grid_run.store(cell, "ok", [_entry(benchmark, cell)],
+                   f"{cell.config} test top-100 {result.metrics[accuracy_key(100)]:.4f}")

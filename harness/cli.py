@@ -21,6 +21,8 @@ from harness.run.tunespace import TuneSettings
 from splits import SPLITS, VALIDATION_FRACTION
 
 EXIT_USAGE = 2
+GRID_FILE_HELP = ("a grid file (TOML, as pytest benchmarks --grid-file): its splits, configs "
+                  "and dataset where not given here")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,6 +156,30 @@ def _runnable(configs: tuple[str, ...], data, named: bool) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def _grid_file(args, budget: bool = False) -> None:
+    """Fills the options not given on the command line from --grid-file: splits,
+    configurations and dataset (budget: also the tuned file, when the file's grid runs
+    the tuned protocol); then the defaults."""
+    from harness.run.gridfile import read_grid_file
+    from harness.run.settings import GridSettings, split_configs
+    from harness.run.tuned import DEFAULT_TUNED
+
+    file = read_grid_file(args.grid_file) if args.grid_file else GridSettings()
+    if args.splits is None and file.splits is not None:
+        args.splits = ",".join(file.splits)
+    if args.configs is None and file.configs is not None:
+        # The baselines have nothing to tune or train per epoch.
+        args.configs = ",".join(split_configs(file.configs, quick=False)[0])
+        if not args.configs:
+            raise UserError(f"--grid-file {args.grid_file}: configs names no feature "
+                            "configuration, only baselines")
+    args.dataset = args.dataset or file.dataset or DEFAULT_DATASET
+    if budget:
+        args.configs = args.configs or "baseline,timestamp"
+        if args.tuned is None and file.tuned_path(DEFAULT_TUNED) is not None:
+            args.tuned = str(file.tuned_path(DEFAULT_TUNED))
+
+
 def tuning_run_dir(out: Path, identity: dict) -> Path:
     """Where a tuning keeps its studies by default: beside ``out``, one directory per
     suite version, data and settings (a changed one starts afresh instead of mixing
@@ -171,6 +197,7 @@ def cmd_tune(args) -> int:
     from harness.run.tuning import open_storage, tune_all
     from splits import SPLITS
 
+    _grid_file(args)
     settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
                             patience=args.patience, seed=args.seed)
     splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
@@ -211,6 +238,7 @@ def cmd_budget(args) -> int:
     from harness.run.tuned import expected_by_run, read_tuned
     from splits import SPLITS
 
+    _grid_file(args, budget=True)
     splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
     if args.max_epochs < 1:
         raise UserError(f"--max-epochs must be a positive integer, got {args.max_epochs}")
@@ -279,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_data(commands.add_parser(
         "tune", help="tune every (split, configuration) on its validation slice, equal "
         "budgets (Optuna): results/tuned.json"), json=False, dataset=True)
+    sub.add_argument("--grid-file", help=GRID_FILE_HELP)
+    sub.set_defaults(dataset=None)  # --grid-file's, else the default
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
     sub.add_argument("--configs", help="comma-separated configurations (default: all)")
     sub.add_argument("--trials", type=int, default=TuneSettings.trials,
@@ -305,8 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_data(commands.add_parser(
         "budget", help="validation and test top-100 after every epoch (seed 0): "
         "budget.json, budget.md and budget.png"), json=False, dataset=True)
+    sub.add_argument("--grid-file", help=GRID_FILE_HELP)
+    sub.set_defaults(dataset=None)  # --grid-file's, else the default
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
-    sub.add_argument("--configs", default="baseline,timestamp",
+    sub.add_argument("--configs",
                      help="comma-separated configurations (default: baseline,timestamp)")
     sub.add_argument("--max-epochs", type=int, default=30, help="epochs to train (30)")
     sub.add_argument("--tuned", help="also curves under the tuned hyperparameters of this "

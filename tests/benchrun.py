@@ -21,6 +21,32 @@ def run_benchmarks(*args: str, env: dict | None = None,
                    cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """``python -m pytest benchmarks -q ARGS`` from the repository root."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        benchmarks_command(*args), cwd=cwd, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
+
+
+def write_interactions_file(path: Path) -> str:
+    """A generated interactions file (titles, no genres or user profile), large enough for
+    the quick grid's users subsample to train and rank in a second per cell; returns
+    its ``--dataset`` value."""
+    import csv
+
+    import numpy as np
+
+    from harness.data.synthetic import synthetic_movielens
+
+    ratings = synthetic_movielens(np.random.default_rng(0), n_users=300, n_items=200,
+                                  n_interactions=9000).ratings
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "item_id", "timestamp", "item_title"])
+        writer.writerows(zip(ratings["user_id"].tolist(), ratings["movie_id"].tolist(),
+                             ratings["timestamp"].tolist(), ratings["movie_title"].tolist(),
+                             strict=True))
+    return f"interactions:{path}"
+
+
+def benchmarks_command(*args: str) -> list[str]:
+    """The ``python -m pytest benchmarks -q ARGS`` command line of :func:`run_benchmarks`."""
+    return [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider",
+            *args]

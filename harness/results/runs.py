@@ -322,6 +322,11 @@ def load_run(path: str | os.PathLike) -> Run:
     machine_info = data.get("machine_info")
     if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
         provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
+        # The session's GEMM rate (files from before it moved there: in machine_info).
+        session = header.get("session")
+        if isinstance(session, dict) and "gemm_gflops" in session:
+            provenance["machine"] = {**provenance["machine"],
+                                     "gemm_gflops": session["gemm_gflops"]}
     grid = Grid.read(header.get("grid"), [r.cell for r in results], str(path))
     return Run(
         path=path,

@@ -11,8 +11,11 @@ atomic JSON files), ``machine`` (the machine a speed was measured on), ``fingerp
 configuration descriptions), ``tunespace`` (the search space and tuning settings, without
 Optuna), ``tuning`` (the Optuna studies), ``tuned`` (the tuned file, read without Optuna or
 TensorFlow), ``budget`` (the budget curve: scores after every epoch), ``datascale`` (the
-MovieLens-25M-shaped dataset through the whole harness), ``progress`` (the progress bar
-every long command shows on stderr).
+MovieLens-25M-shaped dataset through the whole harness), ``settings`` (a grid run's
+options), ``gridfile`` (the same from a TOML grid file), ``session`` (one grid run: data,
+run directory, resume and outcome), ``publish`` (its benchmark entries and header, and
+its results written all at once), ``progress`` (the progress bar every long command shows
+on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
 ``results`` or ``report``.
 """

@@ -214,8 +214,9 @@ class Grid:
 
         SPLITS.resolve(self.splits)
         CONFIGS.resolve(self.configs)
-        if not self.splits or not self.configs:
-            raise UserError("the grid needs at least one split and one configuration")
+        if not self.splits or not (self.configs or self.baselines):
+            raise UserError("the grid needs at least one split and one configuration "
+                            "or baseline")
         if not self.seeds:
             raise UserError("--seeds must be a positive integer")
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -417,6 +418,12 @@ def entry_info(result: CellResult, kind: str, rate: float | None) -> dict:
             "leakage": dict(result.leakage), "provenance": dict(result.provenance)}
 
 
+def benchmark_group(cell: Cell, kind: str) -> str:
+    """The pytest-benchmark group of a cell's ``kind`` benchmark: training (one round)
+    and inference (several) apart, so neither's statistics mix with the other's."""
+    return f"{cell.group}/{kind}"
+
+
 def benchmark_entry(cell: Cell, kind: str, extra_info: dict, stats: dict,
                     options: dict | None = None) -> dict:
     """A pytest-benchmark JSON entry of a cell, as ``benchmarks/test_grid.py`` makes it:
@@ -430,7 +437,7 @@ def benchmark_entry(cell: Cell, kind: str, extra_info: dict, stats: dict,
         stats: pytest-benchmark's stats block (with ``data`` and ``iterations``).
         options: pytest-benchmark's options block.
     """
-    return {"group": cell.group, "name": f"test_{kind}[{cell.key}]",
+    return {"group": benchmark_group(cell, kind), "name": f"test_{kind}[{cell.key}]",
             "fullname": f"benchmarks/test_grid.py::test_{kind}[{cell.key}]",
             "params": {"cell": cell.key}, "param": cell.key, "extra_info": extra_info,
             "options": options or {}, "stats": stats}
@@ -590,6 +597,6 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
 __all__ = ["BASELINES", "BUDGET_FORMAT", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS",
            "POPULARITY", "PROTOCOLS", "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS",
            "QUICK_USER_FRACTION", "STATUSES", "TUNED", "TUTORIAL", "TUTORIAL_CONFIGS", "Cell",
-           "CellResult", "EntryFields", "Grid", "GroupKey", "benchmark_entry", "differences",
-           "entry_info", "fit_on_for", "group_label", "is_cell_entry", "merge_entries",
-           "parse_entry", "unique"]
+           "CellResult", "EntryFields", "Grid", "GroupKey", "benchmark_entry", "benchmark_group",
+           "differences", "entry_info", "fit_on_for", "group_label", "is_cell_entry",
+           "merge_entries", "parse_entry", "unique"]

@@ -1,0 +1,298 @@
+"""One grid run: its settings, data, run directory, progress and results.
+
+:class:`GridSession` is what ``pytest benchmarks`` runs; ``benchmarks/conftest.py`` only
+turns pytest's options into :class:`~harness.run.settings.GridSettings` and its hooks into
+calls here. A session:
+
+- checks its settings and outputs before anything runs (an existing result without
+  ``overwrite``, an unwritable directory, a missing tuned file);
+- opens the resumable run directory (:mod:`harness.run.rundir`; by default
+  ``<root>/.ctxbench/runs/<id>``, one per manifest) and says where it is;
+- skips the cells finished there (all of them measured again with ``fresh``);
+- stores each cell the moment it ends and shows a progress bar (tqdm, stderr) of the
+  cells left to run, with a time-left estimate;
+- publishes the results (:mod:`harness.run.publish`) only when it completes. An
+  interrupted or crashed session writes nothing into the results directory or over the
+  benchmark JSON; its finished cells stay in the run directory, and the same command
+  resumes from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+
+from harness.data.datasets import check_dataset_name
+from harness.data.table import DEFAULT_DATASET
+from harness.errors import USER_ERRORS, UserError
+from harness.evaluation.segments import EXCLUDE_SEEN
+from harness.model.features import get_config, missing_features
+from harness.run.fingerprint import described
+from harness.run.machine import gemm_gflops, machine
+from harness.run.progress import Progress
+from harness.run.publish import BENCHMARK_JSON, check_writable, publish
+from harness.run.records import (
+    current_suite_version,
+    environment,
+    read_json,
+    redact,
+    write_json_atomic,
+)
+from harness.run.rundir import RunDirectory
+from harness.run.schema import QUICK_USER_FRACTION, TUNED, Cell
+from harness.run.settings import GridSettings
+from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned, tune_command
+
+RUNS_DIR = Path(".ctxbench") / "runs"  # under the root: the default run directories
+FRESH_MARKER = "fresh.json"  # a --fresh pass not yet completed, and its token
+# How a session ended: ran to its end (failed cells included), interrupted (Ctrl-C), or
+# stopped otherwise (a refused option or data, an internal error).
+COMPLETED, INTERRUPTED, STOPPED = "completed", "interrupted", "stopped"
+
+
+class GridSession:
+    """A grid run from its settings to its published results.
+
+    Args:
+        settings: what was asked for.
+        root: the directory default run directories go under.
+        terminal: a context manager factory inside which stderr reaches the user (pytest
+            suspends its output capture there); nothing by default.
+
+    Raises:
+        UserError, UnknownNameError: a bad setting, an existing result without
+            ``overwrite``, an unwritable results directory, a missing tuned file.
+    """
+
+    def __init__(self, settings: GridSettings, root: Path,
+                 terminal=contextlib.nullcontext):
+        self.settings = settings
+        self.grid = settings.to_grid()
+        self.evaluation = settings.evaluation()
+        self.dataset = check_dataset_name(settings.dataset or DEFAULT_DATASET)
+        self.root = Path(root)
+        self._progress = Progress(terminal)
+        self.results_dir = Path(settings.results_dir) if settings.results_dir else None
+        self.benchmark_json = (Path(settings.benchmark_json) if settings.benchmark_json
+                               else None)
+        for existing in (self.results_dir and self.results_dir / BENCHMARK_JSON,
+                         self.benchmark_json):
+            if existing and existing.exists() and not settings.overwrite:
+                raise UserError(f"{existing} exists; pass --overwrite to replace it or "
+                                "write elsewhere")
+        if self.results_dir is not None:
+            check_writable(self.results_dir)
+        self.tuned_path = settings.tuned_path(DEFAULT_TUNED)
+        if self.tuned_path is not None and not self.tuned_path.is_file():
+            raise UserError(f"--protocol {settings.protocol} needs the tuned hyperparameters: "
+                            f"{self.tuned_path} does not exist (run "
+                            f"{tune_command(self.dataset, self.tuned_path)}, or pass --tuned "
+                            "FILE)")
+        self.tuned = None  # harness.run.tuned.Tuned, read when the run directory opens
+        self.env = environment()
+        self.cells = self.grid.cells()
+        self.selected: list[Cell] = self.cells
+        self.to_run: list[Cell] = []
+        self.skipped: dict[str, str] = {}  # configuration -> why the dataset cannot run it
+        self.live: dict[str, tuple] = {}  # cell key -> its training, until inference
+        self.others: list[dict] = []  # entries of benchmarks that are not cells
+        self.resumed = 0
+        self.refused = False  # the data or run directory was refused: not an interruption
+        self._data = None
+        self._run_dir: RunDirectory | None = None
+        self._fresh_token: str | None = None
+        self.started = time.perf_counter()
+        self.utc_start = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+    @property
+    def data(self):
+        if self._data is None:
+            from harness.data.datasets import load_dataset
+            from harness.data.sources import subsample_users
+
+            data = load_dataset(self.dataset, self.settings.data_dir)
+            if self.grid.quick:
+                data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
+            self._data = data
+        return self._data
+
+    @functools.cached_property
+    def unavailable(self) -> dict[str, str]:
+        """Configuration -> why the dataset cannot feed it (reported, never run)."""
+        return {name: reason for name in self.grid.configs
+                if (reason := missing_features(get_config(name), self.data)) is not None}
+
+    def grid_file(self) -> dict | None:
+        """The grid file's redacted path and sha256, when one was read."""
+        if self.settings.grid_file is None:
+            return None
+        return {"path": redact(self.settings.grid_file),
+                "sha256": self.settings.grid_file_sha256}
+
+    def _manifest(self) -> dict:
+        """What produced the run directory's cells: a different one is refused there."""
+        manifest = {"fingerprint": described(self.grid.splits, self.grid.configs),
+                    "data_sha256": self.data.sha256,
+                    "grid": self.grid.to_dict(), "versions": self.env["versions"],
+                    "evaluation": self.evaluation.to_dict(),
+                    "suite_version": current_suite_version(), "machine": machine()}
+        if self.tuned is not None:
+            manifest["tuned_sha256"] = self.tuned.sha256
+        if self.grid_file() is not None:
+            manifest["grid_file"] = self.grid_file()
+        return manifest
+
+    @property
+    def opened(self) -> bool:
+        """Whether the run directory was opened (a grid cell was asked for)."""
+        return self._run_dir is not None
+
+    @functools.cached_property
+    def gemm_gflops(self) -> float:
+        """This machine's GEMM rate during the session (a rate, not its identity)."""
+        return gemm_gflops()
+
+    @property
+    def run_dir(self) -> RunDirectory:
+        """The run directory, opened (and the data loaded) on first use."""
+        if self._run_dir is None:
+            self.open()
+        return self._run_dir
+
+    def select(self, cells: set[Cell]) -> None:
+        """Keeps the grid's cells that pytest selected (-k), in grid order."""
+        self.selected = [cell for cell in self.cells if cell in cells]
+
+    def open(self) -> None:
+        """Loads the data, checks the tuned file, opens the run directory, says where it is
+        and how many cells are left to run."""
+        if self.evaluation.ranking == EXCLUDE_SEEN:
+            from harness.model.training import TrainOptions
+            from harness.run.cell import check_exclusion
+
+            check_exclusion(self.data, self.grid.splits, self.grid.seeds,
+                            TrainOptions.test_fraction)
+        if self.tuned_path is not None:
+            self.tuned = read_tuned(self.tuned_path, expected_by_run(self.data.sha256),
+                                    self.dataset)
+            for cell in self.cells:  # every tuned cell has its choice, before any runs
+                if cell.protocol == TUNED and cell.config not in self.unavailable:
+                    self.tuned.cell(cell.split, cell.config)
+        manifest = self._manifest()
+        path = self.settings.run_dir
+        if path is None:
+            run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()
+                                    ).hexdigest()[:12]
+            path = self.root / RUNS_DIR / run_id
+        self._run_dir = RunDirectory(path, manifest)
+        if self.settings.fresh:
+            marker = self._run_dir.path / FRESH_MARKER
+            existing = read_json(marker) if marker.exists() else None
+            self._fresh_token = (existing.get("token") if isinstance(existing, dict)
+                                 else None) or uuid.uuid4().hex
+            write_json_atomic(marker, {"token": self._fresh_token})
+        runnable = [cell for cell in self.selected if cell.config not in self.unavailable]
+        self.to_run = [cell for cell in runnable if not self.finished(cell)]
+        self.resumed = len(runnable) - len(self.to_run)
+        self._progress.start(
+            f"ctxbench: run directory {self._run_dir.path}: {len(self.to_run)} of "
+            f"{len(self.selected)} cells to run, {self.resumed} resumed"
+            + (" (--fresh: finished cells measured again)" if self.settings.fresh else ""),
+            len(self.to_run))
+
+    def finished(self, cell: Cell) -> bool:
+        """Whether the run directory holds the cell finished (by this --fresh pass, with
+        ``fresh``)."""
+        record = self.run_dir.load(cell)
+        if record is None or record.get("status") != "ok":
+            return False
+        return self._fresh_token is None or record.get("fresh") == self._fresh_token
+
+    def skip_reason(self, cell: Cell) -> str | None:
+        """Why a cell's benchmark does not run: its configuration needs what the dataset
+        lacks, or it finished in an earlier run of the run directory."""
+        reason = self.unavailable.get(cell.config)
+        if reason is not None:
+            self.skipped[cell.config] = reason
+            return reason
+        if self.finished(cell):
+            return "finished in an earlier run of this run directory"
+        return None
+
+    def store(self, cell: Cell, status: str, entries: list[dict], summary: str) -> None:
+        """Writes a cell that ended ("ok" or "failed") and advances the progress bar."""
+        record = {"status": status, "entries": entries}
+        if self._fresh_token is not None:
+            record["fresh"] = self._fresh_token
+        self.run_dir.store(cell, record)
+        self.progress(cell, summary)
+
+    def progress(self, cell: Cell, what: str) -> None:
+        """One line about a cell that ended, and one more cell on the bar."""
+        self._progress.cell(f"ctxbench {cell.group} seed {cell.seed}: {what}")
+
+    def say(self, line: str) -> None:
+        self._progress.say(line)
+
+    def entries(self) -> list[dict]:
+        """Every stored benchmark entry of the selected cells, in grid order."""
+        entries = []
+        for cell in self.selected:
+            record = self.run_dir.load(cell)
+            if record is not None:
+                entries += record["entries"]
+        return entries
+
+    def kept(self) -> str:
+        """"N of M cells kept in DIR": what a rerun of the same command resumes from."""
+        if self._run_dir is None:
+            return f"0 of {len(self.selected)} cells kept: none had run"
+        kept = sum(self.finished(cell) for cell in self.selected)
+        return f"{kept} of {len(self.selected)} cells kept in {self._run_dir.path}"
+
+    def finish(self, outcome: str, build_json, render) -> int | None:
+        """Publishes a completed session's results, or says how to resume one that was not.
+
+        Args:
+            outcome: ``COMPLETED``, ``INTERRUPTED`` or ``STOPPED``.
+            build_json: makes the pytest-benchmark JSON document (``complete_json``
+                applied), called only when something is to be written.
+            render: renders the report of a JSON file into a directory
+                (:func:`harness.run.publish.publish`).
+
+        Returns:
+            An exit status to report instead of pytest's, or None.
+        """
+        if outcome == INTERRUPTED:
+            self.say(f"ctxbench: interrupted: run the same command again to resume "
+                     f"({self.kept()})")
+            return None
+        if outcome != COMPLETED:
+            if self._run_dir is not None:
+                self.say(f"ctxbench: the session did not complete, so nothing was written: "
+                         f"run the same command again to resume ({self.kept()})")
+            return None
+        if self._fresh_token is not None:  # the --fresh pass is complete
+            (self._run_dir.path / FRESH_MARKER).unlink(missing_ok=True)
+        where = f"run directory {self._run_dir.path}" if self._run_dir else None
+        if self.results_dir is None and self.benchmark_json is None:
+            if where:
+                self.say(f"ctxbench: finished; cells in {where}")
+            return None
+        try:
+            written = publish(build_json(), self.results_dir, self.benchmark_json, render)
+        except USER_ERRORS as error:
+            self.say(f"ctxbench: could not write the results: {error}")
+            return 2
+        self.say("ctxbench: wrote " + ", ".join(map(str, written))
+                 + (f" ({where})" if where else ""))
+        return None
+
+
+__all__ = ["COMPLETED", "FRESH_MARKER", "INTERRUPTED", "RUNS_DIR", "STOPPED", "GridSession"]

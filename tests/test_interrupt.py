@@ -1,0 +1,131 @@
+"""Ctrl-C never damages results; the same command resumes; --fresh measures again.
+
+Real ``pytest benchmarks`` subprocesses on a generated interactions file (a second or so
+per cell), so an interruption lands between real cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from benchrun import ROOT, benchmarks_command, run_benchmarks, write_interactions_file
+
+pytestmark = pytest.mark.slow
+
+# popularity and the two-tower baseline on the random split: popularity's cells first.
+GRID = ("--quick", "--splits", "random", "--configs", "popularity,baseline", "--no-speedup")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> str:
+    return write_interactions_file(tmp_path_factory.mktemp("data") / "inter.csv")
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, by relative path."""
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def _header(path: Path) -> dict:
+    return json.loads(path.read_text())["ctxbench"]
+
+
+def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path, dataset):
+    results = tmp_path / "results"
+    first = run_benchmarks(*GRID, "--dataset", dataset, "--seeds", "1", "--run-dir",
+                           str(tmp_path / "run1"), "--results-dir", str(results),
+                           "--benchmark-json", str(results / "copy.json"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = _tree(results)
+    assert {"benchmark.json", "results.md", "accuracy.png", "copy.json"} <= set(before)
+
+    run_dir = tmp_path / "run2"
+    command = benchmarks_command(*GRID, "--dataset", dataset, "--seeds", "4", "--run-dir",
+                                 str(run_dir), "--results-dir", str(results),
+                                 "--benchmark-json", str(results / "copy.json"),
+                                 "--overwrite")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONHASHSEED": "0"})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if list((run_dir / "cells").glob("*.json")):
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    kept = len(list((run_dir / "cells").glob("*.json")))
+    assert 0 < kept < 8, stderr[-2000:]  # 4 seeds x (popularity, baseline)
+    # Nothing of the results directory changed, the --benchmark-json included.
+    assert _tree(results) == before
+    assert (f"ctxbench: interrupted: run the same command again to resume ({kept} of 8 "
+            f"cells kept in {run_dir})") in stderr
+    assert not list(tmp_path.glob(".results.*"))  # no staging directory left behind
+
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{8 - kept} of 8 cells to run, {kept} resumed" in again.stderr
+    header = _header(results / "benchmark.json")
+    assert header["session"]["cells_resumed"] == kept
+    assert header["grid"]["seeds"] == 4
+    assert len(json.loads((results / "benchmark.json").read_text())["benchmarks"]) == 4 + 8
+    assert _header(results / "copy.json")["grid"]["seeds"] == 4
+    assert _tree(results)["results.md"] != before["results.md"]
+
+
+def _bar_counts(stderr: str) -> list[tuple[int, int]]:
+    """Every (done, total) the progress bar showed."""
+    return [(int(done), int(total)) for done, total in
+            re.findall(r"\| *(\d+)/(\d+) \[", stderr)]
+
+
+def test_fresh_measures_every_cell_again_and_says_where_the_run_directory_is(tmp_path,
+                                                                             dataset):
+    run_dir = tmp_path / "run"
+    args = (*GRID, "--dataset", dataset, "--seeds", "1", "--run-dir", str(run_dir),
+            "--benchmark-json", str(tmp_path / "out.json"), "--overwrite")
+    first = run_benchmarks(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    stored = _tree(run_dir / "cells")
+
+    resumed = run_benchmarks(*args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "0 of 2 cells to run, 2 resumed" in resumed.stderr
+    assert _tree(run_dir / "cells") == stored
+
+    fresh = run_benchmarks(*args, "--fresh")
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    output = fresh.stdout + fresh.stderr
+    assert f"ctxbench: run directory {run_dir}: 2 of 2 cells to run, 0 resumed" in output
+    assert re.search(rf"ctxbench: wrote {tmp_path / 'out.json'} \(run directory "
+                     rf"{run_dir}\)", output)
+    assert "Wrote benchmark data in" not in output  # no scratch file named as results
+    assert _header(tmp_path / "out.json")["session"]["cells_resumed"] == 0
+    remeasured = _tree(run_dir / "cells")
+    assert set(remeasured) == set(stored)
+    assert all(remeasured[name] != stored[name] for name in stored)
+    assert not (run_dir / "fresh.json").exists()  # the --fresh pass completed
+
+
+def test_progress_counts_only_the_cells_that_run_and_ends_at_its_total(tmp_path, dataset):
+    # user_profile: the file has no user profile; seed 1 deselected by -k.
+    result = run_benchmarks("--quick", "--splits", "random", "--configs",
+                            "popularity,baseline,user_profile", "--no-speedup", "--dataset",
+                            dataset, "--seeds", "2", "-k", "not s1", "--run-dir",
+                            str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = _bar_counts(result.stderr)
+    assert counts and {total for _, total in counts} == {2}
+    assert counts[-1] == (2, 2)
+    assert "[ctxbench" not in result.stdout + result.stderr  # the old hand-made counter
