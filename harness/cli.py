@@ -194,7 +194,6 @@ def cmd_tune(args) -> int:
     from harness.run.records import redact, write_json_atomic
     from harness.run.schema import unique
     from harness.run.tuned import study_split
-    from harness.run.tuning import open_storage, tune_all
     from splits import SPLITS
 
     _grid_file(args)
@@ -206,6 +205,10 @@ def cmd_tune(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it")
+    # Imported once the options are checked: the studies load Optuna and TensorFlow
+    # (seconds), which a refused option never needs.
+    from harness.run.tuning import open_storage, tune_all
+
     if args.storage is not None:
         open_storage(args.storage)  # an unreachable database fails now, not after loading
     data = _load(args)
@@ -233,7 +236,6 @@ def cmd_tune(args) -> int:
 def cmd_budget(args) -> int:
     from harness.model.features import CONFIGS
     from harness.report.budget import render_budget
-    from harness.run.budget import budget_curves
     from harness.run.records import write_json_atomic
     from harness.run.tuned import expected_by_run, read_tuned
     from splits import SPLITS
@@ -253,6 +255,8 @@ def cmd_budget(args) -> int:
         for split in splits:  # every cell tuned, before any training
             for config in configs:
                 tuned.cell(split, config)
+    from harness.run.budget import budget_curves  # TensorFlow, once the input is checked
+
     document = budget_curves(data, splits, configs, args.max_epochs, tuned)
     render_budget(write_json_atomic(out / "budget.json", document), out)
     print(f"wrote {out / 'budget.json'}, budget.md, budget.png", file=sys.stderr)
