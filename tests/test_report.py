@@ -23,7 +23,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.report.report import render_report
-from harness.results.runs import load_run
+from harness.results.reader import load_run
 from harness.run.schema import Cell
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

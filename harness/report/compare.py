@@ -22,7 +22,9 @@ from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
 from harness.report.comparison import render_pair, render_versions
 from harness.report.regressions import Thresholds, regressions
-from harness.results.runs import Run, incompatibilities, load_run
+from harness.results.merge import incompatibilities
+from harness.results.reader import load_run
+from harness.results.runs import Run
 
 DEFAULT_METRIC = accuracy_key(100)
 

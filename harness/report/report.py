@@ -35,7 +35,9 @@ from harness.report.tables import (
     to_markdown,
     write_tables,
 )
-from harness.results.runs import Run, load_run, merge_runs
+from harness.results.merge import merge_runs
+from harness.results.reader import load_run
+from harness.results.runs import Run
 from harness.run.records import write_bytes_atomic
 
 
@@ -44,7 +46,7 @@ def _segments(run: Run) -> list[str | Table]:
 
 
 def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
-    """The runs merged (see :func:`harness.results.runs.merge_runs`), and the report as
+    """The runs merged (see :func:`harness.results.merge.merge_runs`), and the report as
     Markdown lines with its tables as :class:`Table` values among them."""
     run = merge_runs(runs)
     lines: list[str | Table] = ["# ctxbench results", "", "## Provenance", "",
@@ -83,7 +85,7 @@ def render_items(run: Run, items: list[str | Table], fmt: str = "markdown") -> s
 
 
 def build_report(runs: list[Run]) -> str:
-    """Markdown of the given runs, merged (see :func:`harness.results.runs.merge_runs`)."""
+    """Markdown of the given runs, merged (see :func:`harness.results.merge.merge_runs`)."""
     return render_items(*report_items(runs))
 
 
