@@ -31,7 +31,7 @@ import pytest
 
 from harness.data.sources import subsample_users
 from harness.evaluation.keys import accuracy_key
-from harness.model.towers import in_batch_softmax
+from harness.model.loss import in_batch_softmax
 from harness.model.training import TrainOptions
 from harness.model.tutorial import run_reference
 from harness.record.kinds import SpeedupRecord, SpeedupRound
