@@ -31,7 +31,7 @@ import pytest
 
 from harness.data.sources import subsample_users
 from harness.evaluation.keys import accuracy_key
-from harness.model.towers import in_batch_softmax
+from harness.model.loss import in_batch_softmax
 from harness.model.training import TrainOptions
 from harness.model.tutorial import run_reference
 from harness.record.kinds import SpeedupRecord, SpeedupRound
@@ -66,7 +66,7 @@ def _softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 
 
     The part of the step that grows with the batch squared: the in-batch scores, the
     loss and its gradients with respect to the query and candidate embeddings
-    (:func:`~harness.model.towers.in_batch_softmax`, no logQ correction, no accidental
+    (:func:`~harness.model.loss.in_batch_softmax`, no logQ correction, no accidental
     hits), on random embeddings of the step's shape. A compiled loop of ``steps`` steps,
     the median of ``repeats`` timed calls after a warm-up, divided by ``steps``. Its
     share of a measured step is what a faster loss kernel could buy at most; the rest

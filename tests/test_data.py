@@ -29,6 +29,7 @@ from fixtures_data import (
 )
 
 from harness.data import sources as data_module
+from harness.data.digest import table_sha256
 from harness.data.sources import (
     GENRE_NAMES,
     RATING_COLUMNS,
@@ -40,7 +41,6 @@ from harness.data.sources import (
     load_movielens,
     parse_grouplens,
     subsample_users,
-    table_sha256,
     tfds_prepared_dir,
 )
 from harness.errors import DataError, UserError

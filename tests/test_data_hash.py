@@ -17,8 +17,8 @@ REAL_MOVIELENS_100K_SHA256 = "e692b2f86f8c986feb2caf4a5deebd0ffb08f7d05753bc4418
 
 @pytest.mark.realdata
 def test_real_movielens_100k_has_the_pinned_sha256():
+    from harness.data.digest import table_sha256
     from harness.data.sources import load_movielens
-    from harness.data.table import table_sha256
 
     data = load_movielens()
     counts = data.counts()
@@ -47,8 +47,9 @@ def _change_one_value(column: np.ndarray) -> np.ndarray:
 
 def test_sha256_covers_every_column_of_both_tables():
     """Changing one value of any column (ratings or catalogue) changes the hash."""
+    from harness.data.digest import table_sha256
     from harness.data.synthetic import synthetic_movielens
-    from harness.data.table import RATING_COLUMNS, table_sha256
+    from harness.data.table import RATING_COLUMNS
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=20, n_items=30,
                                n_interactions=200)

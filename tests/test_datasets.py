@@ -23,9 +23,10 @@ from fixtures_data import (
 from harness.cli import main
 from harness.data.columnar import int_strings
 from harness.data.datasets import DATASETS, check_dataset_name, load_dataset
+from harness.data.digest import table_sha256
 from harness.data.readers import ML1M_OCCUPATIONS
 from harness.data.sources import load_from_dir
-from harness.data.table import GENRE_NAMES, table_sha256
+from harness.data.table import GENRE_NAMES
 from harness.errors import DataError, UnknownNameError
 
 pytest.importorskip("pyarrow")

@@ -36,7 +36,7 @@ def test_in_batch_softmax_equals_retrievals_loss_and_gradients(n, dim, scale, ca
     # The reference is tfrs.tasks.Retrieval itself: the [batch, batch] scores, its
     # SamplingProbablityCorrection and RemoveAccidentalHits (logit + MIN_FLOAT), then
     # CategoricalCrossentropy(from_logits=True, SUM) on the identity labels.
-    from harness.model.towers import TILE_SCORES, in_batch_softmax
+    from harness.model.loss import TILE_SCORES, in_batch_softmax
     from harness.tfcompat import tf, tfrs
 
     queries, candidates, rows, probability = _batch(n, dim, scale, catalogue)

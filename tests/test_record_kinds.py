@@ -26,7 +26,7 @@ from harness.record.kinds import (
     parse_extra,
 )
 from harness.report.report import render_report
-from harness.results.runs import load_run
+from harness.results.reader import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -23,7 +23,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.report.report import render_report
-from harness.results.runs import load_run
+from harness.results.reader import load_run
 from harness.run.schema import Cell
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -409,7 +409,8 @@ def test_the_committed_results_render_byte_for_byte():
 
 
 def test_the_committed_cross_version_table_renders_byte_for_byte():
-    from harness.report.compare import Thresholds, compare
+    from harness.report.compare import compare
+    from harness.report.regressions import Thresholds
 
     files = sorted((RESULTS / "tf").glob("quick-tf*.json"))
     markdown, _ = compare(files, Thresholds())

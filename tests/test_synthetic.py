@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.data.sources import GENRE_NAMES, RATING_COLUMNS, table_sha256
+from harness.data.digest import table_sha256
+from harness.data.sources import GENRE_NAMES, RATING_COLUMNS
 from harness.data.synthetic import SyntheticSpec, synthetic_movielens
 from splits import make_split
 

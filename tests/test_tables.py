@@ -32,7 +32,8 @@ from harness.report.tables import (
     to_markdown,
     write_tables,
 )
-from harness.results.runs import load_run, merge_runs
+from harness.results.merge import merge_runs
+from harness.results.reader import load_run
 from harness.run.records import suite_version
 
 ROOT = Path(__file__).resolve().parent.parent

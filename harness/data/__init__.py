@@ -1,6 +1,7 @@
 """Data: the MovieLens table, its file formats and sources, synthetic tables, splits applied.
 
-Modules: ``table`` (the canonical table and its hash), ``formats`` (GroupLens and RecBole
+Modules: ``table`` (the canonical table, built from parsed records), ``digest`` (the
+table's sha256, column by column), ``formats`` (GroupLens and RecBole
 parsers), ``sources`` (where MovieLens-100k is loaded from), ``columnar`` (the table built
 from whole columns, for millions of interactions), ``arrow`` (pyarrow with its install
 hint, and CSV files read column-wise), ``readers`` (MovieLens-1M/20M/25M files),

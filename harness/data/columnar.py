@@ -4,7 +4,7 @@
 large and generic sources (MovieLens-1M/20M/25M, an interactions file): it takes numpy
 columns, never a Python object per interaction, and keeps each rating's catalogue row
 (``movie_row``, int32) instead of its title and genres. The table hashes as the one
-``build_table`` gives for the same content (:func:`harness.data.table.table_sha256`).
+``build_table`` gives for the same content (:func:`harness.data.digest.table_sha256`).
 
 Memory per interaction: user and item ids as unicode (4 bytes a character; 6 characters
 at MovieLens-25M), timestamp int64, rating float32, catalogue row int32: 64 bytes at 25M,
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.data.table import DEFAULT_DATASET, GENRE_NAMES, MovieLens, table_sha256
+from harness.data.digest import table_sha256
+from harness.data.table import DEFAULT_DATASET, GENRE_NAMES, MovieLens
 from harness.errors import DataError
 
 # A timestamp must lie in [0, 2**40) seconds, as the MovieLens-100k parsers check.

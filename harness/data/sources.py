@@ -38,7 +38,6 @@ from harness.data.table import (
     MovieLens,
     build_table,
     subsample_users,
-    table_sha256,
 )
 from harness.errors import DataError, UserError
 
@@ -207,4 +206,4 @@ def load_movielens(data_dir: str | os.PathLike | None = None, source: str | None
 
 __all__ = ["GENRE_NAMES", "MovieLens", "RATING_COLUMNS", "SOURCES", "fetch_recbole_wheel",
            "load_from_dir", "load_from_wheel", "load_movielens", "parse_grouplens",
-           "parse_recbole", "subsample_users", "table_sha256"]
+           "parse_recbole", "subsample_users"]

@@ -40,7 +40,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from harness.data.sources import GENRE_NAMES, MovieLens, table_sha256
+from harness.data.digest import table_sha256
+from harness.data.sources import GENRE_NAMES, MovieLens
 
 # MovieLens-100k's first timestamp and roughly its time span (215 days).
 DEFAULT_START = 874_724_710

@@ -2,17 +2,17 @@
 
 :func:`build_table` turns parsed records from any source into the canonical table: rows
 in one order (time, then user, then movie), so every source gives the same table and
-the same :func:`table_sha256`.
+the same :func:`~harness.data.digest.table_sha256`.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.data.digest import table_sha256
 from harness.errors import DataError
 
 # tfds's ClassLabel names for movie_genres; a genre's id is its index here.
@@ -159,9 +159,9 @@ def _genre_ids(names: list[str]) -> np.ndarray:
 
 
 def build_table(ratings_rows: list[tuple[str, str, float, int]],
-           movies: dict[str, tuple[str, list[str]]],
-           users: dict[str, tuple[int, str, str, str]],
-           source: str, where: dict[str, str]) -> MovieLens:
+                movies: dict[str, tuple[str, list[str]]],
+                users: dict[str, tuple[int, str, str, str]],
+                source: str, where: dict[str, str]) -> MovieLens:
     """Joins parsed ratings, movies and users into the canonical table.
 
     Args:
@@ -220,78 +220,6 @@ def build_table(ratings_rows: list[tuple[str, str, float, int]],
                      sha256=table_sha256(ratings, catalogue))
 
 
-_HASH_CHUNK = 1 << 20  # rows hashed at a time: bounded transient memory on large tables
-
-
-def _unicode_chunks(column: np.ndarray, rows: np.ndarray | None = None):
-    """The bytes of ``"\x00".join(column[rows].tolist()).encode()``, a chunk at a time."""
-    for start in range(0, len(column) if rows is None else len(rows), _HASH_CHUNK):
-        part = (column[start:start + _HASH_CHUNK] if rows is None
-                else column[rows[start:start + _HASH_CHUNK]])
-        text = "\x00".join(part.tolist())
-        yield (("\x00" if start else "") + text).encode("utf-8")
-
-
-def _ragged_chunks(lists: np.ndarray, rows: np.ndarray | None):
-    """The bytes of each ``lists[row]`` as int64 plus b";", for every row, a chunk at a time.
-
-    Args:
-        lists: [n_lists] object array of int64 arrays (genre ids).
-        rows: [n] indices into ``lists``; None for every list in order.
-    """
-    if rows is None:
-        for value in lists:
-            yield np.asarray(value, dtype=np.int64).tobytes() + b";"
-        return
-    pieces = [np.frombuffer(np.asarray(v, dtype=np.int64).tobytes() + b";", dtype=np.uint8)
-              for v in lists]
-    lengths = np.array([p.size for p in pieces], dtype=np.int64)
-    flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    for start in range(0, len(rows), _HASH_CHUNK):
-        chunk = rows[start:start + _HASH_CHUNK]
-        sizes = lengths[chunk]
-        ends = np.cumsum(sizes)
-        # Byte j of the output comes from flat[offsets[row] + (j - start of row's bytes)].
-        index = np.repeat(offsets[chunk] - (ends - sizes), sizes) + np.arange(ends[-1]
-                                                                              if ends.size else 0)
-        yield flat[index].tobytes()
-
-
-def table_sha256(ratings: dict[str, np.ndarray], movies: dict[str, np.ndarray]) -> str:
-    """sha256 over the columns in a fixed order; equal tables hash equal.
-
-    A table that keeps each rating's catalogue row (``movie_row``) instead of its title
-    and genres hashes as the table with those columns written out, so a loader's choice of
-    layout never changes the hash.
-    """
-    digest = hashlib.sha256()
-    for prefix, table in (("ratings", ratings), ("movies", movies)):
-        columns = dict(table)
-        movie_row = columns.pop("movie_row", None) if prefix == "ratings" else None
-        if movie_row is not None:
-            columns["movie_title"] = columns["movie_genres"] = None  # written out below
-            if "movie_genres" not in movies:
-                del columns["movie_genres"]
-        for name in sorted(columns):
-            column = columns[name]
-            size = len(movie_row) if column is None else len(column)
-            digest.update(f"{prefix}/{name}:{size}\n".encode())
-            if column is None and name == "movie_title":
-                chunks = _unicode_chunks(movies["movie_title"], movie_row)
-            elif column is None:
-                chunks = _ragged_chunks(movies["movie_genres"], movie_row)
-            elif column.dtype == object:  # ragged genre lists
-                chunks = _ragged_chunks(column, None)
-            elif column.dtype.kind == "U":
-                chunks = _unicode_chunks(column)
-            else:
-                chunks = [np.ascontiguousarray(column).tobytes()]
-            for chunk in chunks:
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def subsample_users(data: MovieLens, fraction: float, seed: int = 0) -> MovieLens:
     """Keeps every rating of a seeded random ``fraction`` of users (for quick runs).
 
@@ -304,5 +232,4 @@ def subsample_users(data: MovieLens, fraction: float, seed: int = 0) -> MovieLen
     return data.take(rows, source_note=f" (users subsample {fraction:g}, seed {seed})")
 
 
-__all__ = ["GENRE_NAMES", "MovieLens", "RATING_COLUMNS", "build_table", "subsample_users",
-           "table_sha256"]
+__all__ = ["GENRE_NAMES", "MovieLens", "RATING_COLUMNS", "build_table", "subsample_users"]

@@ -6,9 +6,10 @@ Modules: ``retriever`` (the one interface every retriever implements; no TensorF
 (the two towers as a retriever, one per feature configuration), ``baselines``
 (popularity and EASE^R as retrievers), ``features`` (the configuration registry and
 preprocessing fitted on chosen rows), ``towers`` (query and candidate towers, the
-in-batch softmax loss), ``training`` (options, the compiled training loop, early stopping),
-``ease`` (EASE^R, the closed-form item-item baseline), ``tutorial`` (the TFRS tutorial's
-model and loop, kept as published, for the side-by-side speed-up).
+two-tower model), ``loss`` (the in-batch softmax loss, computed in tiles of queries),
+``training`` (options, the compiled training loop, early stopping), ``ease`` (EASE^R, the
+closed-form item-item baseline), ``tutorial`` (the TFRS tutorial's model and loop, kept as
+published, for the side-by-side speed-up).
 May import: ``harness.errors``, ``harness.tfcompat``, ``harness.data``,
 ``harness.evaluation``.
 """

@@ -2,12 +2,18 @@
 
 Modules: ``format`` (every number and table format, one place), ``caption`` (the one-line
 caption every table carries), ``tables`` (a table as data, rendered as Markdown, LaTeX or
-CSV and written under ``tables/``), ``diagnostics`` (the sections on the grid's cells:
-leakage, throughput, failed and missing cells), ``measurements`` (the sections on the
-records beside the grid: speed-up, scaling, serving, other benchmarks), ``scaling`` (the
-scaling, serving and dataset-scale tables), ``segments`` (accuracy per
-training-history segment), ``report`` (results.md, the tables and accuracy.png),
-``compare`` (regressions between runs), ``budget`` (the budget curve's table and chart).
+CSV and written under ``tables/``), ``layout`` (which tables the report has, their rows
+and the cells that fill them), ``provenance`` (the provenance table), ``accuracy`` (the
+accuracy tables and the paired "does the feature help?" verdicts), ``chart``
+(accuracy.png), ``diagnostics`` (the sections on the grid's cells: leakage, throughput,
+failed and missing cells), ``measurements`` (the sections on the records beside the grid:
+speed-up, scaling, serving, other benchmarks), ``scaling`` (the scaling, serving and
+dataset-scale tables), ``segments`` (accuracy per training-history segment), ``report``
+(results.md, the tables and accuracy.png: the sections in order, rendered and written),
+``regressions`` (what counts as a regression against the base run), ``comparison`` (a
+comparison's tables: base against new, or one column per TensorFlow version), ``compare``
+(the compare command: runs checked comparable, tables and verdicts), ``budget`` (the
+budget curve's table and chart).
 May import: ``harness.results``, ``harness.record`` and the layers below them, never
 TensorFlow; it never trains.
 """

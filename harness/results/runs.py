@@ -1,22 +1,14 @@
-"""A benchmark run, read back from a pytest-benchmark JSON file.
+"""A benchmark run in memory: its cells grouped by (split, config, fit_on, protocol).
 
-``pytest benchmarks --benchmark-json out.json`` writes one entry per timed benchmark; a
-ctxbench entry carries its cell (split, config, fit_on, seed), status, metrics, throughput,
-leakage diagnostics and provenance in ``extra_info`` (:mod:`harness.run.schema` defines
-it). :func:`load_run` reads a file in four steps — validate each entry, group the entries
-by cell, check that one data set produced them, read the declared (or infer the) grid —
-and every malformed input raises :class:`UserError` with one line naming the file and
-what is wrong. Entries without a cell are read by their kind into the typed records of
-:mod:`harness.record.kinds` (:attr:`Run.measurements`: the speed-up, scaling, serving and
-dataset-scale benchmarks); any other entry is kept as recorded in :attr:`Run.other`.
-A file with no mark of ctxbench at all (another suite's pytest-benchmark file) is refused
-rather than reported as an empty run. :func:`merge_runs` joins several runs into one.
+:class:`Run` is what :func:`harness.results.reader.load_run` reads from a pytest-benchmark
+JSON file and :func:`harness.results.merge.merge_runs` joins several of; :class:`CellGroup`
+holds one group's seeds. :func:`group_cells` and :func:`leakage_by_split` build a run's
+cells and leakage from the cell results both of them gather.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,26 +18,17 @@ import numpy as np
 
 from harness.errors import UserError
 from harness.record.fields import JsonRecord
-from harness.record.kinds import KINDS_BY_NAME, Record
-from harness.results.entries import OtherEntry, read_measurement
-from harness.run.records import read_json
+from harness.record.kinds import Record
+from harness.results.entries import OtherEntry
 from harness.run.schema import (
     TUTORIAL,
     Cell,
     CellResult,
-    EntryFields,
     Grid,
     GroupKey,
-    differences,
     group_label,
-    is_cell_entry,
-    merge_entries,
-    parse_entry,
     unique,
 )
-
-# The kinds of ctxbench's benchmark entries that are not cells (benchmarks/test_speedup.py,
-# benchmarks/test_scaling.py): a file of these alone (``--scaling``) is still a ctxbench run.
 
 
 @dataclass
@@ -185,8 +168,8 @@ class Run:
 
     @property
     def rankings(self) -> list[str]:
-        """The rankings of the cells' headline metrics (``all`` for a cell recorded
-        before runs could leave the seen titles out)."""
+        """The rankings of the cells' headline metrics (``all`` for a cell that does not
+        record its ranking)."""
         return sorted({str(result.provenance.get("ranking", "all"))
                        for group in self.cells.values() for result in group.seeds.values()})
 
@@ -200,15 +183,18 @@ class Run:
 
     @property
     def suite_version(self) -> str:
-        """The ctxbench version that made the run; "unknown" for a file written before
-        runs recorded it."""
+        """The ctxbench version that made the run; "unknown" for a file that does not
+        record it."""
         version = self.provenance.get("suite_version")
         return version if isinstance(version, str) and version else "unknown"
 
 
-def _group(results: Iterable[CellResult]) -> dict[GroupKey, CellGroup]:
-    """Results grouped by (split, config, fit_on, protocol); a cell given twice is
-    refused."""
+def group_cells(results: Iterable[CellResult], grid: Grid) -> dict[GroupKey, CellGroup]:
+    """Results grouped by (split, config, fit_on, protocol), in ``grid`` order.
+
+    Raises:
+        UserError: a cell is given twice (both sources are named).
+    """
     cells: dict[GroupKey, CellGroup] = {}
     for result in results:
         group = cells.setdefault(result.cell.group_key, CellGroup(*result.cell.group_key))
@@ -217,14 +203,11 @@ def _group(results: Iterable[CellResult]) -> dict[GroupKey, CellGroup]:
             raise UserError(f"{result.source}: cell {group_label(group.key)}/seed {seed} is "
                             f"also in {group.seeds[seed].source}; pass each cell once")
         group.seeds[seed] = result
-    return cells
-
-
-def _in_order(cells: dict[GroupKey, CellGroup], grid: Grid) -> dict[GroupKey, CellGroup]:
     return dict(sorted(cells.items(), key=lambda item: grid.order(Cell.in_group(item[0], 0))))
 
 
-def _leakage(results: Iterable[CellResult]) -> dict[str, dict[int, dict[str, float]]]:
+def leakage_by_split(results: Iterable[CellResult]) -> dict[str, dict[int, dict[str, float]]]:
+    """split -> seed -> the leakage diagnostics of the first result that recorded them."""
     leakage: dict[str, dict[int, dict[str, float]]] = {}
     for result in results:
         if result.leakage:
@@ -233,162 +216,4 @@ def _leakage(results: Iterable[CellResult]) -> dict[str, dict[int, dict[str, flo
     return leakage
 
 
-def _read_entries(path: Path, benchmarks: list
-                  ) -> tuple[list[CellResult], list[Record], list[OtherEntry]]:
-    """Validates every entry; returns each cell's result, the measurements (entries of no
-    cell, typed by their kind) and the entries of neither."""
-    by_cell: dict[Cell, list[EntryFields]] = {}
-    measurements: list[Record] = []
-    other: list[OtherEntry] = []
-    for index, entry in enumerate(benchmarks):
-        if not isinstance(entry, dict):
-            raise UserError(f"{path}: benchmarks[{index}] is not an object")
-        if not is_cell_entry(entry):
-            read = read_measurement(path, index, entry)
-            (other if isinstance(read, OtherEntry) else measurements).append(read)
-            continue
-        fields = parse_entry(path, index, entry)
-        same = by_cell.setdefault(fields.cell, [])
-        if any(f.kind == fields.kind for f in same):
-            raise UserError(f"{path}: benchmarks[{index}]: a second {fields.kind} entry "
-                            f"for cell {group_label(fields.cell.group_key)}/{fields.cell.seed}")
-        same.append(fields)
-    results = [merge_entries(entries, source=path) for entries in by_cell.values()]
-    return results, measurements, other
-
-
-def _is_ctxbench(data: dict, results: list[CellResult], measurements: list[Record],
-                 other: list[OtherEntry]) -> bool:
-    """Whether a pytest-benchmark file was written by ctxbench: it holds a cell, the run
-    header, the machine record of ctxbench's plugin, or an entry of a ctxbench kind (read
-    as its record, or of a known kind in an older shape)."""
-    machine_info = data.get("machine_info")
-    return bool(results or measurements or data.get("ctxbench")
-                or (isinstance(machine_info, dict) and "ctxbench" in machine_info)
-                or any(isinstance(entry.entry.get("extra_info"), dict)
-                       and entry.entry["extra_info"].get("kind") in KINDS_BY_NAME
-                       for entry in other))
-
-
-def load_run(path: str | os.PathLike) -> Run:
-    """Reads and validates a pytest-benchmark JSON file of ctxbench cells.
-
-    Args:
-        path: a file written by ``pytest benchmarks --benchmark-json``.
-
-    Returns:
-        The :class:`Run`.
-
-    Raises:
-        UserError: the file is missing, unreadable, not JSON, truncated, not a
-            pytest-benchmark file, holds nothing of ctxbench (another suite's file),
-            has a malformed ctxbench entry, lists a cell twice, or mixes data sets.
-    """
-    path = Path(path)
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise UserError(
-            f"{path}: not a pytest-benchmark JSON file (top level is a "
-            f"{type(data).__name__}, not an object)"
-        )
-    benchmarks = data.get("benchmarks")
-    if not isinstance(benchmarks, list):
-        raise UserError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
-    header = data.get("ctxbench") or {}
-    if not isinstance(header, dict):
-        raise UserError(f"{path}: 'ctxbench' must be an object")
-    results, measurements, other = _read_entries(path, benchmarks)
-    if not _is_ctxbench(data, results, measurements, other):
-        raise UserError(f"{path} holds no ctxbench cells (a pytest-benchmark file from "
-                        "another suite?)")
-
-    found = [result.provenance.get("data_sha256") for result in results]
-    hashes = {sha for sha in [*found, header.get("data_sha256")] if isinstance(sha, str)}
-    if len(hashes) > 1:
-        raise UserError(
-            f"{path}: entries were run on different data (sha256 "
-            f"{', '.join(sorted(h[:12] for h in hashes))})"
-        )
-    provenance = dict(next((r.provenance for r in results if r.provenance), {}))
-    for key in ("command", "dataset", "data_source", "data_sha256", "session",
-                "suite_version", "skipped_configs"):
-        if header.get(key) is not None:
-            provenance[key] = header[key]
-    commit_info = data.get("commit_info")  # pytest-benchmark's, when no cell names one
-    if not provenance.get("git_commit") and isinstance(commit_info, dict):
-        if isinstance(commit_info.get("id"), str):
-            provenance["git_commit"] = commit_info["id"]
-            provenance["git_dirty"] = commit_info.get("dirty")
-    machine_info = data.get("machine_info")
-    if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
-        provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
-        # The session's GEMM rate (files from before it moved there: in machine_info).
-        session = header.get("session")
-        if isinstance(session, dict) and "gemm_gflops" in session:
-            provenance["machine"] = {**provenance["machine"],
-                                     "gemm_gflops": session["gemm_gflops"]}
-    grid = Grid.read(header.get("grid"), [r.cell for r in results], str(path))
-    return Run(
-        path=path,
-        sources=(path,),
-        cells=_in_order(_group(results), grid),
-        leakage=_leakage(results),
-        provenance=provenance,
-        grid=grid,
-        datetime=data.get("datetime") if isinstance(data.get("datetime"), str) else None,
-        measurements=measurements,
-        other=other,
-    )
-
-
-def incompatibilities(first: Run, second: Run, keys: Iterable[str]) -> list[str]:
-    """How two runs differ in the :meth:`Run.identity` fields ``keys`` that both know
-    (a file that does not say its epochs or data hash differs from none)."""
-    mine, theirs = first.identity(), second.identity()
-    known = [k for k in keys if mine[k] not in (None, []) and theirs[k] not in (None, [])]
-    return differences({k: mine[k] for k in known}, {k: theirs[k] for k in known})
-
-
-def merge_runs(runs: list[Run]) -> Run:
-    """Several runs as one (e.g. a fit_on=train run and a fit_on=all run).
-
-    Args:
-        runs: at least one run; the first one's provenance is kept.
-
-    Returns:
-        A :class:`Run` with every cell, the union of the expected grids and
-        ``sources`` listing every file.
-
-    Raises:
-        UserError: the runs used different data (sha256), epochs, quick settings,
-            suite versions (one report carries one version in its captions) or headline
-            rankings, or two runs hold the same cell.
-    """
-    if not runs:
-        raise UserError("no benchmark JSON file given")
-    first = runs[0]
-    for run in runs[1:]:
-        found = incompatibilities(first, run, ("data_sha256", "epochs", "quick",
-                                               "suite_version", "ranking"))
-        if found:
-            raise UserError(f"{run.path} cannot be merged with {first.path}: "
-                            + "; ".join(found))
-    results = [r for run in runs for group in run.cells.values() for r in group.seeds.values()]
-    grid = Grid.union([run.grid for run in runs])
-    provenance = dict(first.provenance)
-    if not provenance.get("data_sha256"):
-        provenance["data_sha256"] = next((r.data_sha256 for r in runs if r.data_sha256), None)
-    return Run(
-        path=first.path,
-        sources=tuple(p for r in runs for p in r.sources),
-        cells=_in_order(_group(results), grid),
-        leakage=_leakage(results),
-        provenance=provenance,
-        grid=grid,
-        datetime=first.datetime,
-        measurements=[m for r in runs for m in r.measurements],
-        other=[e for r in runs for e in r.other],
-    )
-
-
-__all__ = ["CellGroup", "Run", "incompatibilities", "load_run", "merge_runs"]
+__all__ = ["CellGroup", "Run", "group_cells", "leakage_by_split"]
