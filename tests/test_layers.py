@@ -83,7 +83,7 @@ def test_the_check_catches_an_upward_import(tmp_path):
     assert "imports harness.report.format (report)" in problems[0]
 
 
-@pytest.mark.parametrize("module", ["harness.results.runs", "harness.report.report",
+@pytest.mark.parametrize("module", ["harness.results.reader", "harness.report.report",
                                     "harness.report.compare", "harness.run.schema"])
 def test_reading_and_reporting_results_never_loads_tensorflow(module):
     probe = (f"import sys, {module}; "
