@@ -22,7 +22,15 @@ def run_benchmarks(*args: str, env: dict | None = None,
     """``python -m pytest benchmarks -q ARGS`` from the repository root."""
     return subprocess.run(
         benchmarks_command(*args), cwd=cwd, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
+        env={**outside_xdist(), "PYTHONHASHSEED": "0", **(env or {})})
+
+
+def outside_xdist() -> dict[str, str]:
+    """This environment without pytest-xdist's worker variables: a ``pytest benchmarks``
+    started from a test worker would otherwise look like an xdist worker itself, and
+    pytest-benchmark disables its benchmarks under xdist."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("PYTEST_XDIST") and key != "PYTEST_CURRENT_TEST"}
 
 
 def write_interactions_file(path: Path) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -16,7 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from benchrun import ROOT, benchmarks_command, run_benchmarks, write_interactions_file
+from benchrun import (
+    ROOT,
+    benchmarks_command,
+    outside_xdist,
+    run_benchmarks,
+    write_interactions_file,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +60,7 @@ def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path
                                  "--overwrite")
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONHASHSEED": "0"})
+                               env={**outside_xdist(), "PYTHONHASHSEED": "0"})
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if list((run_dir / "cells").glob("*.json")):
@@ -73,7 +78,7 @@ def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path
     assert not list(tmp_path.glob(".results.*"))  # no staging directory left behind
 
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "PYTHONHASHSEED": "0"})
+                           env={**outside_xdist(), "PYTHONHASHSEED": "0"})
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"{8 - kept} of 8 cells to run, {kept} resumed" in again.stderr
     header = _header(results / "benchmark.json")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from benchrun import QUICK_CELLS, QUICK_GRID, ROOT
+from benchrun import QUICK_CELLS, QUICK_GRID, ROOT, outside_xdist
 
 N_CELLS = QUICK_CELLS
 # Everything in a cell's record except what a second measurement changes.
@@ -49,7 +49,8 @@ def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path, quick_grid):
     straight, _ = quick_grid  # the same grid, run without interruption
     run_dir = tmp_path / "interrupted"
     process = subprocess.Popen(_command("--run-dir", str(run_dir)), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=outside_xdist())
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if len(list((run_dir / "cells").glob("*.json"))) >= N_CELLS // 2:
@@ -63,7 +64,8 @@ def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path, quick_grid):
 
     resumed = subprocess.run(_command("--run-dir", str(run_dir), "--benchmark-json",
                                       str(tmp_path / "resumed.json")),
-                             cwd=ROOT, capture_output=True, text=True, timeout=600)
+                             cwd=ROOT, capture_output=True, text=True, timeout=600,
+                             env=outside_xdist())
     assert resumed.returncode == 0, resumed.stdout[-2000:]
     header = json.loads((tmp_path / "resumed.json").read_text())["ctxbench"]
     assert header["session"]["cells_resumed"] >= finished_before
@@ -71,7 +73,7 @@ def test_killed_run_resumes_to_the_uninterrupted_results(tmp_path, quick_grid):
 
 
 def test_failed_cell_is_recorded_and_the_grid_goes_on(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"),
+    env = {**outside_xdist(), "PYTHONPATH": str(ROOT / "tests"),
            "CTXBENCH_TEST_FAIL_CELL": "temporal/baseline/seed1"}
     # One split of the quick grid: popularity and 2 learned configurations x 2 seeds.
     result = subprocess.run(_command("-p", "plugins.fail_cell", "--splits", "temporal",
