@@ -123,9 +123,9 @@ def test_a_quick_grid_can_run_ease_alone(tmp_path):
     result = run_benchmarks("--quick", "--configs", "ease", "--collect-only")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     ids = re.findall(r"::(test_\w+\[[^\]]+\])", result.stdout)
-    # No learned configuration: test_train's parametrization is empty (NOTSET, skipped).
-    cells = [name for name in ids if name.startswith(("test_train", "test_baseline"))
-             and "NOTSET" not in name]
+    # No learned configuration: test_train's parametrization is empty (pytest names its
+    # one skipped item differently across versions), so only ids that are cell keys count.
+    cells = [name for name in ids if re.search(r"\[\w+-\w+-\w+-s\d+\]$", name)]
     assert cells and all("-ease-" in name for name in cells), cells
 
 
