@@ -381,24 +381,6 @@ def test_tfds_copy_is_read_in_batches_as_the_files_are(tmp_path, monkeypatch):
             np.testing.assert_array_equal(data.ratings[name], ratings[name], err_msg=name)
 
 
-def _synthetic_interactions_file(path) -> str:
-    """A generated interactions file with titles but neither genres nor a user profile,
-    large enough for the quick grid's user subsample to train and rank."""
-    import csv
-
-    from harness.data.synthetic import synthetic_movielens
-
-    ratings = synthetic_movielens(np.random.default_rng(0), n_users=300, n_items=200,
-                                  n_interactions=9000).ratings
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["user_id", "item_id", "timestamp", "item_title"])
-        writer.writerows(zip(ratings["user_id"].tolist(), ratings["movie_id"].tolist(),
-                             ratings["timestamp"].tolist(), ratings["movie_title"].tolist(),
-                             strict=True))
-    return f"interactions:{path}"
-
-
 @pytest.mark.slow
 def test_tune_and_both_protocols_run_end_to_end_on_an_interactions_file(tmp_path):
     """Issue 16's done-when: ``pytest benchmarks --dataset interactions:FILE --quick`` on a
@@ -411,10 +393,10 @@ def test_tune_and_both_protocols_run_end_to_end_on_an_interactions_file(tmp_path
     import subprocess
     import sys
 
-    from benchrun import ROOT, run_benchmarks
+    from benchrun import ROOT, run_benchmarks, write_interactions_file
 
     env = {"HOME": str(tmp_path)}
-    dataset = _synthetic_interactions_file(tmp_path / "inter.csv")
+    dataset = write_interactions_file(tmp_path / "inter.csv")
     tuned = tmp_path / "tuned.json"
     tune = subprocess.run(
         [sys.executable, "-m", "harness", "tune", "--dataset", dataset, "--quick",
