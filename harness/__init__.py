@@ -18,7 +18,7 @@ TensorFlow, so reading and rendering results stays quick.
 
 from harness.data.sources import MovieLens, load_movielens
 from harness.errors import DataError, TrainingError, UserError
-from harness.run.records import current_suite_version
+from harness.record.provenance import current_suite_version
 
 # The suite's version: bump the minor version whenever a change can move a number in
 # results/ (README, "Citing results"); every run records it.

@@ -19,9 +19,9 @@ import harness.run.tuned as tuned_module
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
 from harness.model.features import CONFIGS
+from harness.record.provenance import current_suite_version
 from harness.run import tunespace
 from harness.run.fingerprint import described, study_identity, tuning_identity
-from harness.run.records import current_suite_version
 from harness.run.tuned import DEFAULT_TUNED, FORMAT, expected_by_run, read_tuned, study_split
 from harness.run.tunespace import TuneSettings, search
 from splits import SPLITS

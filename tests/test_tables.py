@@ -21,6 +21,7 @@ import pytest
 
 import harness
 from harness.errors import UserError
+from harness.record.provenance import suite_version
 from harness.report.caption import caption, seeds_text
 from harness.report.report import render_report
 from harness.report.tables import (
@@ -34,7 +35,6 @@ from harness.report.tables import (
 )
 from harness.results.merge import merge_runs
 from harness.results.reader import load_run
-from harness.run.records import suite_version
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.provenance import write_bytes_atomic
 from harness.report.accuracy import accuracy_section, feature_help_section
 from harness.report.chart import plot_accuracy
 from harness.report.diagnostics import leakage_section, problems_section, throughput_section
@@ -38,7 +39,6 @@ from harness.report.tables import (
 from harness.results.merge import merge_runs
 from harness.results.reader import load_run
 from harness.results.runs import Run
-from harness.run.records import write_bytes_atomic
 
 
 def _segments(run: Run) -> list[str | Table]:

@@ -19,7 +19,7 @@ import copy
 import dataclasses
 from collections.abc import Iterable
 
-from harness.run.records import current_suite_version
+from harness.record.provenance import current_suite_version
 from harness.run.schema import differences
 
 # The parts of a tuning's identity that describe its (split, configuration) cells, one

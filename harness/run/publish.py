@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.run.records import (
+from harness.record.provenance import (
     current_suite_version,
     peak_rss_mib,
     to_jsonable,

@@ -4,8 +4,8 @@ every retriever, with what the retriever adds (:meth:`Retriever.record`,
 
 from __future__ import annotations
 
+from harness.record.provenance import current_suite_version, environment, utc_now
 from harness.run.prepare import PreparedCell
-from harness.run.records import current_suite_version, environment, utc_now
 from harness.run.schema import TUTORIAL, Cell, CellResult
 
 

@@ -33,17 +33,17 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
-from harness.run.fingerprint import described
-from harness.run.machine import gemm_gflops, machine
-from harness.run.progress import Progress
-from harness.run.publish import BENCHMARK_JSON, check_writable, publish
-from harness.run.records import (
+from harness.record.provenance import (
     current_suite_version,
     environment,
     read_json,
     redact,
     write_json_atomic,
 )
+from harness.run.fingerprint import described
+from harness.run.machine import gemm_gflops, machine
+from harness.run.progress import Progress
+from harness.run.publish import BENCHMARK_JSON, check_writable, publish
 from harness.run.rundir import RunDirectory
 from harness.run.schema import QUICK_USER_FRACTION, TUNED, Cell
 from harness.run.settings import GridSettings

@@ -28,9 +28,9 @@ import optuna
 from harness.data.sources import MovieLens
 from harness.errors import TrainingError, UserError
 from harness.model.training import TrainOptions
+from harness.record.provenance import redact
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
 from harness.run.fingerprint import study_identity, tuning_identity
-from harness.run.records import redact
 from harness.run.schema import differences
 from harness.run.tunespace import (
     BATCH_SIZES,
@@ -265,9 +265,9 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     Raises:
         UserError: an unreachable storage, or a study in it from another tuning.
     """
+    from harness.record.provenance import environment, peak_rss_mib, utc_now
     from harness.run.machine import machine
     from harness.run.progress import progress
-    from harness.run.records import environment, peak_rss_mib, utc_now
     from harness.run.tuned import FORMAT
 
     storage = open_storage(storage_url)

@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.errors import UserError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]  # harness/run/records.py -> the checkout
+REPO_ROOT = Path(__file__).resolve().parents[2]  # harness/record/provenance.py -> the checkout
 
 
 def versions() -> dict[str, str]:
