@@ -190,7 +190,8 @@ def tuning_run_dir(out: Path, identity: dict) -> Path:
 
 def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
-    from harness.record.provenance import redact, write_json_atomic
+    from harness.record.files import write_json_atomic
+    from harness.record.redaction import redact
     from harness.run.fingerprint import shared, tuning_identity
     from harness.run.schema import unique
     from harness.run.tuned import study_split
@@ -235,7 +236,7 @@ def cmd_tune(args) -> int:
 
 def cmd_budget(args) -> int:
     from harness.model.features import CONFIGS
-    from harness.record.provenance import write_json_atomic
+    from harness.record.files import write_json_atomic
     from harness.report.budget import render_budget
     from harness.run.tuned import expected_by_run, read_tuned
     from splits import SPLITS

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from benchrun import QUICK_GRID, ROOT, run_benchmarks
 
-from harness.record.provenance import write_json_atomic
+from harness.record.files import write_json_atomic
 from harness.report.budget import render_budget
 from harness.run.budget import budget_curves
 

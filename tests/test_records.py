@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
-from harness.record.provenance import read_json, to_jsonable, write_json_atomic
+from harness.record.files import read_json, write_json_atomic
+from harness.record.redaction import to_jsonable
 
 
 def test_write_then_replace_leaves_only_the_file(tmp_path):
@@ -143,7 +144,7 @@ def test_records_carry_no_credential_and_no_home_directory(tmp_path):
 
 @pytest.mark.parametrize("text", ["/rooted/file", "mysql://bob@host/db", "k=v", "sqlite:///x.db"])
 def test_redaction_leaves_what_is_not_a_secret(text):
-    from harness.record.provenance import redact
+    from harness.record.redaction import redact
 
     if Path.home() != Path("/rooted"):
         assert redact(text) == text

@@ -12,7 +12,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.model.features import CONFIGS
-from harness.record.provenance import read_json, write_json_atomic
+from harness.record.files import read_json, write_json_atomic
 from harness.run.schema import (
     POPULARITY,
     Cell,

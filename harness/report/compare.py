@@ -156,7 +156,7 @@ def compare(
 
 def main(args: argparse.Namespace) -> int:
     """Runs ``compare`` from parsed arguments; prints Markdown, returns the exit status."""
-    from harness.record.provenance import write_bytes_atomic
+    from harness.record.files import write_bytes_atomic
 
     thresholds = Thresholds(
         alpha=args.alpha, min_drop=args.min_drop, max_slowdown=args.max_slowdown

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.record.provenance import write_bytes_atomic
+from harness.record.files import write_bytes_atomic
 from harness.report.accuracy import accuracy_section, feature_help_section
 from harness.report.chart import plot_accuracy
 from harness.report.diagnostics import leakage_section, problems_section, throughput_section

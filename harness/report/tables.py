@@ -27,7 +27,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.errors import UserError
-from harness.record.provenance import redact, write_text_atomic
+from harness.record.files import write_text_atomic
+from harness.record.redaction import redact
 from harness.report.caption import DEFAULT_PROTOCOL
 from harness.report.caption import caption as table_caption
 from harness.report.format import markdown_table

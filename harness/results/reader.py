@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.files import read_json
 from harness.record.kinds import KINDS_BY_NAME, Record
-from harness.record.provenance import read_json
 from harness.results.entries import OtherEntry, read_measurement
 from harness.results.runs import Run, group_cells, leakage_by_split
 from harness.run.schema import (

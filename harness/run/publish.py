@@ -22,12 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.record.provenance import (
-    current_suite_version,
-    peak_rss_mib,
-    to_jsonable,
-    write_json_atomic,
-)
+from harness.record.files import write_json_atomic
+from harness.record.provenance import current_suite_version, peak_rss_mib
+from harness.record.redaction import to_jsonable
 from harness.run.schema import is_cell_entry
 
 BENCHMARK_JSON = "benchmark.json"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.record.provenance import read_json, write_json_atomic
+from harness.record.files import read_json, write_json_atomic
 from harness.run.schema import Cell, differences
 
 MANIFEST = "manifest.json"

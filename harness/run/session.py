@@ -33,13 +33,9 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
-from harness.record.provenance import (
-    current_suite_version,
-    environment,
-    read_json,
-    redact,
-    write_json_atomic,
-)
+from harness.record.files import read_json, write_json_atomic
+from harness.record.provenance import current_suite_version, environment
+from harness.record.redaction import redact
 from harness.run.fingerprint import described
 from harness.run.machine import gemm_gflops, machine
 from harness.run.progress import Progress

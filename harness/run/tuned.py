@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
-from harness.record.provenance import current_suite_version, read_json
+from harness.record.files import read_json
+from harness.record.provenance import current_suite_version
 from harness.run.fingerprint import changed_descriptions
 from harness.run.schema import differences
 from harness.run.tunespace import PARAMS, TuneSettings, outside_space, search

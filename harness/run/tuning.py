@@ -28,7 +28,7 @@ import optuna
 from harness.data.sources import MovieLens
 from harness.errors import TrainingError, UserError
 from harness.model.training import TrainOptions
-from harness.record.provenance import redact
+from harness.record.redaction import redact
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
 from harness.run.fingerprint import study_identity, tuning_identity
 from harness.run.schema import differences
