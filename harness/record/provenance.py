@@ -79,7 +79,7 @@ def utc_now() -> str:
 
 def environment() -> dict[str, object]:
     """Everything about the code a cell's record needs, computed once per run (the
-    machine is recorded once per file: :mod:`harness.run.machine`)."""
+    machine is recorded once per file: :mod:`harness.record.machine`)."""
     git = git_info()
     return {"versions": versions(), "git_commit": git["commit"], "git_dirty": git["dirty"],
             "command": command_line()}

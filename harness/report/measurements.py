@@ -15,6 +15,7 @@ from harness.record.kinds import (
     ServingRecord,
     SpeedupRecord,
 )
+from harness.record.machine import describe
 from harness.report.format import MISSING, fmt_float, fmt_rate, is_number
 from harness.report.scaling import (
     SERVING_HEADERS,
@@ -25,7 +26,6 @@ from harness.report.scaling import (
 )
 from harness.report.tables import Table
 from harness.results.runs import Run
-from harness.run.machine import describe
 from harness.run.schema import TUTORIAL
 
 

@@ -123,7 +123,7 @@ def load_run(path: str | os.PathLike) -> Run:
             provenance["git_dirty"] = commit_info.get("dirty")
     machine_info = data.get("machine_info")
     if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
-        provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
+        provenance["machine"] = machine_info["ctxbench"]  # harness.record.machine.machine()
         # The session's GEMM rate (files from before it moved there: in machine_info).
         session = header.get("session")
         if isinstance(session, dict) and "gemm_gflops" in session:

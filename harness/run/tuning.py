@@ -265,8 +265,8 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     Raises:
         UserError: an unreachable storage, or a study in it from another tuning.
     """
+    from harness.record.machine import machine
     from harness.record.provenance import environment, peak_rss_mib, utc_now
-    from harness.run.machine import machine
     from harness.run.progress import progress
     from harness.run.tuned import FORMAT
 
