@@ -191,8 +191,8 @@ def tuning_run_dir(out: Path, identity: dict) -> Path:
 def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
     from harness.record.files import write_json_atomic
+    from harness.record.fingerprint import shared, tuning_identity
     from harness.record.redaction import redact
-    from harness.run.fingerprint import shared, tuning_identity
     from harness.run.schema import unique
     from harness.run.tuned import study_split
     from splits import SPLITS

@@ -13,13 +13,13 @@ import pytest
 from harness.errors import UserError
 from harness.model.features import CONFIGS
 from harness.record.files import read_json, write_json_atomic
+from harness.record.fingerprint import differences
 from harness.run.schema import (
     POPULARITY,
     Cell,
     CellResult,
     Grid,
     benchmark_entry,
-    differences,
     entry_info,
     merge_entries,
     parse_entry,

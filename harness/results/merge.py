@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from harness.errors import UserError
+from harness.record.fingerprint import differences
 from harness.results.runs import Run, group_cells, leakage_by_split
-from harness.run.schema import Grid, differences
+from harness.run.schema import Grid
 
 
 def incompatibilities(first: Run, second: Run, keys: Iterable[str]) -> list[str]:

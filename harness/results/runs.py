@@ -159,7 +159,7 @@ class Run:
 
     def identity(self) -> dict:
         """What two runs must share to be compared or merged (see
-        :func:`harness.run.schema.differences`)."""
+        :func:`harness.record.fingerprint.differences`)."""
         return {"splits": sorted(self.splits), "configs": sorted(self.configs),
                 "fit_on": sorted(self.fit_ons), "protocols": sorted(self.protocols),
                 "epochs": sorted(self.epochs),

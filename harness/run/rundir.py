@@ -3,11 +3,11 @@
 A run directory keeps one JSON file per finished cell, written atomically the moment the
 cell ends, and a manifest of what produced it: the suite version, the data's sha256, the
 grid, the descriptions of its splits and configurations
-(:func:`harness.run.fingerprint.described`), the evaluation, library versions and machine.
+(:func:`harness.record.fingerprint.described`), the evaluation, library versions and machine.
 What is computed, never the bytes of the code: a refactor resumes, a change that can move
 a number bumps the suite version and starts afresh. Re-running the same command in the
 same directory skips finished cells; a directory made by a different run is refused with
-what differs (:func:`harness.run.schema.differences`).
+what differs (:func:`harness.record.fingerprint.differences`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.record.files import read_json, write_json_atomic
-from harness.run.schema import Cell, differences
+from harness.record.fingerprint import differences
+from harness.run.schema import Cell
 
 MANIFEST = "manifest.json"
 

@@ -14,8 +14,6 @@ from the others:
 - :class:`CellResult` — what one cell measured;
 - :func:`entry_info` builds a benchmark entry's ``extra_info`` from a result, and
   :func:`parse_entry` / :func:`merge_entries` read entries back into a result;
-- :func:`differences` says how two descriptions of a run differ (a run directory's
-  manifest against the current run, or two results files before comparing them).
 
 No TensorFlow here: the reader imports this module.
 """
@@ -23,7 +21,6 @@ No TensorFlow here: the reader imports this module.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -567,36 +564,9 @@ def merge_entries(entries: list[EntryFields], source: Path | None = None) -> Cel
     )
 
 
-def _text(value) -> str:
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return ", ".join(map(str, value)) or "none"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """How two descriptions of a run differ: one "key: old != new" phrase per differing
-    key (nested objects by dotted key), empty when they agree.
-
-    The one comparison of runs: a run directory's manifest against the run resuming
-    it, and two results files before ``compare`` or a merge reads them together.
-    """
-    found = []
-    for key in sorted(set(old) | set(new), key=lambda k: (k not in old, list(old).index(k)
-                                                           if k in old else 0, k)):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            found += differences(a, b, f"{prefix}{key}.")
-        else:
-            found.append(f"{prefix}{key}: {_text(a)} != {_text(b)}")
-    return found
-
-
 __all__ = ["BASELINES", "BUDGET_FORMAT", "DEFAULT_FIT_ON", "EASE", "FIT_ON", "KINDS",
            "POPULARITY", "PROTOCOLS", "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS",
            "QUICK_USER_FRACTION", "STATUSES", "TUNED", "TUTORIAL", "TUTORIAL_CONFIGS", "Cell",
            "CellResult", "EntryFields", "Grid", "GroupKey", "benchmark_entry", "benchmark_group",
-           "differences", "entry_info", "fit_on_for", "group_label", "is_cell_entry",
+           "entry_info", "fit_on_for", "group_label", "is_cell_entry",
            "merge_entries", "parse_entry", "unique"]

@@ -34,10 +34,10 @@ from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
 from harness.record.files import read_json, write_json_atomic
+from harness.record.fingerprint import described
 from harness.record.machine import machine
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
-from harness.run.fingerprint import described
 from harness.run.gemm import gemm_gflops
 from harness.run.progress import Progress
 from harness.run.publish import BENCHMARK_JSON, check_writable, publish
