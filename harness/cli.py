@@ -192,8 +192,8 @@ def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
     from harness.record.files import write_json_atomic
     from harness.record.fingerprint import shared, tuning_identity
+    from harness.record.grid import unique
     from harness.record.redaction import redact
-    from harness.run.schema import unique
     from harness.run.tuned import study_split
     from splits import SPLITS
 
@@ -216,7 +216,7 @@ def cmd_tune(args) -> int:
     configs = _runnable(configs, data, named=args.configs is not None)
     if args.quick:
         from harness.data.sources import subsample_users
-        from harness.run.schema import QUICK_USER_FRACTION
+        from harness.record.grid import QUICK_USER_FRACTION
 
         data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
     produced_by = tuning_identity(data.sha256, settings.to_dict(), splits, configs)

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UserError
+from harness.record.grid import Cell
 from harness.report.report import render_report
 from harness.results.reader import load_run
-from harness.run.schema import Cell
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRAIN = FIXTURES / "run_train.json"

@@ -14,7 +14,7 @@ from harness.errors import UserError
 from harness.model.features import CONFIGS
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import differences
-from harness.run.schema import (
+from harness.record.grid import (
     POPULARITY,
     Cell,
     CellResult,

@@ -8,8 +8,8 @@ whichever of its cell groups was run.
 
 from __future__ import annotations
 
+from harness.record.grid import BASELINES, TUTORIAL
 from harness.results.runs import CellGroup, Run
-from harness.run.schema import BASELINES, TUTORIAL
 
 
 def group_for(run: Run, split: str, config: str, fit_on: str, protocol: str = TUTORIAL

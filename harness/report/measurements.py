@@ -8,6 +8,7 @@ Each section reads the run's typed records (:attr:`harness.results.runs.Run.meas
 
 from __future__ import annotations
 
+from harness.record.grid import TUTORIAL
 from harness.record.kinds import (
     KINDS_BY_NAME,
     DatasetScaleRecord,
@@ -26,7 +27,6 @@ from harness.report.scaling import (
 )
 from harness.report.tables import Table
 from harness.results.runs import Run
-from harness.run.schema import TUTORIAL
 
 
 def _speedup_rows(record: SpeedupRecord) -> list[list[str]]:

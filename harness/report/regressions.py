@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from harness.errors import UserError
 from harness.evaluation.stats import median_iqr, welch
+from harness.record.grid import group_label
 from harness.record.machine import same_machine
 from harness.report.format import fmt_p, fmt_rate, fmt_ratio, is_number, metric_label
 from harness.results.runs import CellGroup, Run
-from harness.run.schema import group_label
 
 _ACCURACY = re.compile(r"^test/top_\d+_categorical_accuracy$")
 # (CellGroup.throughput kind, label) of each speed that is shown and judged.

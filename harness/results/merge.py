@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from harness.errors import UserError
 from harness.record.fingerprint import differences
+from harness.record.grid import Grid
 from harness.results.runs import Run, group_cells, leakage_by_split
-from harness.run.schema import Grid
 
 
 def incompatibilities(first: Run, second: Run, keys: Iterable[str]) -> list[str]:

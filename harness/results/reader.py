@@ -20,10 +20,7 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.record.files import read_json
-from harness.record.kinds import KINDS_BY_NAME, Record
-from harness.results.entries import OtherEntry, read_measurement
-from harness.results.runs import Run, group_cells, leakage_by_split
-from harness.run.schema import (
+from harness.record.grid import (
     Cell,
     CellResult,
     EntryFields,
@@ -33,6 +30,9 @@ from harness.run.schema import (
     merge_entries,
     parse_entry,
 )
+from harness.record.kinds import KINDS_BY_NAME, Record
+from harness.results.entries import OtherEntry, read_measurement
+from harness.results.runs import Run, group_cells, leakage_by_split
 
 
 def _read_entries(path: Path, benchmarks: list

@@ -18,17 +18,9 @@ import numpy as np
 
 from harness.errors import UserError
 from harness.record.fields import JsonRecord
+from harness.record.grid import TUTORIAL, Cell, CellResult, Grid, GroupKey, group_label, unique
 from harness.record.kinds import Record
 from harness.results.entries import OtherEntry
-from harness.run.schema import (
-    TUTORIAL,
-    Cell,
-    CellResult,
-    Grid,
-    GroupKey,
-    group_label,
-    unique,
-)
 
 
 @dataclass

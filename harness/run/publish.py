@@ -23,9 +23,9 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.record.files import write_json_atomic
+from harness.record.grid import is_cell_entry
 from harness.record.provenance import current_suite_version, peak_rss_mib
 from harness.record.redaction import to_jsonable
-from harness.run.schema import is_cell_entry
 
 BENCHMARK_JSON = "benchmark.json"
 # What a grid writes into its results directory (render_report writes the last three).

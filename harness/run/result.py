@@ -4,9 +4,9 @@ every retriever, with what the retriever adds (:meth:`Retriever.record`,
 
 from __future__ import annotations
 
+from harness.record.grid import TUTORIAL, Cell, CellResult
 from harness.record.provenance import current_suite_version, environment, utc_now
 from harness.run.prepare import PreparedCell
-from harness.run.schema import TUTORIAL, Cell, CellResult
 
 
 def provenance(cell: PreparedCell, env: dict | None, fitted=None) -> dict:

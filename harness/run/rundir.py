@@ -17,7 +17,7 @@ from pathlib import Path
 from harness.errors import UserError
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import differences
-from harness.run.schema import Cell
+from harness.record.grid import Cell
 
 MANIFEST = "manifest.json"
 

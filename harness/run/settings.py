@@ -19,7 +19,7 @@ from pathlib import Path
 
 from harness.errors import UnknownNameError
 from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evaluation
-from harness.run.schema import (
+from harness.record.grid import (
     BASELINES,
     DEFAULT_FIT_ON,
     PROTOCOLS,
