@@ -12,7 +12,8 @@ import pytest
 
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import parse_bands
-from harness.record.grid import BASELINES, Cell
+from harness.record.cell import Cell
+from harness.record.grid import BASELINES
 from harness.record.machine import machine
 from harness.run.gridfile import read_grid_file
 from harness.run.publish import benchmark_entry_of, complete_json

@@ -12,7 +12,8 @@ import pytest
 
 from harness.evaluation.keys import accuracy_key
 from harness.model.training import TrainOptions
-from harness.record.grid import TUNED, benchmark_entry, benchmark_group, entry_info
+from harness.record.cell import TUNED
+from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
 from harness.run.cell import (
     evaluate_cell,
     failed_result,

@@ -12,7 +12,8 @@ from harness.data.sources import load_movielens, subsample_users
 from harness.errors import TrainingError, UserError
 from harness.model.features import CONFIGS, fit_features, get_config
 from harness.model.training import TrainOptions
-from harness.record.grid import Cell, entry_info
+from harness.record.cell import Cell
+from harness.record.cellentry import entry_info
 from harness.record.redaction import to_jsonable
 from harness.run.cell import POPULARITY, prepare_cell, run_cell
 from splits import SplitError, UnknownNameError

@@ -244,7 +244,7 @@ def test_an_entry_without_its_kind_is_not_taken_for_one(tmp_path, record):
 
 
 def test_a_speedup_entry_without_its_kind_is_refused_as_a_cell_without_one(tmp_path):
-    # It has a split, so it reads as a cell (harness.run.schema.is_cell_entry) whose
+    # It has a split, so it reads as a cell (harness.record.cellentry.is_cell_entry) whose
     # missing kind is named; it is never taken for a speed-up.
     path = tmp_path / "run.json"
     path.write_text(json.dumps(_document(_entry("lookalike", _without_kind(SPEEDUP)))))

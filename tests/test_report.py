@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UserError
-from harness.record.grid import Cell
+from harness.record.cell import Cell
 from harness.report.report import render_report
 from harness.results.reader import load_run
 

@@ -21,7 +21,8 @@ from harness.model.registry import (
 )
 from harness.model.retriever import Retriever, RetrieverEntry
 from harness.model.training import TrainOptions
-from harness.record.grid import BASELINES, CellResult
+from harness.record.cell import CellResult
+from harness.record.grid import BASELINES
 from harness.run.cell import prepare_cell, run_cell
 from splits import UnknownNameError
 

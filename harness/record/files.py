@@ -1,5 +1,5 @@
 """JSON and text files written atomically (temporary file + rename) and read back with one
-clear error."""
+clear error; and budget.json's format tag."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.record.redaction import to_jsonable
+
+BUDGET_FORMAT = "ctxbench-budget/1"  # budget.json (harness.run.budget, harness.report.budget)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:

@@ -12,8 +12,7 @@ import io
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.record.files import read_json, write_bytes_atomic, write_text_atomic
-from harness.record.grid import BUDGET_FORMAT
+from harness.record.files import BUDGET_FORMAT, read_json, write_bytes_atomic, write_text_atomic
 from harness.report.caption import SHA_PREFIX
 from harness.report.format import fmt_float
 from harness.report.tables import Table, to_markdown, write_tables

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.record.grid import TUNED, TUTORIAL
+from harness.record.cell import TUNED, TUTORIAL
 from harness.results.runs import Run
 
 UNKNOWN = "unknown"

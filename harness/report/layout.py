@@ -8,7 +8,8 @@ whichever of its cell groups was run.
 
 from __future__ import annotations
 
-from harness.record.grid import BASELINES, TUTORIAL
+from harness.record.cell import TUTORIAL
+from harness.record.grid import BASELINES
 from harness.results.runs import CellGroup, Run
 
 

@@ -8,7 +8,7 @@ Each section reads the run's typed records (:attr:`harness.results.runs.Run.meas
 
 from __future__ import annotations
 
-from harness.record.grid import TUTORIAL
+from harness.record.cell import TUTORIAL
 from harness.record.kinds import (
     KINDS_BY_NAME,
     DatasetScaleRecord,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from harness.errors import UserError
 from harness.evaluation.stats import median_iqr, welch
-from harness.record.grid import group_label
+from harness.record.cell import group_label
 from harness.record.machine import same_machine
 from harness.report.format import fmt_p, fmt_rate, fmt_ratio, is_number, metric_label
 from harness.results.runs import CellGroup, Run

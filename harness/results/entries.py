@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.record.grid import KINDS
+from harness.record.cellentry import KINDS
 from harness.record.kinds import KINDS_BY_NAME, Record, parse_extra
 
 

@@ -17,8 +17,9 @@ from typing import TypeVar
 import numpy as np
 
 from harness.errors import UserError
+from harness.record.cell import TUTORIAL, Cell, CellResult, GroupKey, group_label
 from harness.record.fields import JsonRecord
-from harness.record.grid import TUTORIAL, Cell, CellResult, Grid, GroupKey, group_label, unique
+from harness.record.grid import Grid, unique
 from harness.record.kinds import Record
 from harness.results.entries import OtherEntry
 

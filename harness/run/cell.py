@@ -24,7 +24,7 @@ from harness.model.twotower import (
     infer_top_k,
     validation_score,
 )
-from harness.record.grid import CellResult
+from harness.record.cell import CellResult
 from harness.run.evaluate import evaluate_cell, left_out, score_segments
 from harness.run.prepare import (
     INTERACTIONS_PER_USER,

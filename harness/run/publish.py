@@ -22,8 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.cellentry import is_cell_entry
 from harness.record.files import write_json_atomic
-from harness.record.grid import is_cell_entry
 from harness.record.provenance import current_suite_version, peak_rss_mib
 from harness.record.redaction import to_jsonable
 

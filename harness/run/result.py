@@ -1,10 +1,10 @@
-"""A cell's last stage: its record (:class:`harness.run.schema.CellResult`), the same for
+"""A cell's last stage: its record (:class:`harness.record.cell.CellResult`), the same for
 every retriever, with what the retriever adds (:meth:`Retriever.record`,
 :meth:`Retriever.describe`) and the cell's provenance."""
 
 from __future__ import annotations
 
-from harness.record.grid import TUTORIAL, Cell, CellResult
+from harness.record.cell import TUTORIAL, Cell, CellResult
 from harness.record.provenance import current_suite_version, environment, utc_now
 from harness.run.prepare import PreparedCell
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.cell import Cell
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import differences
-from harness.record.grid import Cell
 
 MANIFEST = "manifest.json"
 
@@ -72,7 +72,7 @@ class RunDirectory:
 
     def store(self, cell: Cell, record: dict) -> None:
         """Atomically writes a finished cell: {"status": "ok" | "failed", "entries": [...]}
-        (its benchmark entries, :func:`harness.run.schema.benchmark_entry`)."""
+        (its benchmark entries, :func:`harness.record.cellentry.benchmark_entry`)."""
         write_json_atomic(self._file(cell), record)
 
     def completed(self, cell: Cell) -> bool:

@@ -33,9 +33,10 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
+from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import described
-from harness.record.grid import QUICK_USER_FRACTION, TUNED, Cell
+from harness.record.grid import QUICK_USER_FRACTION
 from harness.record.machine import machine
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
