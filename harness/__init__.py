@@ -6,13 +6,14 @@
 - ``data``: the MovieLens table, formats and sources, synthetic tables, splits applied.
 - ``evaluation``: metric names, exact ranks (a numba kernel), metrics, statistics.
 - ``model``: feature configurations, two towers, training, the tutorial's own code.
-- ``record``: the typed entries of a results file (the measurements beside the grid).
-- ``run``: the run's schema, one cell end to end, the run directory, provenance, machine.
-- ``results``: results files read back and grouped by cell.
+- ``record``: the record format below its writer and its reader: cell, grid, benchmark
+  entries and the typed measurements beside the grid, provenance, redaction, atomic files,
+  machine, fingerprint; results files read back and grouped by cell.
+- ``run``: one cell end to end, the run directory, tuning, the grid session.
 - ``report``: formats, report sections, results.md and the chart, compare.
 - ``cli``: ``python -m harness``.
 
-``tests/test_layers.py`` checks the order; ``results`` and ``report`` never load
+``tests/test_layers.py`` checks the order; ``record`` and ``report`` never load
 TensorFlow, so reading and rendering results stays quick.
 """
 

@@ -1,7 +1,7 @@
 """The architecture holds: each layer of harness/ imports only the layers below it.
 
-data -> evaluation -> model -> record -> run -> results -> report -> cli, in the order data
-flows (harness/__init__.py); ``splits`` knows nothing of harness or TensorFlow; reading and
+data -> evaluation -> model -> record -> run -> report -> cli, in the order data flows
+(harness/__init__.py); ``splits`` knows nothing of harness or TensorFlow; reading and
 reporting results never loads TensorFlow.
 """
 
@@ -17,8 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # errors, tfcompat and scanncompat are the base: all sit at layer 0.
 BASE = ["errors", "tfcompat", "scanncompat"]
-LAYERS = [*BASE, "data", "evaluation", "model", "record", "run", "results", "report", "cli",
-          "__main__", "__init__"]
+LAYERS = [*BASE, "data", "evaluation", "model", "record", "run", "report", "cli", "__main__",
+          "__init__"]
 RANK = {name: max(0, index - len(BASE) + 1) for index, name in enumerate(LAYERS)}
 
 
@@ -83,7 +83,7 @@ def test_the_check_catches_an_upward_import(tmp_path):
     assert "imports harness.report.format (report)" in problems[0]
 
 
-@pytest.mark.parametrize("module", ["harness.results.runs", "harness.report.report",
+@pytest.mark.parametrize("module", ["harness.record.runs", "harness.report.report",
                                     "harness.report.compare", "harness.record.grid"])
 def test_reading_and_reporting_results_never_loads_tensorflow(module):
     probe = (f"import sys, {module}; "

@@ -127,7 +127,7 @@ def _fixture_document(gemm_in: str) -> dict:
 def test_the_report_reads_the_gemm_rate_from_either_place(tmp_path, gemm_in):
     import json
 
-    from harness.results.runs import load_run
+    from harness.record.reader import load_run
 
     path = tmp_path / "run.json"
     path.write_text(json.dumps(_fixture_document(gemm_in)))

@@ -1,5 +1,5 @@
 """harness.record.kinds: the non-cell entries' records, their registry, and the readers that
-dispatch on an entry's kind (harness.results.entries, the report's measurement sections).
+dispatch on an entry's kind (harness.record.entries, the report's measurement sections).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from harness.record.kinds import (
     eval_timings,
     parse_extra,
 )
+from harness.record.reader import load_run
 from harness.report.report import render_report
-from harness.results.reader import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -46,7 +46,7 @@ def test_registered_names_hold_no_hyphen_so_keys_parse_exactly():
 
 
 def test_a_result_written_as_entries_reads_back_as_the_same_result(tmp_path):
-    # The writer (benchmarks/test_grid.py) and the reader (harness.results) share these
+    # The writer (benchmarks/test_grid.py) and the reader (harness.record.reader) share these
     # functions; a field one side drops or renames fails here.
     result = CellResult(
         cell=Cell("temporal", "timestamp", "all", 2), epochs=3,

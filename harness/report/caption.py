@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from harness.record.cell import TUNED, TUTORIAL
-from harness.results.runs import Run
+from harness.record.runs import Run
 
 UNKNOWN = "unknown"
 SHA_PREFIX = 12

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from harness.evaluation.stats import summarize, welch
 from harness.record.machine import describe
+from harness.record.runs import Run
 from harness.report.format import (
     GROUP_COLUMNS,
     fmt_float,
@@ -28,7 +29,6 @@ from harness.report.regressions import (
     significance,
     speed_comparable,
 )
-from harness.results.runs import Run
 
 
 def _machines_note(base: Run, others: list[Run]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.record.cell import TUTORIAL
 from harness.record.grid import BASELINES
-from harness.results.runs import CellGroup, Run
+from harness.record.runs import CellGroup, Run
 
 
 def group_for(run: Run, split: str, config: str, fit_on: str, protocol: str = TUTORIAL

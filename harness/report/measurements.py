@@ -2,7 +2,7 @@
 tutorial's code, the scaling sweep with the MovieLens-25M-shaped point, the serving
 retrievers, and the benchmarks no record type describes.
 
-Each section reads the run's typed records (:attr:`harness.results.runs.Run.measurements`,
+Each section reads the run's typed records (:attr:`harness.record.runs.Run.measurements`,
 :mod:`harness.record.kinds`) by their type, and returns Markdown lines with its tables as
 :class:`Table` values among them (rendered by :mod:`harness.report.report`)."""
 
@@ -17,6 +17,7 @@ from harness.record.kinds import (
     SpeedupRecord,
 )
 from harness.record.machine import describe
+from harness.record.runs import Run
 from harness.report.format import MISSING, fmt_float, fmt_rate, is_number
 from harness.report.scaling import (
     SERVING_HEADERS,
@@ -26,7 +27,6 @@ from harness.report.scaling import (
     serving_rows,
 )
 from harness.report.tables import Table
-from harness.results.runs import Run
 
 
 def _speedup_rows(record: SpeedupRecord) -> list[list[str]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from harness.record.machine import describe
+from harness.record.runs import Run
 from harness.report.format import MISSING, is_number
 from harness.report.tables import Table
-from harness.results.runs import Run
 
 
 def _session(run: Run) -> str | None:

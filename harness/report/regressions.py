@@ -18,8 +18,8 @@ from harness.errors import UserError
 from harness.evaluation.stats import median_iqr, welch
 from harness.record.cell import group_label
 from harness.record.machine import same_machine
+from harness.record.runs import CellGroup, Run
 from harness.report.format import fmt_p, fmt_rate, fmt_ratio, is_number, metric_label
-from harness.results.runs import CellGroup, Run
 
 _ACCURACY = re.compile(r"^test/top_\d+_categorical_accuracy$")
 # (CellGroup.throughput kind, label) of each speed that is shown and judged.

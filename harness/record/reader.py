@@ -22,10 +22,10 @@ from harness.errors import UserError
 from harness.record.cell import Cell, CellResult, group_label
 from harness.record.cellentry import EntryFields, is_cell_entry, merge_entries, parse_entry
 from harness.record.declared import read_grid
+from harness.record.entries import OtherEntry, read_measurement
 from harness.record.files import read_json
 from harness.record.kinds import KINDS_BY_NAME, Record
-from harness.results.entries import OtherEntry, read_measurement
-from harness.results.runs import Run, group_cells, leakage_by_split
+from harness.record.runs import Run, group_cells, leakage_by_split
 
 
 def _read_entries(path: Path, benchmarks: list

@@ -1,5 +1,5 @@
 """Several benchmark runs joined into one, and what two runs must share to be joined or
-compared (:meth:`harness.results.runs.Run.identity`)."""
+compared (:meth:`harness.record.runs.Run.identity`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from harness.errors import UserError
 from harness.record.fingerprint import differences
 from harness.record.grid import Grid
-from harness.results.runs import Run, group_cells, leakage_by_split
+from harness.record.runs import Run, group_cells, leakage_by_split
 
 
 def incompatibilities(first: Run, second: Run, keys: Iterable[str]) -> list[str]:
