@@ -12,10 +12,11 @@ import pytest
 
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import parse_bands
+from harness.record.cell import Cell
+from harness.record.grid import BASELINES
+from harness.record.machine import machine
 from harness.run.gridfile import read_grid_file
-from harness.run.machine import machine
 from harness.run.publish import benchmark_entry_of, complete_json
-from harness.run.schema import BASELINES, Cell
 from harness.run.session import COMPLETED, INTERRUPTED, STOPPED, GridSession
 from harness.run.settings import OPTIONS, GridSettings
 

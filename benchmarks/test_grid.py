@@ -12,6 +12,8 @@ import pytest
 
 from harness.evaluation.keys import accuracy_key
 from harness.model.training import TrainOptions
+from harness.record.cell import TUNED
+from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
 from harness.run.cell import (
     evaluate_cell,
     failed_result,
@@ -22,7 +24,6 @@ from harness.run.cell import (
     result_of,
 )
 from harness.run.publish import benchmark_entry_of, one_round_stats
-from harness.run.schema import TUNED, benchmark_entry, benchmark_group, entry_info
 from harness.run.serving import cell_serving
 
 INFERENCE_ROUNDS = 5

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from harness.record.kinds import DatasetScaleRecord, ScalingRecord, ServingRecord, eval_timings
+from harness.record.provenance import peak_rss_mib
 from harness.report.scaling import scaling_table, serving_table
 from harness.run.cell import evaluate_cell, fit_cell, prepare_scaling_cell
-from harness.run.records import peak_rss_mib
 from harness.run.serving import measure_serving, synthetic_embeddings
 
 INTERACTIONS = (10_000, 100_000, 1_000_000)

@@ -6,19 +6,20 @@
 - ``data``: the MovieLens table, formats and sources, synthetic tables, splits applied.
 - ``evaluation``: metric names, exact ranks (a numba kernel), metrics, statistics.
 - ``model``: feature configurations, two towers, training, the tutorial's own code.
-- ``record``: the typed entries of a results file (the measurements beside the grid).
-- ``run``: the run's schema, one cell end to end, the run directory, provenance, machine.
-- ``results``: results files read back and grouped by cell.
+- ``record``: the record format below its writer and its reader: cell, grid, benchmark
+  entries and the typed measurements beside the grid, provenance, redaction, atomic files,
+  machine, fingerprint; results files read back and grouped by cell.
+- ``run``: one cell end to end, the run directory, tuning, the grid session.
 - ``report``: formats, report sections, results.md and the chart, compare.
 - ``cli``: ``python -m harness``.
 
-``tests/test_layers.py`` checks the order; ``results`` and ``report`` never load
+``tests/test_layers.py`` checks the order; ``record`` and ``report`` never load
 TensorFlow, so reading and rendering results stays quick.
 """
 
 from harness.data.sources import MovieLens, load_movielens
 from harness.errors import DataError, TrainingError, UserError
-from harness.run.records import current_suite_version
+from harness.record.provenance import current_suite_version
 
 # The suite's version: bump the minor version whenever a change can move a number in
 # results/ (README, "Citing results"); every run records it.

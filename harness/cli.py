@@ -190,9 +190,10 @@ def tuning_run_dir(out: Path, identity: dict) -> Path:
 
 def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
-    from harness.run.fingerprint import shared, tuning_identity
-    from harness.run.records import redact, write_json_atomic
-    from harness.run.schema import unique
+    from harness.record.files import write_json_atomic
+    from harness.record.fingerprint import shared, tuning_identity
+    from harness.record.grid import unique
+    from harness.record.redaction import redact
     from harness.run.tuned import study_split
     from splits import SPLITS
 
@@ -215,7 +216,7 @@ def cmd_tune(args) -> int:
     configs = _runnable(configs, data, named=args.configs is not None)
     if args.quick:
         from harness.data.sources import subsample_users
-        from harness.run.schema import QUICK_USER_FRACTION
+        from harness.record.grid import QUICK_USER_FRACTION
 
         data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
     produced_by = tuning_identity(data.sha256, settings.to_dict(), splits, configs)
@@ -235,8 +236,8 @@ def cmd_tune(args) -> int:
 
 def cmd_budget(args) -> int:
     from harness.model.features import CONFIGS
+    from harness.record.files import write_json_atomic
     from harness.report.budget import render_budget
-    from harness.run.records import write_json_atomic
     from harness.run.tuned import expected_by_run, read_tuned
     from splits import SPLITS
 
@@ -269,7 +270,7 @@ def _ignoring_test_fraction() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness.run.records import current_suite_version  # harness.__version__
+    from harness.record.provenance import current_suite_version  # harness.__version__
 
     parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version",

@@ -12,9 +12,10 @@ from harness.data.sources import load_movielens, subsample_users
 from harness.errors import TrainingError, UserError
 from harness.model.features import CONFIGS, fit_features, get_config
 from harness.model.training import TrainOptions
+from harness.record.cell import Cell
+from harness.record.cellentry import entry_info
+from harness.record.redaction import to_jsonable
 from harness.run.cell import POPULARITY, prepare_cell, run_cell
-from harness.run.records import to_jsonable
-from harness.run.schema import Cell, entry_info
 from splits import SplitError, UnknownNameError
 
 pytestmark = pytest.mark.realdata

@@ -17,7 +17,7 @@ import pytest
 
 from harness.cli import main
 from harness.evaluation.keys import mrr_key
-from harness.run.schema import Grid
+from harness.record.grid import Grid
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("ctxbench_benchjson", FIXTURES / "benchjson.py")

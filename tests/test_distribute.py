@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.run.records import REPO_ROOT
+from harness.record.provenance import REPO_ROOT
 
 KS = (1, 5, 10)
 SINGLE_SEEDS = 8

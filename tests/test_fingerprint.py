@@ -1,4 +1,4 @@
-"""Behavioural fingerprints (harness.run.fingerprint): a tuned file and a run directory are
+"""Behavioural fingerprints (harness.record.fingerprint): a tuned file and a run directory are
 tied to what is computed — suite version, data, settings and search space, each split's and
 configuration's description — never to the bytes of the source; and the tuned file is read
 without Optuna or TensorFlow, with advice that fits the user's dataset."""
@@ -19,9 +19,9 @@ import harness.run.tuned as tuned_module
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
 from harness.model.features import CONFIGS
+from harness.record.fingerprint import described, study_identity, tuning_identity
+from harness.record.provenance import current_suite_version
 from harness.run import tunespace
-from harness.run.fingerprint import described, study_identity, tuning_identity
-from harness.run.records import current_suite_version
 from harness.run.tuned import DEFAULT_TUNED, FORMAT, expected_by_run, read_tuned, study_split
 from harness.run.tunespace import TuneSettings, search
 from splits import SPLITS
@@ -61,7 +61,7 @@ def _tuned_file(tmp_path: Path, **changes) -> Path:
 _PROBE = """
 import dataclasses, json
 from harness.model.features import CONFIGS
-from harness.run.fingerprint import described, tuning_identity
+from harness.record.fingerprint import described, tuning_identity
 from harness.run.tuned import expected_by_run
 from harness.run.tunespace import TuneSettings, search
 from splits import SPLITS
@@ -130,7 +130,7 @@ def test_each_input_changes_the_identity(change):
 
 def test_a_new_suite_version_changes_the_identity(monkeypatch):
     before = tuning_identity(SHA, SETTINGS, ["random"], ["baseline"])
-    monkeypatch.setattr("harness.run.fingerprint.current_suite_version", lambda: "99.0.0")
+    monkeypatch.setattr("harness.record.fingerprint.current_suite_version", lambda: "99.0.0")
     assert tuning_identity(SHA, SETTINGS, ["random"], ["baseline"]) == {
         **before, "suite_version": "99.0.0"}
 

@@ -19,10 +19,10 @@ from fixtures_data import grouplens_files, recbole_files, write_files
 
 from harness.data.sources import load_from_dir
 from harness.errors import DataError, UserError
+from harness.record.cellentry import KINDS
 from harness.report.compare import compare
 from harness.report.regressions import Thresholds
 from harness.report.report import render_report
-from harness.run.schema import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_JSON = ROOT / "tests" / "fixtures" / "run_train.json"

@@ -14,8 +14,8 @@ from benchrun import ROOT, run_benchmarks, write_interactions_file
 from harness.cli import main
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UnknownNameError, UserError
+from harness.record.grid import BASELINES
 from harness.run.gridfile import read_grid_file
-from harness.run.schema import BASELINES
 from harness.run.settings import GridSettings, split_configs
 
 GRID = """\

@@ -1,13 +1,14 @@
 """The architecture holds: each layer of harness/ imports only the layers below it.
 
-data -> evaluation -> model -> record -> run -> results -> report -> cli, in the order data
-flows (harness/__init__.py); ``splits`` knows nothing of harness or TensorFlow; reading and
+data -> evaluation -> model -> record -> run -> report -> cli, in the order data flows
+(harness/__init__.py); ``splits`` knows nothing of harness or TensorFlow; reading and
 reporting results never loads TensorFlow.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # errors, tfcompat and scanncompat are the base: all sit at layer 0.
 BASE = ["errors", "tfcompat", "scanncompat"]
-LAYERS = [*BASE, "data", "evaluation", "model", "record", "run", "results", "report", "cli",
-          "__main__", "__init__"]
+LAYERS = [*BASE, "data", "evaluation", "model", "record", "run", "report", "cli", "__main__",
+          "__init__"]
 RANK = {name: max(0, index - len(BASE) + 1) for index, name in enumerate(LAYERS)}
 
 
@@ -83,8 +84,8 @@ def test_the_check_catches_an_upward_import(tmp_path):
     assert "imports harness.report.format (report)" in problems[0]
 
 
-@pytest.mark.parametrize("module", ["harness.results.reader", "harness.report.report",
-                                    "harness.report.compare", "harness.run.schema"])
+@pytest.mark.parametrize("module", ["harness.record.reader", "harness.report.report",
+                                    "harness.report.compare", "harness.record.grid"])
 def test_reading_and_reporting_results_never_loads_tensorflow(module):
     probe = (f"import sys, {module}; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
@@ -93,6 +94,60 @@ def test_reading_and_reporting_results_never_loads_tensorflow(module):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_the_record_never_loads_tensorflow_or_optuna():
+    """Every module of the record, its writer's and its reader's common ground, imported
+    together: neither TensorFlow nor Optuna comes with it."""
+    modules = sorted(f"harness.record.{path.stem}"
+                     for path in (ROOT / "harness" / "record").glob("*.py"))
+    probe = (f"import sys, {', '.join(modules)}; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('tensorflow', 'tf_keras', 'tensorflow_recommenders', 'optuna')))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
+def documented_modules(init: Path) -> list[str]:
+    """The modules a subpackage's docstring names: every ``name`` of its "Modules:" list
+    outside parentheses (a description in parentheses may quote other names), up to its
+    "May import:"."""
+    docstring = ast.get_docstring(ast.parse(init.read_text())) or ""
+    if "Modules:" not in docstring or "May import:" not in docstring:
+        return []
+    listed = docstring.split("Modules:", 1)[1].split("May import:", 1)[0]
+    names, depth = [], 0
+    for token in re.finditer(r"``([\w.]+)``|[()]", listed):
+        if token.group() in "()":
+            depth += 1 if token.group() == "(" else -1
+        elif depth == 0:
+            names.append(token.group(1))
+    return names
+
+
+SUBPACKAGES = sorted(path.parent.name for path in (ROOT / "harness").glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_a_subpackage_docstring_lists_exactly_its_modules(package):
+    """Its "Modules:" list names each .py file of the folder once, and nothing else."""
+    folder = ROOT / "harness" / package
+    files = sorted(path.stem for path in folder.glob("*.py") if path.name != "__init__.py")
+    documented = documented_modules(folder / "__init__.py")
+    assert sorted(documented) == files, (
+        f"harness/{package}/__init__.py: unlisted {sorted(set(files) - set(documented))}, "
+        f"listed but no module {sorted(set(documented) - set(files))}")
+
+
+def test_the_docstring_check_reads_only_the_modules_list(tmp_path):
+    init = tmp_path / "__init__.py"
+    init.write_text('"""Example.\n\nModules: ``a`` (quotes ``b`` (and ``c``)), ``d`` and ``e``\n'
+                    '(``f``).\nMay import: ``harness.errors``.\n"""\n')
+    assert documented_modules(init) == ["a", "d", "e"]
+    init.write_text('"""No list at all."""\n')
+    assert documented_modules(init) == []
 
 
 def _module_names(root: Path) -> dict[str, Path]:

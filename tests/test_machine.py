@@ -1,4 +1,4 @@
-"""harness.run.machine: what a speed was measured on, read from fake /proc and /sys trees."""
+"""harness.record.machine: what a speed was measured on, read from fake /proc and /sys trees."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.run import machine as machine_module
-from harness.run.machine import caches, describe, isa_level, machine, same_machine
+from harness.record import machine as machine_module
+from harness.record.machine import caches, describe, isa_level, machine, same_machine
+from harness.run.gemm import gemm_gflops
 
 CPUINFO = """processor\t: 0
 model name\t: Example EPYC 9999
@@ -100,7 +101,7 @@ def test_a_cap_on_onednn_is_recorded_and_described(monkeypatch):
 
 
 def test_gemm_rate_is_a_positive_number():
-    rate = machine_module.gemm_gflops(repeats=2)
+    rate = gemm_gflops(repeats=2)
     assert 0.1 < rate < 1e5
 
 
@@ -126,7 +127,7 @@ def _fixture_document(gemm_in: str) -> dict:
 def test_the_report_reads_the_gemm_rate_from_either_place(tmp_path, gemm_in):
     import json
 
-    from harness.results.reader import load_run
+    from harness.record.reader import load_run
 
     path = tmp_path / "run.json"
     path.write_text(json.dumps(_fixture_document(gemm_in)))

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from benchrun import QUICK_GRID, ROOT, run_benchmarks
 
+from harness.record.files import write_json_atomic
 from harness.report.budget import render_budget
 from harness.run.budget import budget_curves
-from harness.run.records import write_json_atomic
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 CONFIGS = ("baseline", "timestamp")

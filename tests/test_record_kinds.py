@@ -1,5 +1,5 @@
 """harness.record.kinds: the non-cell entries' records, their registry, and the readers that
-dispatch on an entry's kind (harness.results.entries, the report's measurement sections).
+dispatch on an entry's kind (harness.record.entries, the report's measurement sections).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from harness.record.kinds import (
     eval_timings,
     parse_extra,
 )
+from harness.record.reader import load_run
 from harness.report.report import render_report
-from harness.results.reader import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -244,7 +244,7 @@ def test_an_entry_without_its_kind_is_not_taken_for_one(tmp_path, record):
 
 
 def test_a_speedup_entry_without_its_kind_is_refused_as_a_cell_without_one(tmp_path):
-    # It has a split, so it reads as a cell (harness.run.schema.is_cell_entry) whose
+    # It has a split, so it reads as a cell (harness.record.cellentry.is_cell_entry) whose
     # missing kind is named; it is never taken for a speed-up.
     path = tmp_path / "run.json"
     path.write_text(json.dumps(_document(_entry("lookalike", _without_kind(SPEEDUP)))))

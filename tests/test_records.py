@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
-from harness.run.records import read_json, to_jsonable, write_json_atomic
+from harness.record.files import read_json, write_json_atomic
+from harness.record.redaction import to_jsonable
 
 
 def test_write_then_replace_leaves_only_the_file(tmp_path):
@@ -126,7 +127,7 @@ SECRETS = ["postgresql://alice:s3cr3t@db.example:5432/optuna",
 
 def test_records_carry_no_credential_and_no_home_directory(tmp_path):
     home = str(Path.home())
-    from harness.run.records import REPO_ROOT
+    from harness.record.provenance import REPO_ROOT
 
     record = {"storage": SECRETS[0], "url": SECRETS[1], "note": SECRETS[2],
               "data_source": f"grouplens:{home}/data/ml-100k", home: "a key too",
@@ -143,7 +144,7 @@ def test_records_carry_no_credential_and_no_home_directory(tmp_path):
 
 @pytest.mark.parametrize("text", ["/rooted/file", "mysql://bob@host/db", "k=v", "sqlite:///x.db"])
 def test_redaction_leaves_what_is_not_a_secret(text):
-    from harness.run.records import redact
+    from harness.record.redaction import redact
 
     if Path.home() != Path("/rooted"):
         assert redact(text) == text
@@ -152,6 +153,6 @@ def test_redaction_leaves_what_is_not_a_secret(text):
 def test_the_repository_root_is_the_checkout():
     # The suite version is read from REPO_ROOT's pyproject.toml (what a run dir and a
     # tuned file are tied to: tests/test_fingerprint.py).
-    from harness.run.records import REPO_ROOT
+    from harness.record.provenance import REPO_ROOT
 
     assert (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "harness").is_dir()

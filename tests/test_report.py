@@ -1,4 +1,4 @@
-"""harness.report.report and harness.results.runs against small golden JSON fixtures.
+"""harness.report.report and harness.record.runs against small golden JSON fixtures.
 
 ``tests/fixtures/run_train.json``: fit_on=train, splits random and temporal, popularity,
 baseline and timestamp, seeds 0-2; temporal/timestamp seed 2 failed, temporal/popularity
@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UserError
+from harness.record.cell import Cell
+from harness.record.reader import load_run
 from harness.report.report import render_report
-from harness.results.reader import load_run
-from harness.run.schema import Cell
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRAIN = FIXTURES / "run_train.json"

@@ -1,4 +1,5 @@
-"""harness.run.schema: what the writer records is what the reader reads back."""
+"""harness.record cell, grid, declared and cellentry: what the writer records is what the
+reader reads back."""
 
 from __future__ import annotations
 
@@ -12,18 +13,13 @@ import pytest
 
 from harness.errors import UserError
 from harness.model.features import CONFIGS
-from harness.run.records import read_json, write_json_atomic
-from harness.run.schema import (
-    POPULARITY,
-    Cell,
-    CellResult,
-    Grid,
-    benchmark_entry,
-    differences,
-    entry_info,
-    merge_entries,
-    parse_entry,
-)
+from harness.model.registry import POPULARITY
+from harness.record.cell import Cell, CellResult
+from harness.record.cellentry import benchmark_entry, entry_info, merge_entries, parse_entry
+from harness.record.declared import read_grid
+from harness.record.files import read_json, write_json_atomic
+from harness.record.fingerprint import differences
+from harness.record.grid import Grid
 from splits import SPLITS
 
 STATS = {"median": 0.5, "mean": 0.5, "data": [0.5], "iterations": 1, "rounds": 1}
@@ -50,7 +46,7 @@ def test_registered_names_hold_no_hyphen_so_keys_parse_exactly():
 
 
 def test_a_result_written_as_entries_reads_back_as_the_same_result(tmp_path):
-    # The writer (benchmarks/test_grid.py) and the reader (harness.results) share these
+    # The writer (benchmarks/test_grid.py) and the reader (harness.record.reader) share these
     # functions; a field one side drops or renames fails here.
     result = CellResult(
         cell=Cell("temporal", "timestamp", "all", 2), epochs=3,
@@ -86,10 +82,10 @@ def test_a_grid_round_trips_through_its_json_form():
     grid = Grid(splits=("random", "temporal"), configs=("baseline", "genres"),
                 seeds=(0, 1, 2), epochs=3)
     assert grid.to_dict()["seeds"] == 3  # a count: the benchmark option's form
-    back = Grid.read(json.loads(json.dumps(grid.to_dict())), [], "x.json")
+    back = read_grid(json.loads(json.dumps(grid.to_dict())), [], "x.json")
     assert back.cells() == grid.cells()
     selected = replace(grid, selected=frozenset(grid.cells()[:4]))
-    assert Grid.read(selected.to_dict(), [], "x.json").cells() == grid.cells()[:4]
+    assert read_grid(selected.to_dict(), [], "x.json").cells() == grid.cells()[:4]
 
 
 def test_the_default_fit_on_runs_the_tutorial_configs_on_all_rows_too():
@@ -121,9 +117,9 @@ def test_differences_name_each_key_and_nested_key():
 
 def test_a_malformed_declared_grid_is_one_user_error():
     with pytest.raises(UserError, match="x.json: ctxbench.grid.seeds must be"):
-        Grid.read({"seeds": "five"}, [], "x.json")
+        read_grid({"seeds": "five"}, [], "x.json")
     with pytest.raises(UserError, match="x.json: ctxbench.grid.cells has a malformed"):
-        Grid.read({"cells": ["nope"]}, [], "x.json")
+        read_grid({"cells": ["nope"]}, [], "x.json")
 
 
 def test_a_run_directory_keeps_finished_cells_and_refuses_another_run(tmp_path):

@@ -21,6 +21,9 @@ import pytest
 
 import harness
 from harness.errors import UserError
+from harness.record.merge import merge_runs
+from harness.record.provenance import suite_version
+from harness.record.reader import load_run
 from harness.report.caption import caption, seeds_text
 from harness.report.report import render_report
 from harness.report.tables import (
@@ -32,9 +35,6 @@ from harness.report.tables import (
     to_markdown,
     write_tables,
 )
-from harness.results.merge import merge_runs
-from harness.results.reader import load_run
-from harness.run.records import suite_version
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

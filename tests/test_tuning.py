@@ -18,7 +18,7 @@ from tuning_worker import SETTINGS, cheap_objective, small_table
 from harness.cli import main
 from harness.data.splitdata import split_data, validation_split
 from harness.errors import UserError
-from harness.run.fingerprint import tuning_identity
+from harness.record.fingerprint import tuning_identity
 from harness.run.tuned import FORMAT, expected_by_run, read_tuned
 from harness.run.tunespace import TUTORIAL_PARAMS, TuneSettings
 from harness.run.tuning import open_storage, tune_study

@@ -6,7 +6,9 @@ its per-query running top k), ``metrics`` (ranks,
 top-k metrics, the popularity scorer and the tie rule for scorers that tie; numpy only),
 ``retrieval`` (towers run over encoded rows and exact top-k retrieval, in TensorFlow),
 ``serving`` (the serving retrievers' configurations, ScaNN's searcher, recall), ``stats``
-(summaries, confidence intervals, paired and Welch tests).
+(summaries, confidence intervals, paired and Welch tests), ``kernels`` (generated numba
+modules, compiled once per machine), ``segments`` (test interactions by their user's and
+item's training history, and the seen-items ranking).
 May import: ``harness.errors``, ``harness.scanncompat``, ``harness.tfcompat``
 (``retrieval`` only), ``harness.data``.
 """

@@ -4,7 +4,7 @@ A kernel whose source is generated for a dimension (the unrolled scoring loops o
 :mod:`harness.evaluation.topk`) is written as a module file under the ctxbench cache
 directory and imported from there, so that numba's on-disk cache serves later processes.
 (:mod:`harness.evaluation.ranking` keeps its own copy of this loader; a tuned file is
-tied to what is computed, not to source bytes (:mod:`harness.run.fingerprint`), so
+tied to what is computed, not to source bytes (:mod:`harness.record.fingerprint`), so
 sharing this one invalidates nothing.)
 """
 

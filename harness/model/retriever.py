@@ -115,7 +115,7 @@ class Retriever(ABC):
     Attributes:
         name: its registered name (the cell's "config").
         learned: whether it is trained (under a protocol's options and fit_on) or not
-            (one cell per split and seed: ``harness.run.schema.BASELINES``).
+            (one cell per split and seed: ``harness.record.grid.BASELINES``).
     """
 
     def __init__(self, entry: RetrieverEntry):

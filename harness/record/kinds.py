@@ -1,7 +1,7 @@
 """The benchmark entries that are not cells, one frozen dataclass per kind.
 
 A cell's entries (``"kind": "train"`` / ``"inference"``) have their schema in
-:mod:`harness.run.schema`; the others are measurements beside the grid, each written by one
+:mod:`harness.record.cellentry`; the others are measurements beside the grid, each written by one
 benchmark into its entry's ``extra_info``:
 
 - :class:`SpeedupRecord` (``"speedup"``, ``benchmarks/test_speedup.py``): the harness
@@ -232,7 +232,7 @@ class DatasetScaleRecord(JsonRecord):
 
 Record = SpeedupRecord | ScalingRecord | ServingRecord | DatasetScaleRecord
 
-# An entry's kind -> the record it holds (cells' kinds are harness.run.schema.KINDS).
+# An entry's kind -> the record it holds (cells' kinds are harness.record.cellentry.KINDS).
 KINDS_BY_NAME: dict[str, type[Record]] = {
     cls.KIND: cls for cls in (SpeedupRecord, ScalingRecord, ServingRecord, DatasetScaleRecord)}
 

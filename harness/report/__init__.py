@@ -14,6 +14,6 @@ dataset-scale tables), ``segments`` (accuracy per training-history segment), ``r
 comparison's tables: base against new, or one column per TensorFlow version), ``compare``
 (the compare command: runs checked comparable, tables and verdicts), ``budget`` (the
 budget curve's table and chart).
-May import: ``harness.results``, ``harness.record`` and the layers below them, never
+May import: ``harness.record`` and the layers below it, never
 TensorFlow; it never trains.
 """

@@ -10,12 +10,12 @@ from __future__ import annotations
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.segments import segment_accuracy_key
 from harness.evaluation.stats import paired_difference, summarize
+from harness.record.grid import BASELINES
+from harness.record.runs import Run
 from harness.report.format import ACCURACY_KS, MISSING, fmt_delta, fmt_mean_ci, metric_label
 from harness.report.layout import group_for, row_configs, table_keys, table_title
 from harness.report.segments import run_bands
 from harness.report.tables import Table
-from harness.results.runs import Run
-from harness.run.schema import BASELINES
 
 # The configuration every other one is paired against: user and title ids only.
 REFERENCE_CONFIG = "baseline"

@@ -12,11 +12,10 @@ import io
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.files import BUDGET_FORMAT, read_json, write_bytes_atomic, write_text_atomic
 from harness.report.caption import SHA_PREFIX
 from harness.report.format import fmt_float
 from harness.report.tables import Table, to_markdown, write_tables
-from harness.run.records import read_json, write_bytes_atomic, write_text_atomic
-from harness.run.schema import BUDGET_FORMAT
 
 SHOWN_EPOCHS = (1, 2, 3, 5, 10, 15, 20, 30)
 

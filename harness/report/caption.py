@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.results.runs import Run
-from harness.run.schema import TUNED, TUTORIAL
+from harness.record.cell import TUNED, TUTORIAL
+from harness.record.runs import Run
 
 UNKNOWN = "unknown"
 SHA_PREFIX = 12

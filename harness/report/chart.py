@@ -11,10 +11,10 @@ import io
 import numpy as np
 
 from harness.evaluation.stats import summarize
+from harness.record.runs import Run
 from harness.report.accuracy import HEADLINE
 from harness.report.format import metric_label
 from harness.report.layout import group_for, row_configs, table_keys, table_title
-from harness.results.runs import Run
 
 
 def plot_accuracy(run: Run) -> bytes:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.evaluation.keys import accuracy_key
+from harness.record.merge import incompatibilities
+from harness.record.reader import load_run
+from harness.record.runs import Run
 from harness.report.comparison import render_pair, render_versions
 from harness.report.regressions import Thresholds, regressions
-from harness.results.merge import incompatibilities
-from harness.results.reader import load_run
-from harness.results.runs import Run
 
 DEFAULT_METRIC = accuracy_key(100)
 
@@ -156,7 +156,7 @@ def compare(
 
 def main(args: argparse.Namespace) -> int:
     """Runs ``compare`` from parsed arguments; prints Markdown, returns the exit status."""
-    from harness.run.records import write_bytes_atomic
+    from harness.record.files import write_bytes_atomic
 
     thresholds = Thresholds(
         alpha=args.alpha, min_drop=args.min_drop, max_slowdown=args.max_slowdown

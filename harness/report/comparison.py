@@ -9,6 +9,8 @@ in a note instead (see :func:`harness.report.regressions.speed_comparable`).
 from __future__ import annotations
 
 from harness.evaluation.stats import summarize, welch
+from harness.record.machine import describe
+from harness.record.runs import Run
 from harness.report.format import (
     GROUP_COLUMNS,
     fmt_float,
@@ -27,8 +29,6 @@ from harness.report.regressions import (
     significance,
     speed_comparable,
 )
-from harness.results.runs import Run
-from harness.run.machine import describe
 
 
 def _machines_note(base: Run, others: list[Run]) -> str:

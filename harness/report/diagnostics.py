@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.evaluation.stats import median_iqr, summarize
+from harness.record.runs import Run
 from harness.report.format import (
     GROUP_COLUMNS,
     MISSING,
@@ -17,7 +18,6 @@ from harness.report.format import (
     fmt_median_iqr,
 )
 from harness.report.tables import Table
-from harness.results.runs import Run
 
 LEAKAGE_COLUMNS = (
     ("n_train", "n_train", 0),

@@ -13,7 +13,7 @@ import numpy as np
 from tabulate import tabulate
 
 from harness.evaluation.stats import MedianIQR, PairedDifference, Summary
-from harness.run.records import redact
+from harness.record.redaction import redact
 
 MISSING = "—"
 ACCURACY_KS = (100, 50, 10)

@@ -8,8 +8,9 @@ whichever of its cell groups was run.
 
 from __future__ import annotations
 
-from harness.results.runs import CellGroup, Run
-from harness.run.schema import BASELINES, TUTORIAL
+from harness.record.cell import TUTORIAL
+from harness.record.grid import BASELINES
+from harness.record.runs import CellGroup, Run
 
 
 def group_for(run: Run, split: str, config: str, fit_on: str, protocol: str = TUTORIAL

@@ -2,12 +2,13 @@
 tutorial's code, the scaling sweep with the MovieLens-25M-shaped point, the serving
 retrievers, and the benchmarks no record type describes.
 
-Each section reads the run's typed records (:attr:`harness.results.runs.Run.measurements`,
+Each section reads the run's typed records (:attr:`harness.record.runs.Run.measurements`,
 :mod:`harness.record.kinds`) by their type, and returns Markdown lines with its tables as
 :class:`Table` values among them (rendered by :mod:`harness.report.report`)."""
 
 from __future__ import annotations
 
+from harness.record.cell import TUTORIAL
 from harness.record.kinds import (
     KINDS_BY_NAME,
     DatasetScaleRecord,
@@ -15,6 +16,8 @@ from harness.record.kinds import (
     ServingRecord,
     SpeedupRecord,
 )
+from harness.record.machine import describe
+from harness.record.runs import Run
 from harness.report.format import MISSING, fmt_float, fmt_rate, is_number
 from harness.report.scaling import (
     SERVING_HEADERS,
@@ -24,9 +27,6 @@ from harness.report.scaling import (
     serving_rows,
 )
 from harness.report.tables import Table
-from harness.results.runs import Run
-from harness.run.machine import describe
-from harness.run.schema import TUTORIAL
 
 
 def _speedup_rows(record: SpeedupRecord) -> list[list[str]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from harness.record.machine import describe
+from harness.record.runs import Run
 from harness.report.format import MISSING, is_number
 from harness.report.tables import Table
-from harness.results.runs import Run
-from harness.run.machine import describe
 
 
 def _session(run: Run) -> str | None:

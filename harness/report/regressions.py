@@ -5,7 +5,7 @@ fit_on) drops significantly (Welch p < ``alpha``) by more than ``min_drop``; spe
 regresses when a median throughput falls below ``(1 - max_slowdown)`` x the base run's;
 a cell that succeeded in the base run and fails in the new one also counts. Speed is
 judged only between runs recorded on the same machine (CPU, instruction sets, caches,
-cores: :func:`harness.run.machine.same_machine`); across machines, or where a run does not
+cores: :func:`harness.record.machine.same_machine`); across machines, or where a run does not
 record its machine, throughput is never judged.
 """
 
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from harness.errors import UserError
 from harness.evaluation.stats import median_iqr, welch
+from harness.record.cell import group_label
+from harness.record.machine import same_machine
+from harness.record.runs import CellGroup, Run
 from harness.report.format import fmt_p, fmt_rate, fmt_ratio, is_number, metric_label
-from harness.results.runs import CellGroup, Run
-from harness.run.machine import same_machine
-from harness.run.schema import group_label
 
 _ACCURACY = re.compile(r"^test/top_\d+_categorical_accuracy$")
 # (CellGroup.throughput kind, label) of each speed that is shown and judged.

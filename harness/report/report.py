@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.files import write_bytes_atomic
+from harness.record.merge import merge_runs
+from harness.record.reader import load_run
+from harness.record.runs import Run
 from harness.report.accuracy import accuracy_section, feature_help_section
 from harness.report.chart import plot_accuracy
 from harness.report.diagnostics import leakage_section, problems_section, throughput_section
@@ -35,10 +39,6 @@ from harness.report.tables import (
     to_markdown,
     write_tables,
 )
-from harness.results.merge import merge_runs
-from harness.results.reader import load_run
-from harness.results.runs import Run
-from harness.run.records import write_bytes_atomic
 
 
 def _segments(run: Run) -> list[str | Table]:
@@ -46,7 +46,7 @@ def _segments(run: Run) -> list[str | Table]:
 
 
 def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
-    """The runs merged (see :func:`harness.results.merge.merge_runs`), and the report as
+    """The runs merged (see :func:`harness.record.merge.merge_runs`), and the report as
     Markdown lines with its tables as :class:`Table` values among them."""
     run = merge_runs(runs)
     lines: list[str | Table] = ["# ctxbench results", "", "## Provenance", "",
@@ -85,7 +85,7 @@ def render_items(run: Run, items: list[str | Table], fmt: str = "markdown") -> s
 
 
 def build_report(runs: list[Run]) -> str:
-    """Markdown of the given runs, merged (see :func:`harness.results.merge.merge_runs`)."""
+    """Markdown of the given runs, merged (see :func:`harness.record.merge.merge_runs`)."""
     return render_items(*report_items(runs))
 
 

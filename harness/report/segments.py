@@ -14,9 +14,9 @@ from harness.evaluation.segments import (
     share_key,
 )
 from harness.evaluation.stats import summarize
+from harness.record.runs import CellGroup, Run
 from harness.report.format import MISSING, fmt_float, fmt_mean_ci, fmt_ratio
 from harness.report.tables import Table
-from harness.results.runs import CellGroup, Run
 
 RANKING_LABELS = {ALL: "all titles", EXCLUDE_SEEN: "seen left out"}
 K = 100

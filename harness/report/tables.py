@@ -27,11 +27,12 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.errors import UserError
+from harness.record.files import write_text_atomic
+from harness.record.redaction import redact
+from harness.record.runs import Run
 from harness.report.caption import DEFAULT_PROTOCOL
 from harness.report.caption import caption as table_caption
 from harness.report.format import markdown_table
-from harness.results.runs import Run
-from harness.run.records import redact, write_text_atomic
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -1,21 +1,17 @@
-"""Run: what a benchmark run is made of, and running it.
+"""Run: a benchmark run, from one cell to the whole grid, and the tuning before it.
 
-Modules: ``schema`` (the grid, the cell, the benchmark entry and the cell result: one
-definition for the writer, the reader and the test fixtures), ``cell`` (one cell end to
-end, the same for every retriever, through its stages ``prepare`` (the split and the
-retriever's inputs), ``evaluate`` (exact ranks into metrics per segment and ranking) and
-``result`` (the cell's record)), ``serving`` (the serving retrievers timed side by side),
-``rundir`` (the resumable run directory), ``records`` (provenance, the suite version and
-atomic JSON files), ``machine`` (the machine a speed was measured on), ``fingerprint``
-(what a saved result was computed from: suite version, data, settings, split and
-configuration descriptions), ``tunespace`` (the search space and tuning settings, without
-Optuna), ``tuning`` (the Optuna studies), ``tuned`` (the tuned file, read without Optuna or
-TensorFlow), ``budget`` (the budget curve: scores after every epoch), ``datascale`` (the
-MovieLens-25M-shaped dataset through the whole harness), ``settings`` (a grid run's
-options), ``gridfile`` (the same from a TOML grid file), ``session`` (one grid run: data,
-run directory, resume and outcome), ``publish`` (its benchmark entries and header, and
-its results written all at once), ``progress`` (the progress bar every long command shows
-on stderr).
+Modules: ``cell`` (one cell end to end, the same for every retriever, through its stages),
+``prepare`` (a cell's first stage: the split and the retriever's inputs), ``evaluate``
+(exact ranks into metrics per segment and ranking), ``result`` (the cell's record),
+``serving`` (the serving retrievers timed side by side), ``rundir`` (the resumable run
+directory), ``gemm`` (this machine's TensorFlow GEMM rate, recorded beside the machine),
+``tunespace`` (the search space and tuning settings, without Optuna), ``tuning`` (the
+Optuna studies), ``tuned`` (the tuned file, read without Optuna or TensorFlow), ``budget``
+(the budget curve: scores after every epoch), ``datascale`` (the MovieLens-25M-shaped
+dataset through the whole harness), ``settings`` (a grid run's options), ``gridfile`` (the
+same from a TOML grid file), ``session`` (one grid run: data, run directory, resume and
+outcome), ``publish`` (its benchmark entries and header, and its results written all at
+once), ``progress`` (the progress bar every long command shows on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
-``results`` or ``report``.
+``report``.
 """

@@ -19,10 +19,10 @@ import numpy as np
 
 from harness.data.sources import MovieLens
 from harness.model.training import TrainOptions
+from harness.record.files import BUDGET_FORMAT
+from harness.record.provenance import current_suite_version, environment, utc_now
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
 from harness.run.progress import progress
-from harness.run.records import current_suite_version, environment, utc_now
-from harness.run.schema import BUDGET_FORMAT
 from harness.run.tuned import Tuned
 
 CONFIGS = ("baseline", "timestamp")  # the tutorial's two configurations

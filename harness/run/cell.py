@@ -24,6 +24,7 @@ from harness.model.twotower import (
     infer_top_k,
     validation_score,
 )
+from harness.record.cell import CellResult
 from harness.run.evaluate import evaluate_cell, left_out, score_segments
 from harness.run.prepare import (
     INTERACTIONS_PER_USER,
@@ -34,7 +35,6 @@ from harness.run.prepare import (
     split_history,
 )
 from harness.run.result import failed_result, result_of
-from harness.run.schema import CellResult
 
 
 def fit_cell(cell: PreparedCell, strategy=None,

@@ -95,8 +95,8 @@ def measure(directory: Path, eval_queries: int, seed: int = 0) -> DatasetScaleRe
 def _measure(directory: Path, eval_queries: int, seed: int, bar) -> DatasetScaleRecord:
     from harness.data.datasets import load_dataset
     from harness.model.training import TrainOptions
+    from harness.record.provenance import environment, peak_rss_mib
     from harness.run.cell import evaluate_cell, fit_cell, prepare_cell
-    from harness.run.records import environment, peak_rss_mib
 
     def stage(name: str) -> None:  # the stage about to run; the one before it is done
         bar.update(STAGES.index(name) - bar.n)

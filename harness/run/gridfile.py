@@ -29,7 +29,7 @@ from harness.data.datasets import INTERACTIONS_PREFIX, check_dataset_name
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import check_bands
 from harness.model.features import FIT_ON
-from harness.run.schema import DEFAULT_FIT_ON
+from harness.record.grid import DEFAULT_FIT_ON
 from harness.run.settings import FILE_KEYS, PROTOCOL_CHOICES, GridSettings, split_configs
 
 

@@ -15,7 +15,7 @@ from harness.model.features import FeatureConfig, FittedFeatures
 from harness.model.registry import make_retriever
 from harness.model.retriever import Retriever
 from harness.model.training import TrainOptions
-from harness.run.schema import TUTORIAL
+from harness.record.cell import TUTORIAL
 from splits import Split
 
 INTERACTIONS_PER_USER = 50  # of a scaling point's synthetic table

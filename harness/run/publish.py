@@ -22,13 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.run.records import (
-    current_suite_version,
-    peak_rss_mib,
-    to_jsonable,
-    write_json_atomic,
-)
-from harness.run.schema import is_cell_entry
+from harness.record.cellentry import is_cell_entry
+from harness.record.files import write_json_atomic
+from harness.record.provenance import current_suite_version, peak_rss_mib
+from harness.record.redaction import to_jsonable
 
 BENCHMARK_JSON = "benchmark.json"
 # What a grid writes into its results directory (render_report writes the last three).

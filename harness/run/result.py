@@ -1,12 +1,12 @@
-"""A cell's last stage: its record (:class:`harness.run.schema.CellResult`), the same for
+"""A cell's last stage: its record (:class:`harness.record.cell.CellResult`), the same for
 every retriever, with what the retriever adds (:meth:`Retriever.record`,
 :meth:`Retriever.describe`) and the cell's provenance."""
 
 from __future__ import annotations
 
+from harness.record.cell import TUTORIAL, Cell, CellResult
+from harness.record.provenance import current_suite_version, environment, utc_now
 from harness.run.prepare import PreparedCell
-from harness.run.records import current_suite_version, environment, utc_now
-from harness.run.schema import TUTORIAL, Cell, CellResult
 
 
 def provenance(cell: PreparedCell, env: dict | None, fitted=None) -> dict:

@@ -3,11 +3,11 @@
 A run directory keeps one JSON file per finished cell, written atomically the moment the
 cell ends, and a manifest of what produced it: the suite version, the data's sha256, the
 grid, the descriptions of its splits and configurations
-(:func:`harness.run.fingerprint.described`), the evaluation, library versions and machine.
+(:func:`harness.record.fingerprint.described`), the evaluation, library versions and machine.
 What is computed, never the bytes of the code: a refactor resumes, a change that can move
 a number bumps the suite version and starts afresh. Re-running the same command in the
 same directory skips finished cells; a directory made by a different run is refused with
-what differs (:func:`harness.run.schema.differences`).
+what differs (:func:`harness.record.fingerprint.differences`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.run.records import read_json, write_json_atomic
-from harness.run.schema import Cell, differences
+from harness.record.cell import Cell
+from harness.record.files import read_json, write_json_atomic
+from harness.record.fingerprint import differences
 
 MANIFEST = "manifest.json"
 
@@ -71,7 +72,7 @@ class RunDirectory:
 
     def store(self, cell: Cell, record: dict) -> None:
         """Atomically writes a finished cell: {"status": "ok" | "failed", "entries": [...]}
-        (its benchmark entries, :func:`harness.run.schema.benchmark_entry`)."""
+        (its benchmark entries, :func:`harness.record.cellentry.benchmark_entry`)."""
         write_json_atomic(self._file(cell), record)
 
     def completed(self, cell: Cell) -> bool:

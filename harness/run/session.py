@@ -33,19 +33,17 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
-from harness.run.fingerprint import described
-from harness.run.machine import gemm_gflops, machine
+from harness.record.cell import TUNED, Cell
+from harness.record.files import read_json, write_json_atomic
+from harness.record.fingerprint import described
+from harness.record.grid import QUICK_USER_FRACTION
+from harness.record.machine import machine
+from harness.record.provenance import current_suite_version, environment
+from harness.record.redaction import redact
+from harness.run.gemm import gemm_gflops
 from harness.run.progress import Progress
 from harness.run.publish import BENCHMARK_JSON, check_writable, publish
-from harness.run.records import (
-    current_suite_version,
-    environment,
-    read_json,
-    redact,
-    write_json_atomic,
-)
 from harness.run.rundir import RunDirectory
-from harness.run.schema import QUICK_USER_FRACTION, TUNED, Cell
 from harness.run.settings import GridSettings
 from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned, tune_command
 

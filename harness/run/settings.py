@@ -1,7 +1,7 @@
 """What a grid run is asked for: one typed dataclass for the command line and grid files.
 
 :class:`GridSettings` holds every option of a grid run, each ``None`` (or false) when not
-given; :meth:`GridSettings.to_grid` turns it into the checked :class:`~harness.run.schema.Grid`
+given; :meth:`GridSettings.to_grid` turns it into the checked :class:`~harness.record.grid.Grid`
 with the defaults filled in. ``pytest benchmarks`` builds one from its options,
 :mod:`harness.run.gridfile` from a TOML file (:data:`FILE_KEYS`), and
 :meth:`GridSettings.with_file` lays the command line over the file (a flag wins).
@@ -19,16 +19,14 @@ from pathlib import Path
 
 from harness.errors import UnknownNameError
 from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evaluation
-from harness.run.schema import (
+from harness.record.cell import PROTOCOLS, TUNED, TUTORIAL
+from harness.record.grid import (
     BASELINES,
     DEFAULT_FIT_ON,
-    PROTOCOLS,
     QUICK_BASELINES,
     QUICK_CONFIGS,
     QUICK_SEEDS,
     QUICK_USER_FRACTION,
-    TUNED,
-    TUTORIAL,
     Grid,
 )
 

@@ -2,7 +2,7 @@
 slice by ``python -m harness tune`` (:mod:`harness.run.tuning`), read back by the tuned
 protocol (``pytest benchmarks --protocol tuned``) and ``python -m harness budget``.
 
-The file says what produced it (:func:`harness.run.fingerprint.tuning_identity`: the
+The file says what produced it (:func:`harness.record.fingerprint.tuning_identity`: the
 suite version, the data's sha256, the tuning settings and search space, each tuned
 split's and configuration's description), and :func:`read_tuned` refuses one made under
 another suite version, on other data or with another search, :meth:`Tuned.cell` one whose
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
-from harness.run.fingerprint import changed_descriptions
-from harness.run.records import current_suite_version, read_json
-from harness.run.schema import differences
+from harness.record.files import read_json
+from harness.record.fingerprint import changed_descriptions, differences
+from harness.record.provenance import current_suite_version
 from harness.run.tunespace import PARAMS, TuneSettings, outside_space, search
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """What a tuning searches and how: the search space, the first trial and the settings every
 study shares. No Optuna and no TensorFlow here: the tuning (:mod:`harness.run.tuning`), the
 tuned file's reader (:mod:`harness.run.tuned`) and the fingerprint
-(:mod:`harness.run.fingerprint`) all read these, and the reader must stay light.
+(:mod:`harness.record.fingerprint`) all read these, and the reader must stay light.
 """
 
 from __future__ import annotations

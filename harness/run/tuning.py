@@ -28,10 +28,9 @@ import optuna
 from harness.data.sources import MovieLens
 from harness.errors import TrainingError, UserError
 from harness.model.training import TrainOptions
+from harness.record.fingerprint import differences, study_identity, tuning_identity
+from harness.record.redaction import redact
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
-from harness.run.fingerprint import study_identity, tuning_identity
-from harness.run.records import redact
-from harness.run.schema import differences
 from harness.run.tunespace import (
     BATCH_SIZES,
     EMBEDDING_DIMS,
@@ -157,7 +156,7 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
             with ``sampler_seed + worker``, so that two workers do not draw the same
             start-up trials (one process: 0, deterministic).
         objective_of: (data, split, config, settings) -> the trial function.
-        produced_by: :func:`harness.run.fingerprint.tuning_identity` of this tuning
+        produced_by: :func:`harness.record.fingerprint.tuning_identity` of this tuning
             (describing at least this split and configuration), computed once
             when it started (default: now).
 
@@ -259,15 +258,15 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     """Every (split, configuration)'s study, one after another: the ``tuned.json``
     document (:mod:`harness.run.tuned` reads it).
 
-    ``produced_by`` is :func:`harness.run.fingerprint.tuning_identity` of this tuning when
+    ``produced_by`` is :func:`harness.record.fingerprint.tuning_identity` of this tuning when
     the caller has computed it already (default: computed here).
 
     Raises:
         UserError: an unreachable storage, or a study in it from another tuning.
     """
-    from harness.run.machine import machine
+    from harness.record.machine import machine
+    from harness.record.provenance import environment, peak_rss_mib, utc_now
     from harness.run.progress import progress
-    from harness.run.records import environment, peak_rss_mib, utc_now
     from harness.run.tuned import FORMAT
 
     storage = open_storage(storage_url)

@@ -5,15 +5,14 @@ the tutorial's code is bound by per-step Python and op overhead, the harness by
 arithmetic and memory traffic, so their ratio moves with the instruction set (AVX-512 or
 not) and the cache sizes. Every results file records :func:`machine` (read from
 ``/proc/cpuinfo`` and ``/sys``, no TensorFlow) and a short GEMM measurement
-(:func:`gemm_gflops`), and :func:`same_machine` decides whether two runs' speeds may be
-compared at all.
+(:func:`harness.run.gemm.gemm_gflops`, which needs TensorFlow and so lives with the run),
+and :func:`same_machine` decides whether two runs' speeds may be compared at all.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import time
 from pathlib import Path
 
 # Instruction-set extensions that decide which kernels oneDNN, Eigen, OpenBLAS and
@@ -104,30 +103,6 @@ def machine() -> dict[str, object]:
     }
 
 
-def gemm_gflops(repeats: int = 15) -> float:
-    """TensorFlow's float32 GFLOP/s on the training step's [2048, 32] x [32, 2048] matmul.
-
-    The median of ``repeats`` timed calls after a warm-up: the rate at which this
-    machine's TensorFlow builds the in-batch score matrix, the step's largest part.
-    """
-    import numpy as np
-
-    from harness.tfcompat import tf
-
-    rows, depth, cols = GEMM_SHAPE
-    rng = np.random.default_rng(0)
-    left = tf.constant(rng.standard_normal((rows, depth), dtype=np.float32))
-    right = tf.constant(rng.standard_normal((cols, depth), dtype=np.float32))
-    product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b, transpose_b=True)))
-    product(left, right).numpy()  # trace and warm up
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        product(left, right).numpy()
-        seconds.append(time.perf_counter() - start)
-    return 2 * rows * depth * cols / float(np.median(seconds)) / 1e9
-
-
 def _size_text(size: int) -> str:
     return f"{size // 1024**2} MiB" if size >= 1024**2 else f"{size // 1024} KiB"
 
@@ -170,5 +145,5 @@ def same_machine(first: dict | None, second: dict | None) -> bool:
                for key in IDENTITY_KEYS) and first.get("isa_cap") == second.get("isa_cap")
 
 
-__all__ = ["GEMM_SHAPE", "ISA_FLAGS", "caches", "describe", "gemm_gflops", "isa_level",
-           "machine", "same_machine"]
+__all__ = ["GEMM_SHAPE", "ISA_FLAGS", "caches", "describe", "isa_level", "machine",
+           "same_machine"]

@@ -9,6 +9,10 @@ configuration's own description (its registered frozen dataclass as data). A ren
 variable, an edited comment or a moved function changes none of these, so it invalidates
 nothing; a change that can move a number bumps the suite version, and that does.
 
+:func:`differences` says how two such descriptions differ, one phrase per key: a run
+directory's manifest against the run resuming it, a study's recorded descriptions against
+the current ones, two results files before they are compared or merged.
+
 No TensorFlow and no Optuna: the split and configuration registries are plain dataclasses
 (``splits``, :mod:`harness.model.features`), read when a description is asked for.
 """
@@ -17,10 +21,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Iterable
 
-from harness.run.records import current_suite_version
-from harness.run.schema import differences
+from harness.record.provenance import current_suite_version
 
 # The parts of a tuning's identity that describe its (split, configuration) cells, one
 # entry per name; the rest is shared by every study of the tuning.
@@ -105,5 +109,32 @@ def changed_descriptions(identity: dict, split: str, config: str) -> list[str]:
     return differences(found, now)
 
 
+def _text(value) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(map(str, value)) or "none"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """How two descriptions of a run differ: one "key: old != new" phrase per differing
+    key (nested objects by dotted key), empty when they agree.
+
+    The one comparison of runs: a run directory's manifest against the run resuming
+    it, and two results files before ``compare`` or a merge reads them together.
+    """
+    found = []
+    for key in sorted(set(old) | set(new), key=lambda k: (k not in old, list(old).index(k)
+                                                           if k in old else 0, k)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, f"{prefix}{key}.")
+        else:
+            found.append(f"{prefix}{key}: {_text(a)} != {_text(b)}")
+    return found
+
+
 __all__ = ["DESCRIBED", "changed_descriptions", "config_description", "described",
-           "shared", "split_description", "study_identity", "tuning_identity"]
+           "differences", "shared", "split_description", "study_identity", "tuning_identity"]

@@ -1,7 +1,7 @@
 """A benchmark run in memory: its cells grouped by (split, config, fit_on, protocol).
 
-:class:`Run` is what :func:`harness.results.reader.load_run` reads from a pytest-benchmark
-JSON file and :func:`harness.results.merge.merge_runs` joins several of; :class:`CellGroup`
+:class:`Run` is what :func:`harness.record.reader.load_run` reads from a pytest-benchmark
+JSON file and :func:`harness.record.merge.merge_runs` joins several of; :class:`CellGroup`
 holds one group's seeds. :func:`group_cells` and :func:`leakage_by_split` build a run's
 cells and leakage from the cell results both of them gather.
 """
@@ -17,18 +17,11 @@ from typing import TypeVar
 import numpy as np
 
 from harness.errors import UserError
+from harness.record.cell import TUTORIAL, Cell, CellResult, GroupKey, group_label
+from harness.record.entries import OtherEntry
 from harness.record.fields import JsonRecord
+from harness.record.grid import Grid, unique
 from harness.record.kinds import Record
-from harness.results.entries import OtherEntry
-from harness.run.schema import (
-    TUTORIAL,
-    Cell,
-    CellResult,
-    Grid,
-    GroupKey,
-    group_label,
-    unique,
-)
 
 
 @dataclass
@@ -159,7 +152,7 @@ class Run:
 
     def identity(self) -> dict:
         """What two runs must share to be compared or merged (see
-        :func:`harness.run.schema.differences`)."""
+        :func:`harness.record.fingerprint.differences`)."""
         return {"splits": sorted(self.splits), "configs": sorted(self.configs),
                 "fit_on": sorted(self.fit_ons), "protocols": sorted(self.protocols),
                 "epochs": sorted(self.epochs),

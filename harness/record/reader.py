@@ -2,7 +2,7 @@
 
 ``pytest benchmarks --benchmark-json out.json`` writes one entry per timed benchmark; a
 ctxbench entry carries its cell (split, config, fit_on, seed), status, metrics, throughput,
-leakage diagnostics and provenance in ``extra_info`` (:mod:`harness.run.schema` defines
+leakage diagnostics and provenance in ``extra_info`` (:mod:`harness.record.cellentry` defines
 it). :func:`load_run` reads a file in four steps — validate each entry, group the entries
 by cell, check that one data set produced them, read the declared (or infer the) grid —
 and every malformed input raises :class:`UserError` with one line naming the file and
@@ -19,20 +19,13 @@ import os
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.cell import Cell, CellResult, group_label
+from harness.record.cellentry import EntryFields, is_cell_entry, merge_entries, parse_entry
+from harness.record.declared import read_grid
+from harness.record.entries import OtherEntry, read_measurement
+from harness.record.files import read_json
 from harness.record.kinds import KINDS_BY_NAME, Record
-from harness.results.entries import OtherEntry, read_measurement
-from harness.results.runs import Run, group_cells, leakage_by_split
-from harness.run.records import read_json
-from harness.run.schema import (
-    Cell,
-    CellResult,
-    EntryFields,
-    Grid,
-    group_label,
-    is_cell_entry,
-    merge_entries,
-    parse_entry,
-)
+from harness.record.runs import Run, group_cells, leakage_by_split
 
 
 def _read_entries(path: Path, benchmarks: list
@@ -123,13 +116,13 @@ def load_run(path: str | os.PathLike) -> Run:
             provenance["git_dirty"] = commit_info.get("dirty")
     machine_info = data.get("machine_info")
     if isinstance(machine_info, dict) and isinstance(machine_info.get("ctxbench"), dict):
-        provenance["machine"] = machine_info["ctxbench"]  # harness.run.machine.machine()
+        provenance["machine"] = machine_info["ctxbench"]  # harness.record.machine.machine()
         # The session's GEMM rate (files from before it moved there: in machine_info).
         session = header.get("session")
         if isinstance(session, dict) and "gemm_gflops" in session:
             provenance["machine"] = {**provenance["machine"],
                                      "gemm_gflops": session["gemm_gflops"]}
-    grid = Grid.read(header.get("grid"), [r.cell for r in results], str(path))
+    grid = read_grid(header.get("grid"), [r.cell for r in results], str(path))
     return Run(
         path=path,
         sources=(path,),

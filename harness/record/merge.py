@@ -1,13 +1,14 @@
 """Several benchmark runs joined into one, and what two runs must share to be joined or
-compared (:meth:`harness.results.runs.Run.identity`)."""
+compared (:meth:`harness.record.runs.Run.identity`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from harness.errors import UserError
-from harness.results.runs import Run, group_cells, leakage_by_split
-from harness.run.schema import Grid, differences
+from harness.record.fingerprint import differences
+from harness.record.grid import Grid
+from harness.record.runs import Run, group_cells, leakage_by_split
 
 
 def incompatibilities(first: Run, second: Run, keys: Iterable[str]) -> list[str]:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.record.cellentry import KINDS
 from harness.record.kinds import KINDS_BY_NAME, Record, parse_extra
-from harness.run.schema import KINDS
 
 
 @dataclass(frozen=True)
