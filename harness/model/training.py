@@ -13,7 +13,7 @@ from harness.errors import TrainingError
 from harness.model.features import FittedFeatures
 from harness.model.towers import TwoTowerModel, build_model
 from harness.tfcompat import keras, tf
-from splits import VALIDATION_FRACTION
+from splits import TEST_FRACTION, VALIDATION_FRACTION
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class TrainOptions:
     epochs: int = 3
     batch_size: int = 2048
     learning_rate: float = 0.1
-    test_fraction: float = 0.2
+    test_fraction: float = TEST_FRACTION
     fit_on: str = "train"
     eval_batch_size: int = 20_000
     embedding_dim: int | None = None
