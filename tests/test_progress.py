@@ -63,14 +63,15 @@ def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsy
     from tuning_worker import cheap_objective, small_table
 
     import harness.run.tuning as tuning
-    from harness.run.tuned import identity
+    from harness.run.fingerprint import tuning_identity
 
     settings = tuning.TuneSettings(trials=4, startup_trials=2)  # each trial costs a gc
     url = f"sqlite:///{tmp_path / 'study.db'}"
     storage = tuning.open_storage(url)
     data = small_table()
     # The code's identity as it starts (the stand-in objective below would change it).
-    produced_by = identity(data.sha256, settings.to_dict())
+    produced_by = tuning_identity(data.sha256, settings.to_dict(), ("random", "temporal"),
+                                  ("baseline", "timestamp"))
 
     def stopped_after_two(*args):  # an interrupted tuning: 2 trials of one study done
         run = cheap_objective(*args, seconds=0.0)

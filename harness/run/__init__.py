@@ -9,13 +9,14 @@ retriever's inputs), ``evaluate`` (exact ranks into metrics per segment and rank
 atomic JSON files), ``machine`` (the machine a speed was measured on), ``fingerprint``
 (what a saved result was computed from: suite version, data, settings, split and
 configuration descriptions), ``tunespace`` (the search space and tuning settings, without
-Optuna), ``tuning`` (the Optuna studies), ``tuned`` (the tuned file, read without Optuna or
-TensorFlow), ``budget`` (the budget curve: scores after every epoch), ``datascale`` (the
-MovieLens-25M-shaped dataset through the whole harness), ``settings`` (a grid run's
-options), ``gridfile`` (the same from a TOML grid file), ``session`` (one grid run: data,
-run directory, resume and outcome), ``publish`` (its benchmark entries and header, and
-its results written all at once), ``progress`` (the progress bar every long command shows
-on stderr).
+Optuna), ``tunetrial`` (one Optuna trial: drawn, trained, scored), ``tunestudy`` (one study
+and its storage), ``tuning`` (every study of a tuning: the tuned file's document),
+``tuned`` (the tuned file, read without Optuna or TensorFlow), ``budget`` (the budget
+curve: scores after every epoch), ``datascale`` (the MovieLens-25M-shaped dataset through
+the whole harness), ``settings`` (a grid run's options), ``gridfile`` (the same from a TOML
+grid file), ``session`` (one grid run: data, run directory, resume and outcome),
+``publish`` (its benchmark entries and header, and its results written all at once),
+``progress`` (the progress bar every long command shows on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
 ``results`` or ``report``.
 """
