@@ -39,6 +39,7 @@ def _print_table(rows: list[dict], count_keys: tuple[str, ...]) -> None:
 
 def cmd_splits(args) -> int:
     from harness.data.splitdata import COUNT_KEYS, VALIDATION_COUNT_KEYS, split_tables
+    from harness.report.caption import SHA_PREFIX
 
     data = load_data(args)
     rows, validation_rows = split_tables(data, args.test_fraction, args.seed,
@@ -49,7 +50,7 @@ def cmd_splits(args) -> int:
                           "validation_fraction": args.validation_fraction,
                           "validation": validation_rows}, indent=1))
     else:
-        print(f"data: {data.source}  sha256 {data.sha256[:12]}  test_fraction "
+        print(f"data: {data.source}  sha256 {data.sha256[:SHA_PREFIX]}  test_fraction "
               f"{args.test_fraction}  seed {args.seed}\n")
         _print_table(rows, COUNT_KEYS)
         print(f"\nvalidation slices (each split's own rule on its training side): "

@@ -7,14 +7,13 @@ option answers at once.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 from pathlib import Path
 
 from harness.cli.options import add_data_options, load_data, seed
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
+from harness.run.rundir import run_id
 from harness.run.schema import TUTORIAL_CONFIGS
 from harness.run.tuned import DEFAULT_TUNED
 from harness.run.tunespace import TuneSettings
@@ -23,6 +22,7 @@ GRID_FILE_HELP = ("a grid file (TOML, as pytest benchmarks --grid-file): its spl
                   "and dataset where not given here")
 BUDGET_CONFIGS = TUTORIAL_CONFIGS  # the budget curve's configurations unless named
 BUDGET_EPOCHS = 30  # the budget curve's length unless given
+TUNING_RUNS = ".runs"  # beside the tuned file: a directory per tuning, "tune-<run id>"
 
 
 def _names(registry, text: str | None) -> tuple[str, ...]:
@@ -75,8 +75,7 @@ def tuning_run_dir(out: Path, identity: dict) -> Path:
     """Where a tuning keeps its studies by default: beside ``out``, one directory per
     suite version, data and settings (a changed one starts afresh instead of mixing
     trials; a tuning of other splits or configurations shares it)."""
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return out.parent / ".runs" / f"tune-{digest[:12]}"
+    return out.parent / TUNING_RUNS / f"tune-{run_id(identity)}"
 
 
 def cmd_tune(args) -> int:
@@ -158,7 +157,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Adds ``tune`` and ``budget`` to the subcommands."""
     sub = add_data_options(commands.add_parser(
         "tune", help="tune every (split, configuration) on its validation slice, equal "
-        "budgets (Optuna): results/tuned.json"), json=False, with_dataset=True)
+        f"budgets (Optuna): {DEFAULT_TUNED}"), json=False, with_dataset=True)
     sub.add_argument("--grid-file", help=GRID_FILE_HELP)
     sub.set_defaults(dataset=None)  # --grid-file's, else the default
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
@@ -175,7 +174,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                      help=f"the tuned file to write ({DEFAULT_TUNED})")
     sub.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     sub.add_argument("--run-dir", help="directory of the SQLite study file (default: "
-                     "<out dir>/.runs/tune-<id>; rerun the command to resume)")
+                     f"<out dir>/{TUNING_RUNS}/tune-<id>; rerun the command to resume)")
     sub.add_argument("--storage", help="an SQLAlchemy URL for the studies instead, e.g. "
                      "postgresql://user:pass@host/db, shared by every worker")
     sub.add_argument("--worker", type=seed, default=0,

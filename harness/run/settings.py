@@ -31,6 +31,7 @@ from harness.run.schema import (
     TUTORIAL,
     Grid,
 )
+from harness.run.tuned import DEFAULT_TUNED
 
 DEFAULT_SEEDS = 5  # seeds 0 .. 4
 DEFAULT_EPOCHS = 3  # the tutorial's
@@ -216,7 +217,7 @@ def _options() -> tuple[tuple[str, dict], ...]:
                             "interact with in training"}),
         ("--segment-bands", {"help": "edges of the warm users' activity bands (default "
                              f"{','.join(map(str, DEFAULT_BANDS))})"}),
-        ("--tuned", {"help": "the tuned hyperparameters (default: results/tuned.json)"}),
+        ("--tuned", {"help": f"the tuned hyperparameters (default: {DEFAULT_TUNED})"}),
     )
 
 
