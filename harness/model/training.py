@@ -112,8 +112,8 @@ def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch
     The step is ``tfrs.models.Model.train_step``'s (the task loss plus regularisation,
     Adagrad), without its metric bookkeeping. Running the batch loop in the graph,
     with batches gathered from constant tensors, removes Keras ``fit``'s per-step
-    Python and tf.data's per-batch hand-off: on two cores an epoch took 0.46 s with
-    ``fit`` over tf.data and 0.29 s here (the ``timestamp`` configuration).
+    Python and tf.data's per-batch hand-off, a large share of an epoch for towers this
+    small (measured in docs/performance.md).
 
     Returns:
         A function of (seed [2] int64) -> mean loss per example of the epoch.
@@ -198,8 +198,8 @@ def adagrad(learning_rate: float) -> keras.optimizers.legacy.Adagrad:
     with accumulators >= 0.1), applied by one fused kernel per variable
     (``ResourceSparseApplyAdagradV2`` on an embedding table's deduplicated rows) instead
     of the new optimizer's six to eight ops per variable (scatter-add of the squares,
-    gather, sqrt, divide, scatter-add): on two cores that was 2-3 ms of a 10-17 ms step
-    at batch 2048 (the ``timestamp`` configuration).
+    gather, sqrt, divide, scatter-add). What that does to a step's time is measured in
+    docs/performance.md.
     """
     return keras.optimizers.legacy.Adagrad(learning_rate=learning_rate)
 
