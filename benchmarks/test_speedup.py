@@ -14,11 +14,10 @@ to call on a shared machine; a median of several is steadier than one).
 
 The two sides run ROUNDS times, interleaved (tutorial, harness, tutorial, harness, ...),
 each round a fresh model on each side, and each ratio reported is the median of the
-rounds' ratios, every round's recorded beside it: a stall of the shared host in one
-round (a 3.05 s harness round beside 1.8-1.9 s ones) does not make the headline. What
-rounds in one process cannot remove is the tutorial side's drift from process to
-process: its 3 epochs took 31-32 s in one run and 42-43 s in the next, the harness
-1.39-1.48 s in both, so the ratio quoted is that of the run it comes from.
+rounds' ratios, every round's recorded beside it: a stall of the machine in one round
+does not make the headline. What rounds in one process cannot remove is the tutorial
+side's drift from process to process (the harness side does not drift so:
+docs/performance.md), so the ratio quoted is that of the run it comes from.
 """
 
 from __future__ import annotations

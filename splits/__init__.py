@@ -4,6 +4,7 @@ from splits.diagnostics import leakage_diagnostics, validation_diagnostics
 from splits.registry import Registry, SplitError, UnknownNameError
 from splits.strategies import (
     SPLITS,
+    TEST_FRACTION,
     VALIDATION_FRACTION,
     Split,
     SplitStrategy,
@@ -18,8 +19,8 @@ from splits.strategies import (
 )
 
 __all__ = [
-    "SPLITS", "VALIDATION_FRACTION", "Registry", "Split", "SplitError", "SplitStrategy",
-    "UnknownNameError",
+    "SPLITS", "TEST_FRACTION", "VALIDATION_FRACTION", "Registry", "Split", "SplitError",
+    "SplitStrategy", "UnknownNameError",
     "get_split", "leakage_diagnostics", "leave_last_out_split", "make_split",
     "make_validation", "random_split", "temporal_split", "user_temporal_split",
     "validation_diagnostics", "warm_only",

@@ -24,6 +24,9 @@ from splits.registry import Registry, SplitError
 # rows, and a permutation of n_train rows drawn from that stream is correlated with the
 # permutation of n rows that chose the test set.
 VALIDATION_STREAM = 1
+# The test side's share of the interactions, unless asked otherwise (the grid's, the
+# tuning's and ``python -m harness splits``'s default).
+TEST_FRACTION = 0.2
 # The validation slice's share of the training side, unless asked otherwise.
 VALIDATION_FRACTION = 0.1
 
@@ -68,7 +71,7 @@ class SplitStrategy:
     warm_of: str | None = None
 
     def __call__(self, user_ids: np.ndarray, timestamps: np.ndarray, *,
-                 test_fraction: float = 0.2, seed: int = 0,
+                 test_fraction: float = TEST_FRACTION, seed: int = 0,
                  item_ids: np.ndarray | None = None) -> Split:
         """Splits the rows; ``item_ids`` ([n] item of each row) only a warm-only split
         reads, and it needs them."""
@@ -176,7 +179,7 @@ def _time_order(timestamps: np.ndarray) -> np.ndarray:
     return np.argsort(timestamps, kind="stable")
 
 
-def random_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+def random_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
     """Uniformly random rows to test, ``round(n * test_fraction)`` of them.
 
     The TFRS tutorial's protocol. It ignores time, so training sees the future.
@@ -189,7 +192,7 @@ def random_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
     return _as_split(is_test)
 
 
-def temporal_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+def temporal_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
     """One global time cut: the latest ``test_fraction`` of interactions go to test.
 
     Tie rule: the cut time is the timestamp of the first test row in time order, and
@@ -224,7 +227,7 @@ def _per_user_last(user_ids, timestamps, n_test_of_count) -> Split:
     return _as_split(is_test)
 
 
-def user_temporal_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+def user_temporal_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
     """Each user's latest ``round(test_fraction * count)`` interactions go to test.
 
     Every user with at least two interactions keeps one or more in train and puts one or
@@ -238,7 +241,7 @@ def user_temporal_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> S
     return _per_user_last(user_ids, timestamps, n_test)
 
 
-def leave_last_out_split(user_ids, timestamps, *, test_fraction=0.2, seed=0) -> Split:
+def leave_last_out_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
     """Each user's last interaction goes to test (users with one interaction: train)."""
     return _per_user_last(user_ids, timestamps, lambda counts: (counts >= 2).astype(np.int64))
 
@@ -268,7 +271,7 @@ def get_split(name: str) -> SplitStrategy:
     return SPLITS[name]
 
 
-def make_split(name: str, user_ids, timestamps, *, test_fraction: float = 0.2,
+def make_split(name: str, user_ids, timestamps, *, test_fraction: float = TEST_FRACTION,
                seed: int = 0, item_ids=None) -> Split:
     """Splits by registered name. See :class:`SplitStrategy` for the arguments."""
     return SPLITS[name](user_ids, timestamps, test_fraction=test_fraction, seed=seed,

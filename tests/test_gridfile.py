@@ -87,7 +87,7 @@ def test_a_bad_grid_file_exits_2_from_the_cli_and_is_refused_by_pytest(tmp_path,
 
 
 def test_tune_and_budget_take_the_file_where_no_flag_is_given(tmp_path, monkeypatch):
-    import harness.cli as cli
+    import harness.cli.train_commands as train_commands
 
     path = _write(tmp_path / "grid.toml", GRID.replace('protocol = "tutorial"',
                                                        'protocol = "both"'))
@@ -97,7 +97,7 @@ def test_tune_and_budget_take_the_file_where_no_flag_is_given(tmp_path, monkeypa
         seen.update(vars(args))
         raise UserError("stop")
 
-    monkeypatch.setattr(cli, "_load", stop_before_loading)
+    monkeypatch.setattr(train_commands, "load_data", stop_before_loading)
     assert main(["budget", "--grid-file", str(path), "--splits", "random",
                  "--out", str(tmp_path)]) == 2
     assert seen["splits"] == "random" and seen["configs"] == "baseline"

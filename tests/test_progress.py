@@ -63,10 +63,9 @@ def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsy
     from tuning_worker import cheap_objective, small_table
 
     import harness.run.tuning as tuning
-    from harness.run.fingerprint import tuning_identity
-    from harness.run.tunespace import TuneSettings
+    from harness.record.fingerprint import tuning_identity
 
-    settings = TuneSettings(trials=4, startup_trials=2)  # each trial costs a gc
+    settings = tuning.TuneSettings(trials=4, startup_trials=2)  # each trial costs a gc
     url = f"sqlite:///{tmp_path / 'study.db'}"
     storage = tuning.open_storage(url)
     data = small_table()

@@ -85,8 +85,8 @@ def metrics_from_ranks(ranks: np.ndarray, users: np.ndarray, prefix: str,
         per_user_hits = np.bincount(user_index, weights=hit, minlength=per_user_count.size)
         metrics[recall_key(k, prefix)] = float(np.mean(
             per_user_hits[present] / per_user_count[present]))
-        # gain[hit].sum(), not np.dot: a BLAS call wakes OpenBLAS threads that then spin
-        # for ~50 ms, halving the speed of whatever runs next on two cores.
+        # gain[hit].sum(), not np.dot: a BLAS call wakes OpenBLAS threads that go on
+        # spinning after it and slow whatever runs next on a machine of few cores.
         metrics[ndcg_key(k, prefix)] = float(gain[hit].sum()) / ranks.size
     cutoff = max(ks)
     reciprocal = 1.0 / (ranks + 1.0)

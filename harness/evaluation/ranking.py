@@ -136,7 +136,7 @@ def _compiled(dim: int):
     process: the source is written as a module file under the ctxbench cache directory,
     named by its hash, so that numba's on-disk cache (keyed by that file and this CPU)
     serves later processes. Where the cache cannot be written, the kernel is compiled
-    in memory as before.
+    in memory, for this process only.
     """
     from harness.data.sources import cache_dir
 

@@ -239,7 +239,8 @@ def _tokenize_titles(fit_titles: tuple[str, ...], all_titles: tuple[str, ...],
     """The tutorial's TextVectorization, adapted on ``fit_titles``, run once.
 
     Cached: every configuration and seed of a split with the same fit rows (all but the
-    seeded random split) has the same titles, and adapting costs ~60 ms a cell.
+    seeded random split) has the same titles, and adapting would redo the same work in
+    each of their cells.
 
     Returns:
         [len(all_titles), max_len] int64 token ids (0 = padding, 1 = out of

@@ -13,7 +13,7 @@ from harness.errors import TrainingError
 from harness.model.features import FittedFeatures
 from harness.model.towers import TwoTowerModel, build_model
 from harness.tfcompat import keras, tf
-from splits import VALIDATION_FRACTION
+from splits import TEST_FRACTION, VALIDATION_FRACTION
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class TrainOptions:
     epochs: int = 3
     batch_size: int = 2048
     learning_rate: float = 0.1
-    test_fraction: float = 0.2
+    test_fraction: float = TEST_FRACTION
     fit_on: str = "train"
     eval_batch_size: int = 20_000
     embedding_dim: int | None = None
@@ -112,8 +112,8 @@ def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch
     The step is ``tfrs.models.Model.train_step``'s (the task loss plus regularisation,
     Adagrad), without its metric bookkeeping. Running the batch loop in the graph,
     with batches gathered from constant tensors, removes Keras ``fit``'s per-step
-    Python and tf.data's per-batch hand-off: on two cores an epoch took 0.46 s with
-    ``fit`` over tf.data and 0.29 s here (the ``timestamp`` configuration).
+    Python and tf.data's per-batch hand-off, a large share of an epoch for towers this
+    small (measured in docs/performance.md).
 
     Returns:
         A function of (seed [2] int64) -> mean loss per example of the epoch.
@@ -198,8 +198,8 @@ def adagrad(learning_rate: float) -> keras.optimizers.legacy.Adagrad:
     with accumulators >= 0.1), applied by one fused kernel per variable
     (``ResourceSparseApplyAdagradV2`` on an embedding table's deduplicated rows) instead
     of the new optimizer's six to eight ops per variable (scatter-add of the squares,
-    gather, sqrt, divide, scatter-add): on two cores that was 2-3 ms of a 10-17 ms step
-    at batch 2048 (the ``timestamp`` configuration).
+    gather, sqrt, divide, scatter-add). What that does to a step's time is measured in
+    docs/performance.md.
     """
     return keras.optimizers.legacy.Adagrad(learning_rate=learning_rate)
 

@@ -3,7 +3,7 @@
 A table copied out of ``results.md`` or cited from ``results/tables/`` must say where it
 came from without the rest of the report: the protocol, where preprocessing was fitted,
 the data (source and sha256 prefix), seeds, epochs, the suite version and the git commit.
-A field the run does not record (a file written before it was recorded) reads "unknown".
+A field the run does not record (a file of a suite version that did not) reads "unknown".
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from harness.record.runs import Run
 
 UNKNOWN = "unknown"
 SHA_PREFIX = 12
-DEFAULT_PROTOCOL = TUTORIAL  # a cell that names no protocol (files from before them)
+DEFAULT_PROTOCOL = TUTORIAL  # a cell that names none: its suite version had only this one
 
 
 def _known(value: object) -> str:

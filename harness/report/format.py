@@ -30,7 +30,7 @@ def metric_label(name: str) -> str:
 
 def escape(text: object) -> str:
     """One line of text that cannot break a Markdown table row, redacted (no credentials
-    or home directory, even from a file written before ctxbench redacted its records)."""
+    or home directory, even from a file of a suite version that did not redact them)."""
     return redact(" ".join(str(text).split())).replace("|", "\\|")
 
 

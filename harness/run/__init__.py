@@ -5,13 +5,15 @@ Modules: ``cell`` (one cell end to end, the same for every retriever, through it
 (exact ranks into metrics per segment and ranking), ``result`` (the cell's record),
 ``serving`` (the serving retrievers timed side by side), ``rundir`` (the resumable run
 directory), ``gemm`` (this machine's TensorFlow GEMM rate, recorded beside the machine),
-``tunespace`` (the search space and tuning settings, without Optuna), ``tuning`` (the
-Optuna studies), ``tuned`` (the tuned file, read without Optuna or TensorFlow), ``budget``
-(the budget curve: scores after every epoch), ``datascale`` (the MovieLens-25M-shaped
-dataset through the whole harness), ``settings`` (a grid run's options), ``gridfile`` (the
-same from a TOML grid file), ``session`` (one grid run: data, run directory, resume and
-outcome), ``publish`` (its benchmark entries and header, and its results written all at
-once), ``progress`` (the progress bar every long command shows on stderr).
+``tunespace`` (the search space and tuning settings, without Optuna), ``tunetrial`` (one
+Optuna trial: drawn, trained, scored), ``tunestudy`` (one study and its storage), ``tuning``
+(every study of a tuning: the tuned file's document), ``tuned`` (the tuned file, read
+without Optuna or TensorFlow), ``budget`` (the budget curve: scores after every epoch),
+``datascale`` (the MovieLens-25M-shaped dataset through the whole harness), ``settings`` (a
+grid run's options), ``gridfile`` (the same from a TOML grid file), ``session`` (one grid
+run: data, run directory, resume and outcome), ``publish`` (its benchmark entries and
+header, and its results written all at once), ``progress`` (the progress bar every long
+command shows on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
 ``report``.
 """

@@ -25,9 +25,6 @@ from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_sc
 from harness.run.progress import progress
 from harness.run.tuned import Tuned
 
-CONFIGS = ("baseline", "timestamp")  # the tutorial's two configurations
-MAX_EPOCHS = 30
-
 
 def test_score(cell: PreparedCell, model) -> float:
     """Top-100 test accuracy of ``model``, scored exactly as the validation slice is (for
@@ -64,7 +61,7 @@ def curve(data: MovieLens, split: str, config: str, options: TrainOptions, seed:
 
 
 def budget_curves(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
-                  max_epochs: int = MAX_EPOCHS, tuned: Tuned | None = None,
+                  max_epochs: int, tuned: Tuned | None = None,
                   seed: int = 0) -> dict:
     """Every (split, configuration)'s curves: the ``budget.json`` document, with a
     progress bar over their epochs on stderr."""
@@ -91,4 +88,4 @@ def budget_curves(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, 
                            "wall_seconds": time.perf_counter() - start}}
 
 
-__all__ = ["CONFIGS", "MAX_EPOCHS", "budget_curves", "curve", "test_score"]
+__all__ = ["budget_curves", "curve", "test_score"]

@@ -13,7 +13,7 @@ process so its peak memory is its own, measures:
   sample of test queries against the whole catalogue (queries/s; the full test side's
   time is that rate's extrapolation).
 
-Usage (about 10 minutes and 6 GiB on two cores; nothing is written under results/)::
+Usage (minutes, and about 6 GiB of memory; nothing is written under results/)::
 
     nice python -m harness.run.datascale --out .ctxbench/datascale.json
 

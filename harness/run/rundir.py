@@ -12,6 +12,8 @@ what differs (:func:`harness.record.fingerprint.differences`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from harness.errors import UserError
@@ -20,6 +22,15 @@ from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import differences
 
 MANIFEST = "manifest.json"
+RUN_ID_CHARS = 12  # hex digits of a run id: distinct enough for one machine's runs
+
+
+def run_id(identity: dict) -> str:
+    """A default run directory's name: a digest of what the run is (a grid run's
+    manifest, a tuning's shared identity), so that the same command finds its directory
+    again and a changed one starts afresh."""
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return digest[:RUN_ID_CHARS]
 
 
 class RunDirectory:

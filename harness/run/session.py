@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-import hashlib
-import json
 import time
 import uuid
 from pathlib import Path
@@ -43,7 +41,7 @@ from harness.record.redaction import redact
 from harness.run.gemm import gemm_gflops
 from harness.run.progress import Progress
 from harness.run.publish import BENCHMARK_JSON, check_writable, publish
-from harness.run.rundir import RunDirectory
+from harness.run.rundir import RunDirectory, run_id
 from harness.run.settings import GridSettings
 from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned, tune_command
 
@@ -185,9 +183,7 @@ class GridSession:
         manifest = self._manifest()
         path = self.settings.run_dir
         if path is None:
-            run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()
-                                    ).hexdigest()[:12]
-            path = self.root / RUNS_DIR / run_id
+            path = self.root / RUNS_DIR / run_id(manifest)
         self._run_dir = RunDirectory(path, manifest)
         if self.settings.fresh:
             marker = self._run_dir.path / FRESH_MARKER

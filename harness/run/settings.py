@@ -29,6 +29,7 @@ from harness.record.grid import (
     QUICK_USER_FRACTION,
     Grid,
 )
+from harness.run.tuned import DEFAULT_TUNED
 
 DEFAULT_SEEDS = 5  # seeds 0 .. 4
 DEFAULT_EPOCHS = 3  # the tutorial's
@@ -214,7 +215,7 @@ def _options() -> tuple[tuple[str, dict], ...]:
                             "interact with in training"}),
         ("--segment-bands", {"help": "edges of the warm users' activity bands (default "
                              f"{','.join(map(str, DEFAULT_BANDS))})"}),
-        ("--tuned", {"help": "the tuned hyperparameters (default: results/tuned.json)"}),
+        ("--tuned", {"help": f"the tuned hyperparameters (default: {DEFAULT_TUNED})"}),
     )
 
 

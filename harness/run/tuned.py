@@ -6,7 +6,7 @@ The file says what produced it (:func:`harness.record.fingerprint.tuning_identit
 suite version, the data's sha256, the tuning settings and search space, each tuned
 split's and configuration's description), and :func:`read_tuned` refuses one made under
 another suite version, on other data or with another search, :meth:`Tuned.cell` one whose
-split or configuration is now described otherwise, with one line saying what differs and
+split or configuration the code describes otherwise, with one line saying what differs and
 the command that tunes the user's own data. Neither Optuna nor TensorFlow is imported
 here: the benchmarks read the file without them.
 """
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from harness.model.training import TrainOptions
 
 FORMAT = "ctxbench-tuned/2"
-# Tuned files before behavioural fingerprints: their identity hashed the trial code's bytes.
+# Formats whose identity hashed the trial code's bytes instead of describing what it does:
+# refused, with the command that tunes again.
 OLD_FORMATS = ("ctxbench-tuned/1",)
 # Where `python -m harness tune` writes and the tuned protocol reads by default: relative to
 # the working directory, as every path the CLI and the benchmarks are given.
@@ -90,7 +91,7 @@ class Tuned:
 
         Raises:
             UserError: the file has no such cell, or its split or configuration was
-                tuned under another description than today's (naming what differs).
+                tuned under another description than the code's (naming what differs).
         """
         split = study_split(split)
         try:
@@ -140,9 +141,10 @@ def tune_again(dataset: str, path: str | Path) -> str:
 def expected_by_run(data_sha256: str,
                     test_fraction: float = TuneSettings.test_fraction) -> dict:
     """What a benchmark run requires of a tuned file's identity: this suite version, its
-    data, and choices made by today's search at its test fraction (the grid's:
-    TrainOptions' default, equal to TuneSettings'). The budget (trials, epochs, patience,
-    seeds) is the tuner's choice, recorded in the file, and not required."""
+    data, and choices made by the current search at its test fraction (the grid's:
+    ``splits.TEST_FRACTION``, TrainOptions' and TuneSettings' default). The budget
+    (trials, epochs, patience, seeds) is the tuner's choice, recorded in the file, and
+    not required."""
     return {"suite_version": current_suite_version(), "data_sha256": data_sha256,
             "settings": {"test_fraction": test_fraction, **search()}}
 
@@ -204,9 +206,9 @@ def read_tuned(path: str | Path, expected: dict | None = None,
             a refusal names the command that tunes it.
 
     Raises:
-        UserError: missing, not JSON, not a tuned file, made before behavioural
-            fingerprints, malformed, or made under another identity — one line naming
-            the file, the problem and what to run.
+        UserError: missing, not JSON, not a tuned file, of a format whose identity is
+            the source's bytes (:data:`OLD_FORMATS`), malformed, or made under another
+            identity — one line naming the file, the problem and what to run.
     """
     path = Path(path)
     if not path.exists():

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from harness.errors import UserError
-from splits import VALIDATION_FRACTION
+from splits import TEST_FRACTION, VALIDATION_FRACTION
 
 # The search space. Adagrad's learning rate on a log scale around the tutorial's 0.1; the
 # embedding size of every table; the in-batch softmax's batch (also its negatives); the
@@ -71,8 +71,8 @@ class TuneSettings:
             tutorial's trial is one of them).
         prune_after: epochs before the median pruner may stop a trial, and trials that
             must finish before it compares.
-        test_fraction, validation_fraction: as in :class:`TrainOptions` (whose default
-            test fraction is the grid's; tests/test_fingerprint.py checks they agree).
+        test_fraction, validation_fraction: as in :class:`TrainOptions`; the defaults are
+            :mod:`splits`' (``TEST_FRACTION``, ``VALIDATION_FRACTION``), the grid's too.
     """
 
     trials: int = 16
@@ -82,7 +82,7 @@ class TuneSettings:
     sampler_seed: int = 0
     startup_trials: int = 6
     prune_after: int = 4
-    test_fraction: float = 0.2
+    test_fraction: float = TEST_FRACTION
     validation_fraction: float = VALIDATION_FRACTION
 
     def __post_init__(self):

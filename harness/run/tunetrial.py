@@ -1,0 +1,74 @@
+"""One tuning trial: hyperparameters drawn from the search space, a model trained on the
+split's training side less its validation slice, and the slice scored after every epoch.
+
+A trial stops early after ``patience`` epochs without improvement, and reports its running
+best to Optuna after every epoch so that the pruner can stop a trial that trails the
+others. Its value is the best validation top-100 accuracy it reached; test rows choose
+nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import optuna
+
+from harness.data.sources import MovieLens
+from harness.errors import TrainingError
+from harness.model.training import TrainOptions
+from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
+from harness.run.tunespace import BATCH_SIZES, EMBEDDING_DIMS, LEARNING_RATE, LOGQ, TuneSettings
+
+
+def suggest(trial: optuna.Trial) -> dict:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", *LEARNING_RATE, log=True),
+        "embedding_dim": trial.suggest_categorical("embedding_dim", EMBEDDING_DIMS),
+        "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
+        "logq": trial.suggest_categorical("logq", LOGQ),
+    }
+
+
+def objective(data: MovieLens, split: str, config: str, settings: TuneSettings
+              ) -> Callable[[optuna.Trial], float]:
+    """The function a study maximises: a trial's best validation top-100 accuracy."""
+    prepared: dict[int, PreparedCell] = {}  # by embedding size: the split and encoding
+
+    def run(trial: optuna.Trial) -> float:
+        params = suggest(trial)
+        options = TrainOptions(
+            epochs=settings.max_epochs, patience=settings.patience, fit_on="train",
+            test_fraction=settings.test_fraction,
+            validation_fraction=settings.validation_fraction, **params)
+        dim = params["embedding_dim"]
+        if dim not in prepared:
+            prepared[dim] = prepare_cell(data, split, config, settings.seed, options)
+        cell = dataclasses.replace(prepared[dim], options=options)
+        scores: list[float] = []
+
+        def validate(model) -> float:
+            scores.append(validation_score(cell, model))
+            trial.set_user_attr("epoch_scores", scores)
+            trial.report(max(scores), len(scores))  # the running best: what is kept
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"epoch {len(scores)}: {max(scores):.4f}")
+            return scores[-1]
+
+        start = time.perf_counter()
+        try:
+            fit_cell(cell, validate=validate)
+        except TrainingError as error:  # diverged: what it reached before counts
+            trial.set_user_attr("diverged", str(error))
+        finally:
+            trial.set_user_attr("seconds", time.perf_counter() - start)
+        if not scores:  # diverged in its first epoch
+            return 0.0
+        trial.set_user_attr("best_epoch", scores.index(max(scores)) + 1)
+        return max(scores)
+
+    return run
+
+
+__all__ = ["objective", "suggest"]
