@@ -10,7 +10,8 @@ holds.
 Modules: ``fields`` (a record's fields checked against their types, and written back, for
 every record class), ``kinds`` (the entries that are not cells: the speed-up over the
 tutorial, a scaling point, a serving point, the MovieLens-25M-shaped measurement, and
-:data:`~harness.record.kinds.KINDS_BY_NAME`).
-May import: ``harness.errors`` only, nothing of data, evaluation, model or above; never
+:data:`~harness.record.kinds.KINDS_BY_NAME`), ``peruser`` (a cell's test users, their
+interactions and hits, packed as compact strings).
+May import: ``harness.errors`` and numpy only, nothing of data, evaluation, model or above; never
 TensorFlow or Optuna (writers and readers both load it, and reading results stays quick).
 """
