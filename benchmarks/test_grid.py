@@ -15,7 +15,7 @@ from harness.model.training import TrainOptions
 from harness.record.cell import TUNED
 from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
 from harness.run.cell import (
-    evaluate_cell,
+    evaluate_cell_per_user,
     failed_result,
     fit_cell,
     infer_top_k,
@@ -82,11 +82,11 @@ def test_train(benchmark, grid_run, cell):
                        f"FAILED: {error}")
         raise
     try:
-        metrics, timings = evaluate_cell(prepared, trained)
+        metrics, timings, per_user = evaluate_cell_per_user(prepared, trained)
     except Exception as error:
         grid_run.progress(cell, f"FAILED in evaluation: {error}")
         raise
-    result = result_of(prepared, trained, metrics, timings, grid_run.env)
+    result = result_of(prepared, trained, metrics, timings, grid_run.env, per_user)
     benchmark.extra_info.update(entry_info(result, "train", trained.examples_per_second))
     summary = (f"trained at {trained.examples_per_second:,.0f} examples/s, test top-100 "
                f"{metrics[accuracy_key(100)]:.4f}")
@@ -133,8 +133,8 @@ def test_baseline(benchmark, grid_run, baseline_cell):
         benchmark.pedantic(rank,
                            args=(left_out(baseline, "test", grid_run.evaluation.ranking),),
                            rounds=INFERENCE_ROUNDS, warmup_rounds=1, iterations=1)
-        metrics, timings = evaluate_cell(baseline, fitted)
-        result = result_of(baseline, fitted, metrics, timings, grid_run.env)
+        metrics, timings, per_user = evaluate_cell_per_user(baseline, fitted)
+        result = result_of(baseline, fitted, metrics, timings, grid_run.env, per_user)
     except Exception as error:
         grid_run.progress(cell, f"FAILED: {error}")
         raise

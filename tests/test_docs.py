@@ -218,3 +218,48 @@ def test_no_install_from_pypi(document: Path) -> None:
     text = document.read_text(encoding="utf-8")
     wrong = re.findall(r"pip install\s+['\"]?ctxbench[^\s`]*", text)
     assert not wrong, f"{_name(document)}: {wrong}; use `python -m pip install -e '.[extra]'`"
+
+
+def findings_tables(results: str) -> tuple[dict, dict]:
+    """The generated findings of results/results.md: (protocol, fit_on, users) -> the
+    verdict counts row, and (protocols, fit_on, users) -> the protocol changes row."""
+    body = section(results, "Findings")
+    tables = []
+    for part in body.split("\nTable: ")[1:]:
+        lines = [line for line in part.splitlines() if line.startswith("|")]
+        rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+                for line in lines if not set(line) <= set("|-: ")]
+        tables.append({tuple(row[:3]): dict(zip(rows[0], row, strict=True))
+                       for row in rows[1:]})
+    assert len(tables) == 2, f"the findings section has {len(tables)} tables, not 2"
+    return tables[0], tables[1]
+
+
+# The README's verdict counts, in the words it uses (whitespace normalised).
+CHANGES = re.compile(r"Of the (\d+) \"does the feature help\?\" cells \(6 configurations × 5 "
+                     r"splits\), (\d+) change between the protocols after Holm's correction "
+                     r"within each protocol's (\d+) cells \((\d+) before it\)")
+COUNTS = re.compile(r"Corrected, the significant verdicts number (\d+) under the tutorial "
+                    r"protocol \((\d+) before\) and (\d+) tuned \((\d+) before\)")
+
+
+def test_the_readme_verdict_counts_quote_the_generated_findings() -> None:
+    """Every count the README's findings give is the report's: the verdicts that change
+    between the protocols and the significant verdicts per protocol, after Holm's
+    correction and before it. A re-run that moves a count, or a typo, makes this fail."""
+    readme = " ".join(section(README.read_text(encoding="utf-8"), "What it found").split())
+    counts, changes = findings_tables((ROOT / "results" / "results.md").read_text("utf-8"))
+    changed, counted = CHANGES.search(readme), COUNTS.search(readme)
+    assert changed and counted, "the README no longer states the verdict counts it is tied to"
+    change = changes[("tutorial → tuned", "train", "all test users")]
+    quoted = [int(n) for n in changed.groups()]
+    assert quoted == [int(change["cells in both"]), int(change["differ after correction"]),
+                      int(change["cells in both"]), int(change["differ before correction"])]
+    expected = []
+    for protocol in ("tutorial", "tuned"):
+        row = counts[(protocol, "train", "all test users")]
+        assert row["correction"].startswith("Holm"), row["correction"]
+        assert row["cells"] == change["cells in both"]
+        expected += [int(row["▲ adjusted"]) + int(row["▼ adjusted"]),
+                     int(row["▲ raw"]) + int(row["▼ raw"])]
+    assert [int(n) for n in counted.groups()] == expected

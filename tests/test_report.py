@@ -70,25 +70,36 @@ def test_hand_computed_cells():
     # random/baseline top-100: [0.22, 0.225, 0.215] -> mean 0.22, std 0.005,
     # 95% half-width 4.3027 * 0.005 / sqrt(3) = 0.0124.
     assert "| baseline        | 0.2200 ± 0.0124 (n=3) |" in markdown
-    # temporal/popularity: seeds 0 and 1 only, both 0.09 -> zero-width interval.
-    assert "| popularity      | 0.1503 ± 0.0038 (n=3) | 0.0900 ± 0.0000 (n=2) |" in markdown
+    # temporal/popularity: seeds 0 and 1 only, both 0.09: one value, never a fake ± 0.
+    assert ("| popularity      | 0.1503 ± 0.0038 (n=3) | 0.0900 (same in all 2 seeds; "
+            "interval n/a) |") in markdown
+    assert "± 0.0000" not in markdown.split("## Accuracy")[1].split("## Does")[0]
     # temporal/timestamp seed 2 failed: two seeds, [0.079, 0.086], half-width
     # 12.706 * 0.00495 / sqrt(2) = 0.0445.
     assert "0.0825 ± 0.0445 (n=2)" in markdown
     # The null top-50 accuracy of temporal/baseline seed 1 is dropped: n=2 there only.
     top50 = markdown.split("### Top-50 test accuracy, tutorial protocol, fit_on=train")[1]
     top50 = top50.split("###")[0]
-    assert "| baseline        | 0.1650 ± 0.0093 (n=3) | 0.0592 ± 0.0095 (n=2) |" in top50
+    assert re.search(r"\| baseline +\| 0\.1650 ± 0\.0093 \(n=3\) \| 0\.0592 ± 0\.0095 \(n=2\) +\|",
+                     top50)
 
 
 def test_feature_help_table_shows_timestamps_help_on_random_only():
     markdown = render_report([TRAIN])
     section = markdown.split("## Does the feature help?")[1].split("## Leakage")[0]
     timestamp = next(line for line in section.splitlines() if line.startswith("| timestamp"))
-    # random: d = [0.02, 0.021, 0.022], mean 0.021, std 0.001, half 4.3027 * 0.001 / sqrt(3).
-    assert "+0.0210 [+0.0185, +0.0235] ▲ p<0.001 (n=3)" in timestamp
+    # random: d = [0.02, 0.021, 0.022], mean 0.021, std 0.001, half 4.3027 * 0.001 / sqrt(3);
+    # t = 0.021 sqrt(3) / 0.001 on 2 df, p = 1 - t / sqrt(2 + t^2) = 0.00076. The family is
+    # timestamp's 2 cells (popularity's are the baselines' own): Holm doubles it, 0.0015.
+    t = 0.021 * 3**0.5 / 0.001
+    assert f"{2 * (1 - t / (2 + t * t) ** 0.5):.3f}" == "0.002"
+    assert "+0.0210 [+0.0185, +0.0235] ▲ p<0.001, adj. p=0.002 (n=3 seeds)" in timestamp
     # temporal: paired on seeds 0 and 1 only (seed 2 failed): d = [-0.001, +0.001].
-    assert "+0.0000 [-0.0127, +0.0127] · p=1.000 (n=2)" in timestamp
+    assert "+0.0000 [-0.0127, +0.0127] · p=1.000, adj. p=1.000 (n=2 seeds)" in timestamp
+    # No per-user data in the fixture: the tables say so, and name family and correction.
+    assert "seed-only: this run has no per-user data" in section
+    assert "family: the 2 (configuration, split) cells" in section
+    assert "correction: Holm" in section
 
 
 def test_failures_missing_leakage_and_other_sections():
@@ -145,7 +156,8 @@ def test_writes_results_and_a_valid_png_atomically(tmp_path):
     # Every table of the report, in LaTeX and CSV, and nothing else.
     names = sorted(p.name for p in (out / "tables").iterdir())
     tables = markdown.count("\nTable: ")
-    assert tables == 14 and len(names) == 2 * tables
+    # 14, and the findings' two (counts, and the changes between protocols: none here).
+    assert tables == 15 and len(names) == 2 * tables
     assert "accuracy_top100_fit_on_all.tex" in names and "missing_cells.csv" in names
 
 

@@ -153,7 +153,7 @@ def test_csv_starts_with_the_caption_comment_and_round_trips():
 def test_every_table_in_every_format_carries_its_caption():
     markdown = render_report([TRAIN, ALL])
     tables = markdown.count("\n| ---") + markdown.count("\n|---")
-    assert markdown.count("\nTable: ") == tables == 14
+    assert markdown.count("\nTable: ") == tables == 15  # 14 and the findings counts
     latex = render_report([TRAIN, ALL], formats="latex")
     assert latex.count(r"\begin{table}") == latex.count(r"\caption{") == tables
     assert latex.count("Protocol tutorial; fit\\_on ") == tables

@@ -25,7 +25,8 @@ or compared), ``provenance`` (library versions, the suite version, git commit, c
 time), ``redaction`` (no credential or home path in anything written), ``files`` (JSON and
 text written atomically, read back with one clear error), ``machine`` (the machine a speed
 was measured on, and whether two are alike), ``fingerprint`` (what a saved result was
-computed from, and how two descriptions of a run differ).
+computed from, and how two descriptions of a run differ), ``peruser`` (a cell's test users,
+their interactions and hits, packed as compact strings).
 May import: ``harness.errors``, ``splits`` and the registries of ``harness.model``
 (``registry``, ``features``: plain dataclasses), numpy; never ``run`` or ``report``, never
 TensorFlow or Optuna (writers and readers both load it, and reading results stays quick).

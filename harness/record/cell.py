@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.record.peruser import PerUser
+
 # How a cell's hyperparameters are chosen: the TFRS tutorial's fixed ones (3 epochs of
 # Adagrad(0.1), batch 2048), or each (split, configuration)'s own, tuned on its validation
 # slice (``results/tuned.json``, :mod:`harness.run.tuned`). The non-learned baselines have
@@ -108,6 +110,7 @@ class CellResult:
         provenance: configuration, options, data source and sha256, versions, git
             commit, command and UTC time.
         source: the file it was read from (None when just measured).
+        per_user: the test users' hits (in the inference entry), or None.
     """
 
     cell: Cell
@@ -123,6 +126,7 @@ class CellResult:
     leakage: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, object] = field(default_factory=dict)
     source: Path | None = None
+    per_user: PerUser | None = None
 
 
 __all__ = ["PROTOCOLS", "TUNED", "TUTORIAL", "Cell", "CellResult", "GroupKey", "group_label"]

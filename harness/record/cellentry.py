@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.record.cell import PROTOCOLS, TUTORIAL, Cell, CellResult
+from harness.record.peruser import PerUser
 
 KINDS = ("train", "inference")  # the benchmarks of a cell
 STATUSES = ("ok", "failed")
@@ -36,7 +37,10 @@ def entry_info(result: CellResult, kind: str, rate: float | None) -> dict:
             "status": result.status, "error": result.error, "model": result.model,
             # Copies: the entries of a cell must not share (and co-mutate) one object.
             "metrics": dict(result.metrics), rate_key: rate, "timings": dict(result.timings),
-            "leakage": dict(result.leakage), "provenance": dict(result.provenance)}
+            "leakage": dict(result.leakage), "provenance": dict(result.provenance),
+            # Once per cell: in the inference entry, which every finished cell has.
+            **({"per_user": result.per_user.to_dict()}
+               if kind == "inference" and result.per_user is not None else {})}
 
 
 def benchmark_group(cell: Cell, kind: str) -> str:
@@ -90,6 +94,7 @@ class EntryFields:
     timings: dict[str, float]
     leakage: dict[str, float]
     provenance: dict
+    per_user: PerUser | None = None
 
 
 _REQUIRED = {"split": str, "config": str, "seed": int, "fit_on": str, "epochs": int,
@@ -157,7 +162,9 @@ def parse_entry(path: Path, index: int, entry: dict) -> EntryFields:
         **{key: None if math.isnan(rate) else rate for key, rate in rates.items()},
         timings=_numbers(extra.get("timings"), f"{where}: extra_info.timings"),
         leakage=_numbers(extra.get("leakage"), f"{where}: extra_info.leakage"),
-        provenance=provenance)
+        provenance=provenance,
+        per_user=None if extra.get("per_user") is None
+        else PerUser.from_dict(extra["per_user"], f"{where}: extra_info.per_user"))
 
 
 def merge_entries(entries: list[EntryFields], source: Path | None = None) -> CellResult:
@@ -185,6 +192,7 @@ def merge_entries(entries: list[EntryFields], source: Path | None = None) -> Cel
         leakage=next((f.leakage for f in entries if f.leakage), {}),
         provenance=next((f.provenance for f in entries if f.provenance), {}),
         source=source,
+        per_user=next((f.per_user for f in entries if f.per_user is not None), None),
     )
 
 

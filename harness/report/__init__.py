@@ -4,7 +4,10 @@ Modules: ``format`` (every number and table format, one place), ``caption`` (the
 caption every table carries), ``tables`` (a table as data, rendered as Markdown, LaTeX or
 CSV and written under ``tables/``), ``layout`` (which tables the report has, their rows
 and the cells that fill them), ``provenance`` (the provenance table), ``accuracy`` (the
-accuracy tables and the paired "does the feature help?" verdicts), ``chart``
+accuracy tables and the "does the feature help?" tables), ``verdicts`` (each verdict's
+difference, interval and test, over test users and seeds where the run recorded per-user
+hits, corrected within its table's family), ``findings`` (the verdicts counted before and
+after correction, and between protocols), ``chart``
 (accuracy.png), ``diagnostics`` (the sections on the grid's cells: leakage, throughput,
 failed and missing cells), ``measurements`` (the sections on the records beside the grid:
 speed-up, scaling, serving, other benchmarks), ``scaling`` (the scaling, serving and

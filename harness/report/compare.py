@@ -25,6 +25,7 @@ from harness.record.reader import load_run
 from harness.record.runs import Run
 from harness.report.comparison import render_pair, render_versions
 from harness.report.regressions import Thresholds, regressions
+from harness.report.verdicts import per_user_coverage
 
 DEFAULT_METRIC = accuracy_key(100)
 
@@ -141,6 +142,11 @@ def compare(
         ]
     if mismatch:
         lines += [f"Compared although the {mismatch}: --allow-version-mismatch was given.", ""]
+    without = [run.path.name for run in runs if per_user_coverage(run) != "all"]
+    if without and len(without) < len(runs):
+        lines += [f"Not compared: user-level intervals ({', '.join(without)} "
+                  f"{'has' if len(without) == 1 else 'have'} no per-user data); accuracy is "
+                  f"compared over seeds, as between any two runs.", ""]
     status = 0
     for run in runs[1:]:
         found = regressions(base, run, thresholds, metric)

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 from tabulate import tabulate
 
-from harness.evaluation.stats import MedianIQR, PairedDifference, Summary
+from harness.evaluation.resampling import UserLevelAccuracy
+from harness.evaluation.stats import MedianIQR, Summary
+from harness.record.peruser import PER_USER_KS
 from harness.record.redaction import redact
 
 MISSING = "—"
-ACCURACY_KS = (100, 50, 10)
+# The accuracy tables' cut-offs, largest first: those whose per-user hits a cell records.
+ACCURACY_KS = tuple(sorted(PER_USER_KS, reverse=True))
 GROUP_COLUMNS = ("split", "configuration", "fit_on", "protocol")  # a cell group's key
 
 
@@ -78,6 +81,25 @@ def fmt_mean_ci(summary: Summary) -> str:
     return f"{summary.mean:.4f} ± {summary.ci_half_width:.4f} (n={summary.n})"
 
 
+def fmt_mean_seeds(summary: Summary) -> str:
+    """ "0.2213 ± 0.0041 (n=5)", or for a sample the same in every seed (a deterministic
+    model on a fixed test set) one value: "0.2823 (same in all 5 seeds; interval n/a)"."""
+    if summary.n > 1 and summary.std == 0.0:
+        return f"{summary.mean:.4f} (same in all {summary.n} seeds; interval n/a)"
+    return fmt_mean_ci(summary)
+
+
+def fmt_accuracy_users(accuracy: UserLevelAccuracy) -> str:
+    """ "0.2199 [0.2101, 0.2297] (5 seeds × 943 users)", or for a group the same in every
+    seed "0.2823 [0.2650, 0.3001] (301 users; same in all 5 seeds)"."""
+    if not is_number(accuracy.mean):
+        return MISSING
+    interval = f"{accuracy.mean:.4f} [{fmt_float(accuracy.ci_low)}, {fmt_float(accuracy.ci_high)}]"
+    if accuracy.identical_over_seeds:
+        return f"{interval} ({accuracy.users} users; same in all {accuracy.seeds} seeds)"
+    return f"{interval} ({accuracy.seeds} seeds × {accuracy.users} users)"
+
+
 def fmt_mean_std(summary: Summary) -> str:
     """ "0.2213 ± 0.0041": mean ± standard deviation."""
     if summary.n == 0:
@@ -85,25 +107,15 @@ def fmt_mean_std(summary: Summary) -> str:
     return f"{summary.mean:.4f} ± {summary.std:.4f}"
 
 
-def significance_mark(mean: float, p_value: float, alpha: float) -> str:
-    """▲ (significant gain), ▼ (significant loss) or · (not significant)."""
-    if is_number(p_value) and p_value < alpha and mean != 0.0:
-        return "▲" if mean > 0 else "▼"
-    return "·"
-
-
-def fmt_delta(difference: PairedDifference, alpha: float) -> str:
-    """ "+0.0210 [+0.0185, +0.0235] ▲ p<0.001 (n=3)"."""
-    if difference.n == 0:
-        return MISSING
-    if difference.n < 2:
-        return f"{_signed(difference.mean)} (n=1)"
-    mark = significance_mark(difference.mean, difference.p_value, alpha)
-    return (
-        f"{_signed(difference.mean)} [{_signed(difference.ci_low)}, "
-        f"{_signed(difference.ci_high)}] "
-        f"{mark} {fmt_p(difference.p_value)} (n={difference.n})"
-    )
+def fmt_verdict(mean: float, low: float, high: float, mark: str, p_value: float,
+                adjusted: float, sample: str) -> str:
+    """ "+0.0210 [+0.0185, +0.0235] ▲ p<0.001, adj. p=0.004 (5 seeds × 301 users)": the
+    effect with its interval, the mark (by the adjusted p), raw and adjusted p."""
+    interval = (f" [{_signed(low)}, {_signed(high)}]" if is_number(low) and is_number(high)
+                else "")
+    adjusted_text = fmt_p(adjusted).replace("p", "adj. p", 1)
+    return (f"{_signed(mean)}{interval} {mark} {fmt_p(p_value)}, {adjusted_text} "
+            f"({sample})")
 
 
 def fmt_rate(value: float | None) -> str:
@@ -126,6 +138,7 @@ def fmt_ratio(new: float | None, base: float | None) -> str:
     return f"{new / base:.2f}×"
 
 
-__all__ = ["ACCURACY_KS", "MISSING", "escape", "fmt_delta", "fmt_float", "fmt_mean_ci",
-           "fmt_mean_std", "fmt_median_iqr", "fmt_p", "fmt_rate", "fmt_ratio", "is_number",
-           "markdown_table", "metric_label", "significance_mark"]
+__all__ = ["ACCURACY_KS", "MISSING", "escape", "fmt_accuracy_users", "fmt_float",
+           "fmt_mean_ci", "fmt_mean_seeds", "fmt_mean_std", "fmt_median_iqr", "fmt_p",
+           "fmt_rate", "fmt_ratio", "fmt_verdict", "is_number", "markdown_table",
+           "metric_label"]

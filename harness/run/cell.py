@@ -25,7 +25,12 @@ from harness.model.twotower import (
     validation_score,
 )
 from harness.record.cell import CellResult
-from harness.run.evaluate import evaluate_cell, left_out, score_segments
+from harness.run.evaluate import (
+    evaluate_cell,
+    evaluate_cell_per_user,
+    left_out,
+    score_segments,
+)
 from harness.run.prepare import (
     INTERACTIONS_PER_USER,
     PreparedCell,
@@ -75,11 +80,12 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
     cell = prepare_cell(data, split_name, config_name, seed, options, evaluation=evaluation)
     fitted = fit_cell(cell, strategy)
-    metrics, timings = evaluate_cell(cell, fitted)
-    return result_of(cell, fitted, metrics, timings, env)
+    metrics, timings, per_user = evaluate_cell_per_user(cell, fitted)
+    return result_of(cell, fitted, metrics, timings, env, per_user)
 
 
 __all__ = ["INTERACTIONS_PER_USER", "POPULARITY", "VALIDATION_METRIC", "PreparedCell",
-           "candidate_embeddings", "check_exclusion", "evaluate_cell", "failed_result",
+           "candidate_embeddings", "check_exclusion", "evaluate_cell",
+           "evaluate_cell_per_user", "failed_result",
            "fit_cell", "infer_top_k", "left_out", "prepare_cell", "prepare_scaling_cell",
            "result_of", "run_cell", "score_segments", "split_history", "validation_score"]

@@ -1,6 +1,7 @@
 """A cell's evaluation, the same for every retriever: exact ranks of each side's true
 items (:meth:`harness.model.retriever.Retriever.ranker`), under the headline ranking and
-per segment under every ranking, into flat metrics and their timings."""
+per segment under every ranking, into flat metrics and their timings, and the test
+users' hits under the headline ranking (:class:`harness.record.peruser.PerUser`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from harness.evaluation.segments import (
     segment_metrics,
 )
 from harness.model.retriever import LeftOut
+from harness.record.peruser import PER_USER_KS, PerUser
 from harness.run.prepare import PreparedCell
 
 
@@ -63,7 +65,17 @@ def score_segments(evaluation: Evaluation, history: History, users: np.ndarray,
 def evaluate_cell(cell: PreparedCell, fitted, ks=DEFAULT_KS,
                   prefixes: tuple[str, ...] = ("test", "train")
                   ) -> tuple[dict[str, float], dict[str, float]]:
-    """Exact metrics on the test and (unless ``prefixes`` leaves it out) training side.
+    """Exact metrics on the test and (unless ``prefixes`` leaves it out) training side:
+    :func:`evaluate_cell_per_user` without the per-user hits."""
+    metrics, timings, _ = evaluate_cell_per_user(cell, fitted, ks, prefixes)
+    return metrics, timings
+
+
+def evaluate_cell_per_user(cell: PreparedCell, fitted, ks=DEFAULT_KS,
+                           prefixes: tuple[str, ...] = ("test", "train")
+                           ) -> tuple[dict[str, float], dict[str, float], PerUser | None]:
+    """Exact metrics on the test and (unless ``prefixes`` leaves it out) training side,
+    and the test users' hits.
 
     The test side is ranked by the cell's headline ranking (``test/*``) and, per
     segment, by every ranking (:func:`score_segments`); the training side by ``all``.
@@ -72,14 +84,18 @@ def evaluate_cell(cell: PreparedCell, fitted, ks=DEFAULT_KS,
         fitted: what the cell's retriever's ``fit`` returned.
 
     Returns:
-        (metrics, timings): timings hold ``eval_seconds`` and ``queries_per_second`` of
-        the test evaluation: what the retriever computes once for the side (for the two
-        towers, embedding the catalogue and the test queries), ranking by the headline
-        ranking and every headline metric; and each ranking's ``rank_seconds_<ranking>``.
+        (metrics, timings, per_user): timings hold ``eval_seconds`` and
+        ``queries_per_second`` of the test evaluation: what the retriever computes once
+        for the side (for the two towers, embedding the catalogue and the test queries),
+        ranking by the headline ranking and every headline metric; and each ranking's
+        ``rank_seconds_<ranking>``. per_user: each test user's interactions and hits at
+        :data:`~harness.record.peruser.PER_USER_KS` under the headline ranking, from
+        the same ranks as the headline metrics (None without the test side).
     """
     users, titles = cell.data.user_codes, cell.data.title_codes
     metrics: dict[str, float] = {}
     timings: dict[str, float] = {}
+    per_user = None
     for prefix in prefixes:
         rows = cell.rows(prefix)
         start = time.perf_counter()
@@ -101,7 +117,10 @@ def evaluate_cell(cell: PreparedCell, fitted, ks=DEFAULT_KS,
                                                   titles[rows], rank, ranks, rank_seconds, ks)
         metrics.update(by_segment)
         timings.update(rank_timings)
-    return metrics, timings
+        test_users = users[rows]
+        per_user = PerUser.of(test_users, ranks, cell.history.user_counts[test_users] > 0,
+                              [k for k in PER_USER_KS if k <= max(ks)])
+    return metrics, timings, per_user
 
 
-__all__ = ["evaluate_cell", "left_out", "score_segments"]
+__all__ = ["evaluate_cell", "evaluate_cell_per_user", "left_out", "score_segments"]

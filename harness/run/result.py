@@ -5,6 +5,7 @@ every retriever, with what the retriever adds (:meth:`Retriever.record`,
 from __future__ import annotations
 
 from harness.record.cell import TUTORIAL, Cell, CellResult
+from harness.record.peruser import PerUser
 from harness.record.provenance import current_suite_version, environment, utc_now
 from harness.run.prepare import PreparedCell
 
@@ -46,13 +47,16 @@ def sizes(cell: PreparedCell, fitted=None) -> dict[str, object]:
 
 
 def result_of(cell: PreparedCell, fitted, metrics: dict[str, float],
-              timings: dict[str, float], env: dict | None = None) -> CellResult:
+              timings: dict[str, float], env: dict | None = None,
+              per_user: PerUser | None = None) -> CellResult:
     """Assembles the record of a fitted and evaluated cell.
 
     Args:
         fitted: what the cell's retriever's ``fit`` returned.
         metrics, timings: :func:`harness.run.evaluate.evaluate_cell`'s.
         env: ``records.environment()``, to compute it once per run.
+        per_user: the test users' hits
+            (:func:`harness.run.evaluate.evaluate_cell_per_user`'s), or None.
     """
     added = cell.retriever.record(cell, fitted)
     return CellResult(
@@ -61,7 +65,7 @@ def result_of(cell: PreparedCell, fitted, metrics: dict[str, float],
         examples_per_second=added.examples_per_second,
         queries_per_second=timings.get("queries_per_second"),
         timings={**added.timings, **timings}, sizes=sizes(cell, fitted),
-        leakage=cell.leakage, provenance=provenance(cell, env, fitted),
+        leakage=cell.leakage, provenance=provenance(cell, env, fitted), per_user=per_user,
     )
 
 
