@@ -34,7 +34,7 @@ def _prepare(grid_run, cell):
     """The cell's split and features, with the options of its protocol: the tutorial's
     (the grid's epochs), or the ones tuned for its (split, configuration)."""
     if cell.protocol == TUNED:
-        tuned = grid_run.tuned.cell(cell.split, cell.config)
+        tuned = grid_run.tuned.cell(cell.split, cell.config, cell.seed)
         return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, tuned.options(),
                             protocol=TUNED, tuning=tuned.provenance(grid_run.tuned.sha256),
                             evaluation=grid_run.evaluation)

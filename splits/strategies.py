@@ -58,8 +58,9 @@ class SplitStrategy:
             training one, "per_user" when that holds within each user, "none" otherwise.
         warm_of: for a warm-only split, the split whose training side it shares: its
             test set is that split's, less every interaction whose user or item has no
-            training interaction (:func:`warm_only`). Its training side and validation
-            slice are that split's exactly, so whatever is fitted or chosen on them is.
+            training interaction (:func:`warm_only`). Its validation slice is that
+            split's restricted the same way (warm against the rows left for fitting), so
+            what is chosen on it is chosen for the users it is tested on.
     """
 
     name: str
@@ -90,7 +91,8 @@ class SplitStrategy:
         return split
 
     def validation(self, user_ids: np.ndarray, timestamps: np.ndarray, split: Split, *,
-                   validation_fraction: float = VALIDATION_FRACTION, seed: int = 0) -> Split:
+                   validation_fraction: float = VALIDATION_FRACTION, seed: int = 0,
+                   item_ids: np.ndarray | None = None) -> Split:
         """Carves a validation slice out of ``split.train`` by this strategy's own rule.
 
         The split function runs on the training rows alone with ``validation_fraction``
@@ -100,8 +102,10 @@ class SplitStrategy:
         each user's last training interaction (a user with one training interaction
         keeps it), ``random`` a seeded uniform sample (drawn from a stream of its own,
         independent of the test draw). A warm-only split's slice is its ``warm_of``
-        split's, unfiltered: the two share their training side and all that is chosen
-        on it. ``split.test`` is never read.
+        split's less every validation row whose user or item has no row left for
+        fitting (:func:`warm_only` against the fitting rows): the same filter as its test
+        set, so its hyperparameters are chosen on warm users, as it is scored. The rows
+        dropped are in neither side. ``split.test`` is never read.
 
         Args:
             user_ids: [n] user of each interaction, the arrays ``split`` indexes.
@@ -109,11 +113,14 @@ class SplitStrategy:
             split: a split of those rows; only ``split.train`` is used.
             validation_fraction: in (0, 1), the share of the training rows asked for.
             seed: as for the split (only ``random`` uses it).
+            item_ids: [n] item of each interaction; only a warm-only split reads it, and
+                it needs it.
 
         Returns:
             A :class:`Split` over the same rows whose ``train`` is the training side left
             for fitting and whose ``test`` is the validation slice: both sorted int64,
-            disjoint, together ``split.train``. In the role of a test set it goes to
+            disjoint, together ``split.train`` (a warm-only split's less the cold
+            validation rows). In the role of a test set it goes to
             :func:`splits.leakage_diagnostics` unchanged.
 
         Raises:
@@ -139,7 +146,15 @@ class SplitStrategy:
                 f"interactions, validation_fraction={validation_fraction}) leaves an empty "
                 f"{'train' if local.train.size == 0 else 'validation'} side"
             )
-        return Split(train=train[local.train], test=train[local.test])
+        validation = Split(train=train[local.train], test=train[local.test])
+        if self.warm_of is not None:
+            if item_ids is None or np.shape(item_ids) != user_ids.shape:
+                raise SplitError(f"split {self.name!r} needs the item of every interaction")
+            validation = warm_only(validation, user_ids, np.asarray(item_ids))
+            if validation.test.size == 0:
+                raise SplitError(f"the validation slice of split {self.name!r} has no warm "
+                                 "interaction")
+        return validation
 
 
 def warm_only(split: Split, user_ids: np.ndarray, item_ids: np.ndarray) -> Split:
@@ -279,11 +294,13 @@ def make_split(name: str, user_ids, timestamps, *, test_fraction: float = TEST_F
 
 
 def make_validation(name: str, user_ids, timestamps, split: Split, *,
-                    validation_fraction: float = VALIDATION_FRACTION, seed: int = 0) -> Split:
+                    validation_fraction: float = VALIDATION_FRACTION, seed: int = 0,
+                    item_ids=None) -> Split:
     """Carves the validation slice of ``split`` by registered name.
 
     See :meth:`SplitStrategy.validation`: returns ``Split(train=rows left for fitting,
     test=validation rows)``, together ``split.train``; unknown names list the valid ones.
     """
     return SPLITS[name].validation(user_ids, timestamps, split,
-                                   validation_fraction=validation_fraction, seed=seed)
+                                   validation_fraction=validation_fraction, seed=seed,
+                                   item_ids=item_ids)

@@ -22,8 +22,8 @@ from harness.model.features import CONFIGS
 from harness.record.fingerprint import described, study_identity, tuning_identity
 from harness.record.provenance import current_suite_version
 from harness.run import tunespace
-from harness.run.tuned import DEFAULT_TUNED, FORMAT, expected_by_run, read_tuned, study_split
-from harness.run.tunespace import TuneSettings, search
+from harness.run.tuned import DEFAULT_TUNED, FORMAT, expected_by_run, read_tuned
+from harness.run.tunespace import TuneSettings, search, study_name, study_seeds
 from splits import SPLITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,16 +37,20 @@ CELL = {"epochs": 4, "validation_score": 0.3, "trials_counted": 16, "tuning_seco
 
 
 def _write(path: Path, identity: dict) -> Path:
-    cells = {f"{split}-baseline": {"split": split, "config": "baseline", **CELL}
-             for split in identity["splits"]}
+    cells = {study_name(split, "baseline", seed): {
+        "split": split, "config": "baseline", **({} if seed is None else {"seed": seed}),
+        **CELL} for split in identity["splits"]
+        for seed in study_seeds(split, identity["settings"]["seeds"])}
     path.write_text(json.dumps({"format": FORMAT, "identity": identity, "cells": cells}))
     return path
 
 
 def _tuned_file(tmp_path: Path, **changes) -> Path:
-    """A tuned file of random/baseline and temporal/baseline made by today's code, with
-    ``changes`` applied to its identity (dotted keys)."""
-    identity = tuning_identity(SHA, SETTINGS, ["random", "temporal"], ["baseline"])
+    """A tuned file of random/baseline (a study per seed), temporal/baseline and
+    temporal_warm/baseline made by today's code, with ``changes`` applied to its identity
+    (dotted keys)."""
+    identity = tuning_identity(SHA, SETTINGS, ["random", "temporal", "temporal_warm"],
+                               ["baseline"])
     for dotted, value in changes.items():
         *parents, last = dotted.split(".")
         node = identity
@@ -137,7 +141,18 @@ def test_a_new_suite_version_changes_the_identity(monkeypatch):
 
 def test_todays_file_is_accepted(tmp_path):
     tuned = read_tuned(_tuned_file(tmp_path), expected_by_run(SHA))
-    assert tuned.cell("temporal_warm", "baseline").epochs == 4  # the warm split's study
+    assert tuned.cell("temporal_warm", "baseline", 0).split == "temporal_warm"  # its own
+    assert [tuned.cell("random", "baseline", seed).seed for seed in range(5)] == [
+        0, 1, 2, 3, 4]  # a seeded split's seed is chosen for by its own study
+    assert tuned.cell("temporal", "baseline", 3).seed is None  # one study for every seed
+
+
+def test_a_seed_the_tuning_did_not_cover_is_refused_saying_how_to_tune_it(tmp_path):
+    tuned = read_tuned(_tuned_file(tmp_path), expected_by_run(SHA))
+    with pytest.raises(UserError, match=r"random-baseline-seed7 \(a seeded split is tuned "
+                       r"per seed: tune --seeds 8 or more\)"):
+        tuned.cell("random", "baseline", 7)
+    assert tuned.cell("temporal", "baseline", 7).epochs == 4  # not seeded: shared
 
 
 @pytest.mark.parametrize("changes, expected, named", [
@@ -159,7 +174,7 @@ def test_a_file_made_under_another_identity_is_refused_naming_what_differs(
 def test_the_budget_is_the_tuners_choice_and_a_run_accepts_it(tmp_path):
     # tests/test_protocols.py tunes with --trials 2 for the quick grid: a run must use it.
     path = _tuned_file(tmp_path, **{"settings.trials": 2, "settings.max_epochs": 2})
-    assert read_tuned(path, expected_by_run(SHA)).cell("random", "baseline").trials == 16
+    assert read_tuned(path, expected_by_run(SHA)).cell("random", "baseline", 0).trials == 16
 
 
 def test_todays_search_is_required(tmp_path, monkeypatch):
@@ -189,18 +204,16 @@ def test_a_split_described_otherwise_refuses_only_its_own_cells(tmp_path, monkey
     _redescribed(monkeypatch, SPLITS, "temporal", time_ordered="per_user")
     with pytest.raises(UserError, match="temporal/baseline was tuned under another "
                        "description") as raised:
-        tuned.cell("temporal", "baseline")
+        tuned.cell("temporal", "baseline", 0)
     assert "splits.temporal.time_ordered: global != per_user" in str(raised.value)
-    with pytest.raises(UserError, match="splits.temporal.time_ordered"):
-        tuned.cell("temporal_warm", "baseline")  # chosen by temporal's study
-    assert tuned.cell("random", "baseline").epochs == 4  # its study is unchanged
+    assert tuned.cell("random", "baseline", 0).epochs == 4  # its study is unchanged
 
 
 def test_a_configuration_described_otherwise_is_refused(tmp_path, monkeypatch):
     tuned = read_tuned(_tuned_file(tmp_path), expected_by_run(SHA))
     _redescribed(monkeypatch, CONFIGS, "baseline", hidden_layers=(64,))
     with pytest.raises(UserError, match=r"configs\.baseline\.hidden_layers: none != 64"):
-        tuned.cell("random", "baseline")
+        tuned.cell("random", "baseline", 0)
 
 
 def test_a_cell_the_identity_does_not_describe_is_refused(tmp_path):
@@ -209,7 +222,7 @@ def test_a_cell_the_identity_does_not_describe_is_refused(tmp_path):
     del document["identity"]["splits"]["temporal"]
     path.write_text(json.dumps(document))
     with pytest.raises(UserError, match="splits.temporal: null"):
-        read_tuned(path, expected_by_run(SHA)).cell("temporal", "baseline")
+        read_tuned(path, expected_by_run(SHA)).cell("temporal", "baseline", 0)
 
 
 def test_a_study_is_tied_to_its_own_cell_only():
@@ -246,7 +259,8 @@ header = json.loads(open("results/benchmark.json").read())["ctxbench"]
 tuned = read_tuned(DEFAULT_TUNED, expected_by_run(header["data_sha256"]), header["dataset"])
 for split in SPLITS:
     for config in CONFIGS:
-        tuned.cell(split, config)
+        for seed in range(header["grid"]["seeds"]):
+            tuned.cell(split, config, seed)
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
                         ("optuna", "tensorflow", "tf_keras", "tensorflow_recommenders"))))
 """
@@ -269,9 +283,10 @@ def test_the_committed_tuned_file_is_accepted_by_the_tuned_protocol(monkeypatch)
                        header["dataset"])
     for split in header["grid"]["splits"]:
         for config in header["grid"]["configs"]:
-            assert tuned.cell(split, config).params.keys() == set(tunespace.PARAMS)
-    studies = list(dict.fromkeys(study_split(split) for split in header["grid"]["splits"]))
-    assert tuned.identity == tuning_identity(header["data_sha256"], SETTINGS, studies,
+            for seed in range(header["grid"]["seeds"]):
+                tuned.cell(split, config, seed)  # every grid cell's own study, or refused
+    assert tuned.identity == tuning_identity(header["data_sha256"], SETTINGS,
+                                             header["grid"]["splits"],
                                              header["grid"]["configs"])
 
 
@@ -294,7 +309,7 @@ def test_the_advice_for_an_interactions_dataset_names_its_tune_command(tmp_path)
             f"{path} --overwrite") in message
     assert "tox -e tune" not in message
     with pytest.raises(UserError, match="--dataset 'interactions:/data/my inter.csv'"):
-        read_tuned(path, expected_by_run(SHA), dataset).cell("random", "genres")
+        read_tuned(path, expected_by_run(SHA), dataset).cell("random", "genres", 0)
     with pytest.raises(UserError, match="run `python -m harness tune --dataset"):
         read_tuned(tmp_path / "absent.json", None, dataset)
 

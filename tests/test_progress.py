@@ -65,7 +65,8 @@ def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsy
     import harness.run.tuning as tuning
     from harness.record.fingerprint import tuning_identity
 
-    settings = tuning.TuneSettings(trials=4, startup_trials=2)  # each trial costs a gc
+    # Each trial costs a gc; one seed: random's one study, seed 0's.
+    settings = tuning.TuneSettings(trials=4, startup_trials=2, seeds=1)
     url = f"sqlite:///{tmp_path / 'study.db'}"
     storage = tuning.open_storage(url)
     data = small_table()
@@ -84,8 +85,8 @@ def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsy
 
     with pytest.raises(KeyboardInterrupt):
         tuning.tune_study(data, "random", "baseline", settings, storage,
-                          objective_of=stopped_after_two, produced_by=produced_by)
-    done = optuna.load_study(study_name="random-baseline", storage=url).get_trials(
+                          objective_of=stopped_after_two, produced_by=produced_by, seed=0)
+    done = optuna.load_study(study_name="random-baseline-seed0", storage=url).get_trials(
         states=tuning.FINISHED)
     assert len(done) == 2
     seen = []  # the bar's count as each trial starts: one step per trial
@@ -102,7 +103,7 @@ def test_tune_counts_the_trials_left_after_a_resume(tmp_path, monkeypatch, capsy
     bars = _Bars(monkeypatch)
     document = tuning.tune_all(data, ("random",), ("baseline", "timestamp"), settings, url,
                                produced_by=produced_by)
-    assert set(document["cells"]) == {"random-baseline", "random-timestamp"}
+    assert set(document["cells"]) == {"random-baseline-seed0", "random-timestamp-seed0"}
     bar = bars.by_desc("tune")
     left = 2 * settings.trials - 2
     assert (bar.total, bar.n) == (left, left)
@@ -146,7 +147,7 @@ def test_budget_counts_every_epoch_it_trains(monkeypatch, capsys):
         validate(None) for _ in range(options.epochs)])
     monkeypatch.setattr(budget, "validation_score", lambda cell, model: 0.5)
     monkeypatch.setattr(budget, "test_score", lambda cell, model: 0.4)
-    tuned = SimpleNamespace(sha256="0" * 64, cell=lambda split, config: SimpleNamespace(
+    tuned = SimpleNamespace(sha256="0" * 64, cell=lambda split, config, seed: SimpleNamespace(
         options=lambda epochs: TrainOptions(epochs=epochs, learning_rate=0.2)))
     data = SimpleNamespace(source="synthetic", sha256="1" * 64)
     bars = _Bars(monkeypatch, budget)

@@ -226,11 +226,26 @@ def test_temporal_warm_is_temporal_tested_on_warm_rows_only():
     assert all(users[r] in seen_users and items[r] in seen_items for r in warm.test)
     assert all(users[r] not in seen_users or items[r] not in seen_items for r in dropped)
     assert dropped.size > 0  # the table has cold test rows: the filter did something
-    # The validation slice (and so all that is chosen on it) is temporal's.
-    for name in ("temporal", "temporal_warm"):
-        validation = make_validation(name, users, times, warm)
-        assert (validation.test == make_validation("temporal", users, times,
-                                                   temporal).test).all()
+
+
+def test_temporal_warm_is_validated_on_warm_rows_only():
+    """Its hyperparameters are chosen on warm users, as it is scored: its validation slice
+    is temporal's less the rows whose user or item has no row left for fitting."""
+    users, items, times = _table()
+    temporal = make_split("temporal", users, times)  # by time alone: users and items
+    plain = make_validation("temporal", users, times, temporal)  # may change below
+    planted = plain.test[:10]
+    users[planted[:5]], items[planted[5:]] = 41, 31  # first seen in the validation slice
+    warm = make_validation("temporal_warm", users, times, temporal, item_ids=items)
+    assert (warm.train == plain.train).all()  # the same rows fit
+    fit_users, fit_items = set(users[plain.train]), set(items[plain.train])
+    assert set(warm.test) < set(plain.test)
+    assert all(users[r] in fit_users and items[r] in fit_items for r in warm.test)
+    cold = np.setdiff1d(plain.test, warm.test)
+    assert set(planted) <= set(cold)
+    assert all(users[r] not in fit_users or items[r] not in fit_items for r in cold)
+    with pytest.raises(Exception, match="needs the item"):
+        make_validation("temporal_warm", users, times, temporal)
 
 
 def test_temporal_warm_needs_items():

@@ -20,8 +20,10 @@ from harness.data.splitdata import split_data, validation_split
 from harness.errors import UserError
 from harness.record.fingerprint import tuning_identity
 from harness.run.tuned import FORMAT, expected_by_run, read_tuned
-from harness.run.tunespace import TUTORIAL_PARAMS, TuneSettings
-from harness.run.tuning import open_storage, tune_study
+from harness.run.tunespace import TUTORIAL_PARAMS, TuneSettings, study_name
+from harness.run.tunetrial import prepare_study, trial_options
+from harness.run.tuning import open_storage, studies, tune_all, tune_study
+from splits import SPLITS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -161,16 +163,81 @@ def test_tuning_is_blind_to_test(tmp_path):
     assert validation_changed != reference
 
 
+def _tuned_by_plan(path: Path, data, settings: TuneSettings) -> Path:
+    """The tuned file a tuning of every split's baseline under ``settings`` writes: one
+    cell per study of its plan (the choices themselves do not matter here)."""
+    cells = {study_name(split, config, seed): {
+        "split": split, "config": config, **({} if seed is None else {"seed": seed}),
+        "epochs": 1, "validation_score": 0.5, "trials_counted": 1, "tuning_seconds": 1.0,
+        "params": TUTORIAL_PARAMS} for split, config, seed in studies(
+            tuple(SPLITS), ("baseline",), settings)}
+    path.write_text(json.dumps({"format": FORMAT, "identity": tuning_identity(
+        data.sha256, settings.to_dict(), list(SPLITS), ["baseline"]), "cells": cells}))
+    return path
+
+
+def test_no_test_row_of_any_seed_reaches_its_tuning(tmp_path):
+    """For every split and grid seed, the study the grid takes that seed's
+    hyperparameters from (the plan a tuning runs, the tuned file's lookup) fits and
+    validates on rows the seed's test set does not hold (the rows a trial is given,
+    :func:`prepare_study`); a warm-only split validates on warm rows only."""
+    from harness.data.synthetic import synthetic_movielens
+
+    data = synthetic_movielens(np.random.default_rng(2), n_interactions=3000, n_items=200,
+                               n_users=120)
+    settings = TuneSettings()
+    tuned = read_tuned(_tuned_by_plan(tmp_path / "tuned.json", data, settings),
+                       expected_by_run(data.sha256))
+    options = trial_options(settings, TUTORIAL_PARAMS)
+    users, items = data.user_codes, data.title_codes
+    for split in SPLITS:
+        for seed in range(settings.seeds):
+            chosen = tuned.cell(split, "baseline", seed)
+            study = prepare_study(data, split, "baseline", chosen.seed, options)
+            test = split_data(data, split, seed, settings.test_fraction)[0].test
+            seen = np.union1d(study.train_rows, study.validation_rows)
+            assert np.intersect1d(seen, test).size == 0, f"{split} seed {seed}"
+            if SPLITS[split].warm_of is not None:
+                fit = study.train_rows
+                assert np.isin(users[study.validation_rows], users[fit]).all()
+                assert np.isin(items[study.validation_rows], items[fit]).all()
+    assert settings.seeds > 1 and SPLITS["random"].seeded  # the case a shared study fails
+
+
+def test_a_seeded_split_is_tuned_once_per_seed_on_that_seeds_rows(tmp_path, monkeypatch):
+    """The tuning runs the plan: each random study's trials are given its own seed's
+    split, and the tuned file records which seed each study chose for."""
+    from harness.data.synthetic import synthetic_movielens
+    from harness.run import tunetrial
+
+    data = synthetic_movielens(np.random.default_rng(3), n_interactions=1500, n_items=120,
+                               n_users=60)
+    given = []
+
+    def spy(data, split, config, seed, options):
+        given.append((split, seed))
+        return prepare_study(data, split, config, seed, options)
+
+    monkeypatch.setattr(tunetrial, "prepare_study", spy)
+    settings = TuneSettings(trials=1, max_epochs=1, patience=1, seeds=2, startup_trials=1,
+                            prune_after=1)
+    document = tune_all(data, ("random", "temporal"), ("baseline",), settings,
+                        _sqlite(tmp_path))
+    assert given == [("random", 0), ("random", 1), ("temporal", None)]
+    assert {key: cell.get("seed") for key, cell in document["cells"].items()} == {
+        "random-baseline-seed0": 0, "random-baseline-seed1": 1, "temporal-baseline": None}
+
+
 def _document(tmp_path, data_sha256="d" * 64, **changes) -> Path:
-    cell = {"split": "random", "config": "baseline", "epochs": 4, "validation_score": 0.3,
+    cell = {"split": "temporal", "config": "baseline", "epochs": 4, "validation_score": 0.3,
             "trials_counted": 16, "tuning_seconds": 12.5,
             "params": {"learning_rate": 0.05, "embedding_dim": 64, "batch_size": 512,
                        "logq": True}}
     cell["params"].update(changes.pop("params", {}))
     cell.update(changes)
     document = {"format": FORMAT, "identity": tuning_identity(
-        data_sha256, TuneSettings().to_dict(), ["random"], ["baseline"]),
-        "cells": {"random-baseline": cell}}
+        data_sha256, TuneSettings().to_dict(), ["temporal"], ["baseline"]),
+        "cells": {"temporal-baseline": cell}}
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps(document))
     return path
@@ -178,12 +245,12 @@ def _document(tmp_path, data_sha256="d" * 64, **changes) -> Path:
 
 def test_a_tuned_file_gives_each_cell_its_options(tmp_path):
     tuned = read_tuned(_document(tmp_path), expected_by_run("d" * 64, 0.2))
-    options = tuned.cell("random", "baseline").options()
+    options = tuned.cell("temporal", "baseline", 0).options()
     assert (options.learning_rate, options.embedding_dim, options.batch_size, options.logq,
             options.epochs, options.fit_on, options.patience) == (
         0.05, 64, 512, True, 4, "train", None)
-    with pytest.raises(UserError, match="no tuned hyperparameters for temporal/baseline"):
-        tuned.cell("temporal", "baseline")
+    with pytest.raises(UserError, match="no tuned hyperparameters for user_temporal-baseline"):
+        tuned.cell("user_temporal", "baseline", 0)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -23,7 +23,7 @@ from harness.run.tuning import TuneSettings, open_storage, suggest, tune_study
 SETTINGS = TuneSettings(trials=8, startup_trials=3)
 
 
-def cheap_objective(data, split, config, settings, seconds: float = 0.3):
+def cheap_objective(data, split, config, settings, seed=None, seconds: float = 0.3):
     def run(trial):
         params = suggest(trial)
         trial.set_user_attr("pid", os.getpid())

@@ -82,23 +82,19 @@ def cmd_tune(args) -> int:
     from harness.model.features import CONFIGS
     from harness.record.files import write_json_atomic
     from harness.record.fingerprint import shared, tuning_identity
-    from harness.record.grid import unique
     from harness.record.redaction import redact
-    from harness.run.tuned import study_split
     from splits import SPLITS
 
     _grid_file(args)
     settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
-                            patience=args.patience, seed=args.seed)
+                            patience=args.patience, seeds=args.seeds)
     splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
-    # A warm-only split is tuned by the study of the split it restricts.
-    splits = tuple(unique(study_split(split) for split in splits))
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it")
     # Imported once the options are checked: the studies load Optuna and TensorFlow
     # (seconds), which a refused option never needs.
-    from harness.run.tuning import open_storage, tune_all
+    from harness.run.tuning import open_storage, studies, tune_all
 
     if args.storage is not None:
         open_storage(args.storage)  # an unreachable database fails now, not after loading
@@ -116,8 +112,8 @@ def cmd_tune(args) -> int:
             out, shared(produced_by))
         run_dir.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{run_dir / 'study.db'}"
-    print(f"tuning {len(splits) * len(configs)} studies of {settings.trials} trials; "
-          f"studies in {redact(storage)}", file=sys.stderr)
+    print(f"tuning {len(studies(splits, configs, settings))} studies of {settings.trials} "
+          f"trials; studies in {redact(storage)}", file=sys.stderr)
     document = tune_all(data, splits, configs, settings, storage, args.worker, produced_by)
     write_json_atomic(out, document)
     print(f"wrote {out}", file=sys.stderr)
@@ -145,7 +141,7 @@ def cmd_budget(args) -> int:
         tuned = read_tuned(args.tuned, expected_by_run(data.sha256), args.dataset)
         for split in splits:  # every cell tuned, before any training
             for config in configs:
-                tuned.cell(split, config)
+                tuned.cell(split, config, seed=0)  # the curves' seed
     from harness.run.budget import budget_curves  # TensorFlow, once the input is checked
 
     document = budget_curves(data, splits, configs, args.max_epochs, tuned)
@@ -169,8 +165,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                      help=f"epochs a trial may train ({TuneSettings.max_epochs})")
     sub.add_argument("--patience", type=int, default=TuneSettings.patience,
                      help="epochs without a better validation score before a trial stops")
-    sub.add_argument("--seed", type=seed, default=TuneSettings.seed,
-                     help="the split seed whose validation slice chooses")
+    sub.add_argument("--seeds", type=int, default=TuneSettings.seeds,
+                     help="the grid seeds 0..N-1 a seeded split (random) is tuned for, one "
+                     f"study each on its own validation slice (default {TuneSettings.seeds})")
     sub.add_argument("--out", default=str(DEFAULT_TUNED),
                      help=f"the tuned file to write ({DEFAULT_TUNED})")
     sub.add_argument("--overwrite", action="store_true", help="replace an existing --out")

@@ -36,7 +36,8 @@ def validation_split(data: MovieLens, split_name: str, split: Split, seed: int,
     (``splits.make_validation``)."""
     ratings = data.ratings
     return make_validation(split_name, ratings["user_id"], ratings["timestamp"], split,
-                           validation_fraction=validation_fraction, seed=seed)
+                           validation_fraction=validation_fraction, seed=seed,
+                           item_ids=ratings["movie_id"])
 
 
 def split_tables(data: MovieLens, test_fraction: float, seed: int,

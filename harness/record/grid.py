@@ -26,6 +26,7 @@ QUICK_CONFIGS = TUTORIAL_CONFIGS
 QUICK_BASELINES = (POPULARITY,)
 QUICK_USER_FRACTION = 0.2
 QUICK_SEEDS = 3
+DEFAULT_SEEDS = 5  # seeds 0 .. 4: the grid's, and the seeds a tuning tunes a seeded split for
 
 
 def unique(items: Iterable) -> list:
@@ -180,5 +181,5 @@ class Grid:
         )
 
 
-__all__ = ["BASELINES", "DEFAULT_FIT_ON", "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS",
-           "QUICK_USER_FRACTION", "TUTORIAL_CONFIGS", "Grid", "fit_on_for", "unique"]
+__all__ = ["BASELINES", "DEFAULT_FIT_ON", "DEFAULT_SEEDS", "QUICK_BASELINES", "QUICK_CONFIGS",
+           "QUICK_SEEDS", "QUICK_USER_FRACTION", "TUTORIAL_CONFIGS", "Grid", "fit_on_for", "unique"]

@@ -74,7 +74,8 @@ def budget_curves(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, 
             for config in configs:
                 settings = {"tutorial": TrainOptions(epochs=max_epochs)}
                 if tuned is not None:
-                    settings["tuned"] = tuned.cell(split, config).options(epochs=max_epochs)
+                    settings["tuned"] = tuned.cell(split, config, seed).options(
+                        epochs=max_epochs)
                 for name, options in settings.items():
                     bar.set_postfix_str(f"{split}/{config} {name}", refresh=False)
                     curves.append({"hyperparameters": name, **curve(

@@ -179,7 +179,7 @@ class GridSession:
                                     self.dataset)
             for cell in self.cells:  # every tuned cell has its choice, before any runs
                 if cell.protocol == TUNED and cell.config not in self.unavailable:
-                    self.tuned.cell(cell.split, cell.config)
+                    self.tuned.cell(cell.split, cell.config, cell.seed)
         manifest = self._manifest()
         path = self.settings.run_dir
         if path is None:

@@ -23,6 +23,7 @@ from harness.record.cell import PROTOCOLS, TUNED, TUTORIAL
 from harness.record.grid import (
     BASELINES,
     DEFAULT_FIT_ON,
+    DEFAULT_SEEDS,
     QUICK_BASELINES,
     QUICK_CONFIGS,
     QUICK_SEEDS,
@@ -31,7 +32,6 @@ from harness.record.grid import (
 )
 from harness.run.tuned import DEFAULT_TUNED
 
-DEFAULT_SEEDS = 5  # seeds 0 .. 4
 DEFAULT_EPOCHS = 3  # the tutorial's
 QUICK_EPOCHS = 1
 BOTH = "both"  # --protocol both: every protocol in PROTOCOLS

@@ -25,7 +25,14 @@ from harness.errors import UserError
 from harness.record.files import read_json
 from harness.record.fingerprint import changed_descriptions, differences
 from harness.record.provenance import current_suite_version
-from harness.run.tunespace import PARAMS, TuneSettings, outside_space, search
+from harness.run.tunespace import (
+    PARAMS,
+    TuneSettings,
+    outside_space,
+    search,
+    study_name,
+    study_seed,
+)
 
 if TYPE_CHECKING:
     from harness.model.training import TrainOptions
@@ -41,9 +48,10 @@ DEFAULT_TUNED = Path("results", "tuned.json")
 
 @dataclass(frozen=True)
 class TunedCell:
-    """One (split, configuration)'s choice.
+    """One study's choice: a (split, configuration)'s, and a seeded split's per seed.
 
     Attributes:
+        seed: the grid seed it chooses for (a seeded split's), or None: every seed.
         params: :data:`PARAMS` values.
         epochs: the best trial's best epoch (early stopping on the validation slice).
         validation_score: that trial's validation top-100 accuracy at that epoch.
@@ -52,6 +60,7 @@ class TunedCell:
 
     split: str
     config: str
+    seed: int | None
     params: dict
     epochs: int
     validation_score: float
@@ -82,22 +91,25 @@ class Tuned:
     path: Path
     sha256: str
     identity: dict
-    cells: dict[tuple[str, str], TunedCell]
+    cells: dict[tuple[str, str, int | None], TunedCell]
     dataset: str = DEFAULT_DATASET
 
-    def cell(self, split: str, config: str) -> TunedCell:
-        """The choice for (split, configuration); a warm-only split's is its ``warm_of``
-        split's (the two share their training side and validation slice).
+    def cell(self, split: str, config: str, seed: int) -> TunedCell:
+        """The choice for (split, configuration) at grid seed ``seed``: its own study's
+        (:func:`harness.run.tunespace.study_seed`: a seeded split's per seed).
 
         Raises:
-            UserError: the file has no such cell, or its split or configuration was
+            UserError: the file has no such study, or its split or configuration was
                 tuned under another description than the code's (naming what differs).
         """
-        split = study_split(split)
+        key = (split, config, study_seed(split, seed))
         try:
-            chosen = self.cells[(split, config)]
+            chosen = self.cells[key]
         except KeyError:
-            raise UserError(f"{self.path} has no tuned hyperparameters for {split}/{config}; "
+            per_seed = ("" if key[2] is None else " (a seeded split is tuned per seed: "
+                        f"tune --seeds {seed + 1} or more)")
+            raise UserError(f"{self.path} has no tuned hyperparameters for "
+                            f"{study_name(*key)}{per_seed}; "
                             f"{tune_again(self.dataset, self.path)}") from None
         changed = changed_descriptions(self.identity, split, config)
         if changed:
@@ -105,14 +117,6 @@ class Tuned:
                             f"description of its split or configuration ({'; '.join(changed)})"
                             f": {tune_again(self.dataset, self.path)}")
         return chosen
-
-
-def study_split(split: str) -> str:
-    """The split whose study chooses ``split``'s hyperparameters: itself, or for a
-    warm-only split the split it restricts."""
-    from splits import SPLITS
-
-    return (SPLITS[split].warm_of if split in SPLITS else None) or split
 
 
 def tune_command(dataset: str, path: str | Path) -> str:
@@ -176,9 +180,11 @@ def _cell(where: str, entry) -> TunedCell:
     outside = outside_space(checked)
     if outside is not None:
         raise UserError(f"{where}.params: {outside}")
+    seed = entry.get("seed")
     cell = TunedCell(
         split=_field(entry.get("split"), str, f"{where}.split"),
         config=_field(entry.get("config"), str, f"{where}.config"),
+        seed=None if seed is None else _field(seed, int, f"{where}.seed"),
         params=checked,
         epochs=_field(entry.get("epochs"), int, f"{where}.epochs"),
         validation_score=_field(entry.get("validation_score"), float,
@@ -237,10 +243,10 @@ def read_tuned(path: str | Path, expected: dict | None = None,
     cells = {}
     for key, entry in entries.items():
         cell = _cell(f"{path}: cells[{key!r}]", entry)
-        cells[(cell.split, cell.config)] = cell
+        cells[(cell.split, cell.config, cell.seed)] = cell
     return Tuned(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                  identity=found, cells=cells, dataset=dataset)
 
 
 __all__ = ["DEFAULT_TUNED", "FORMAT", "OLD_FORMATS", "Tuned", "TunedCell",
-           "expected_by_run", "read_tuned", "study_split", "tune_again", "tune_command"]
+           "expected_by_run", "read_tuned", "tune_again", "tune_command"]

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 
 from harness.errors import UserError
-from splits import TEST_FRACTION, VALIDATION_FRACTION
+from harness.record.grid import DEFAULT_SEEDS
+from splits import SPLITS, TEST_FRACTION, VALIDATION_FRACTION
 
 # The search space. Adagrad's learning rate on a log scale around the tutorial's 0.1; the
 # embedding size of every table; the in-batch softmax's batch (also its negatives); the
@@ -65,7 +66,8 @@ class TuneSettings:
             trial counts, as it spent budget.
         max_epochs: the most epochs a trial trains.
         patience: epochs without a better validation score before a trial stops.
-        seed: the split seed whose validation slice chooses.
+        seeds: the grid's seeds 0 .. seeds - 1 that a seeded split is tuned for, each on
+            its own validation slice (:func:`study_seeds`).
         sampler_seed: TPE's seed.
         startup_trials: trials TPE draws at random before it models the space (the
             tutorial's trial is one of them).
@@ -78,7 +80,7 @@ class TuneSettings:
     trials: int = 16
     max_epochs: int = 20
     patience: int = 3
-    seed: int = 0
+    seeds: int = DEFAULT_SEEDS
     sampler_seed: int = 0
     startup_trials: int = 6
     prune_after: int = 4
@@ -86,13 +88,14 @@ class TuneSettings:
     validation_fraction: float = VALIDATION_FRACTION
 
     def __post_init__(self):
-        for name in ("trials", "max_epochs", "patience", "startup_trials", "prune_after"):
+        for name in ("trials", "max_epochs", "patience", "seeds", "startup_trials",
+                     "prune_after"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be a positive integer, "
                                 f"got {value!r}")
-        if self.seed < 0 or self.sampler_seed < 0:
-            raise UserError("seeds must be non-negative integers")
+        if self.sampler_seed < 0:
+            raise UserError("the sampler seed must be a non-negative integer")
         # The fractions are checked by TrainOptions (imported here, not above: reading a
         # tuned file needs this module and must not load TensorFlow).
         from harness.model.training import TrainOptions
@@ -104,5 +107,33 @@ class TuneSettings:
         return {**dataclasses.asdict(self), **search()}
 
 
+def study_seed(split: str, seed: int) -> int | None:
+    """The study that chooses for ``split`` at grid seed ``seed``: that seed's own for a
+    seeded split (its rows differ by seed, and one seed's training side holds most of
+    another's test rows), else None: the one study of the slice every seed shares.
+
+    Raises:
+        UnknownNameError: ``split`` is not a registered split.
+    """
+    return seed if SPLITS[split].seeded else None
+
+
+def study_seeds(split: str, seeds: int) -> tuple[int | None, ...]:
+    """Every study of ``split`` a tuning for the seeds 0 .. seeds - 1 runs."""
+    return tuple(dict.fromkeys(study_seed(split, seed) for seed in range(seeds)))
+
+
+def split_seed(seed: int | None) -> int:
+    """The split seed a study's rows are drawn with (a shared study's: 0, which a split
+    that is not seeded ignores)."""
+    return 0 if seed is None else seed
+
+
+def study_name(split: str, config: str, seed: int | None) -> str:
+    """A study's name in the storage and its key in the tuned file."""
+    return f"{split}-{config}" if seed is None else f"{split}-{config}-seed{seed}"
+
+
 __all__ = ["BATCH_SIZES", "EMBEDDING_DIMS", "LEARNING_RATE", "LOGQ", "PARAMS",
-           "TUTORIAL_PARAMS", "TuneSettings", "outside_space", "search"]
+           "TUTORIAL_PARAMS", "TuneSettings", "outside_space", "search", "split_seed",
+           "study_name", "study_seed", "study_seeds"]

@@ -20,7 +20,7 @@ from harness.data.sources import MovieLens
 from harness.errors import UserError
 from harness.record.fingerprint import differences, study_identity, tuning_identity
 from harness.record.redaction import redact
-from harness.run.tunespace import PARAMS, TUTORIAL_PARAMS, TuneSettings
+from harness.run.tunespace import PARAMS, TUTORIAL_PARAMS, TuneSettings, study_name
 from harness.run.tunetrial import objective
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -80,24 +80,28 @@ def counted(study: optuna.Study, trials: int) -> list[optuna.trial.FrozenTrial]:
 
 def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
                storage: optuna.storages.BaseStorage, worker: int = 0,
-               objective_of: Callable = objective, produced_by: dict | None = None) -> dict:
-    """Runs (or resumes, or joins) the study of one (split, configuration) until its
-    budget is spent, then summarises it.
+               objective_of: Callable = objective, produced_by: dict | None = None,
+               seed: int | None = None) -> dict:
+    """Runs (or resumes, or joins) the study of one (split, configuration) at one study
+    seed until its budget is spent, then summarises it.
 
     Args:
         worker: this process's number among those sharing the storage: TPE is seeded
             with ``sampler_seed + worker``, so that two workers do not draw the same
             start-up trials (one process: 0, deterministic).
-        objective_of: (data, split, config, settings) -> the trial function.
+        objective_of: (data, split, config, settings, seed) -> the trial function.
         produced_by: :func:`harness.record.fingerprint.tuning_identity` of this tuning
             (describing at least this split and configuration), computed once
             when it started (default: now).
+        seed: the study's seed (:func:`harness.run.tunespace.study_seed`): a seeded
+            split's grid seed, None for the study every seed shares.
 
     Raises:
         UserError: the storage holds this study from another suite version, data,
             settings or description of its split or configuration.
     """
-    name = f"{split}-{config}"
+    name = study_name(split, config, seed)
+    label = f"{split}/{config}" + ("" if seed is None else f" seed {seed}")
     study = optuna.create_study(
         study_name=name, storage=storage, direction="maximize", load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=settings.sampler_seed + worker,
@@ -118,11 +122,11 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
 
     def log(study, trial):
         if trial.state in FINISHED:
-            _log(f"[tune {split}/{config} {len(counted(study, settings.trials))}/"
+            _log(f"[tune {label} {len(counted(study, settings.trials))}/"
                  f"{settings.trials}] trial {trial.number}: {_describe(trial)}")
 
     if len(counted(study, settings.trials)) < settings.trials:
-        study.optimize(objective_of(data, split, config, settings), callbacks=[
+        study.optimize(objective_of(data, split, config, settings, seed), callbacks=[
             log, optuna.study.MaxTrialsCallback(settings.trials, states=FINISHED)],
             gc_after_trial=True)
     # Another worker may still be running a trial numbered inside the budget.
@@ -130,21 +134,22 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
               for t in study.get_trials(deepcopy=False)):
         time.sleep(1.0)
         optuna.storages.fail_stale_trials(study)
-    return summary(study, split, config, settings)
+    return summary(study, split, config, settings, seed)
 
 
-def summary(study: optuna.Study, split: str, config: str, settings: TuneSettings) -> dict:
+def summary(study: optuna.Study, split: str, config: str, settings: TuneSettings,
+            seed: int | None = None) -> dict:
     """A study's entry in ``tuned.json``: the best counted trial's hyperparameters and
     epoch, its validation score, every counted trial and the tuning cost."""
     trials = counted(study, settings.trials)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE
                 and "best_epoch" in t.user_attrs]
     if not complete:
-        raise UserError(f"study {split}-{config} has no completed trial that trained an "
-                        "epoch")
+        raise UserError(f"study {study_name(split, config, seed)} has no completed trial "
+                        "that trained an epoch")
     best = max(complete, key=lambda t: (t.value, -t.number))  # a tie keeps the earlier
     return {
-        "split": split, "config": config,
+        "split": split, "config": config, **({} if seed is None else {"seed": seed}),
         "params": {key: best.params[key] for key in PARAMS},
         "epochs": int(best.user_attrs["best_epoch"]),
         "validation_score": float(best.value), "best_trial": best.number,

@@ -19,7 +19,14 @@ from harness.data.sources import MovieLens
 from harness.errors import TrainingError
 from harness.model.training import TrainOptions
 from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
-from harness.run.tunespace import BATCH_SIZES, EMBEDDING_DIMS, LEARNING_RATE, LOGQ, TuneSettings
+from harness.run.tunespace import (
+    BATCH_SIZES,
+    EMBEDDING_DIMS,
+    LEARNING_RATE,
+    LOGQ,
+    TuneSettings,
+    split_seed,
+)
 
 
 def suggest(trial: optuna.Trial) -> dict:
@@ -31,20 +38,34 @@ def suggest(trial: optuna.Trial) -> dict:
     }
 
 
-def objective(data: MovieLens, split: str, config: str, settings: TuneSettings
-              ) -> Callable[[optuna.Trial], float]:
+def trial_options(settings: TuneSettings, params: dict) -> TrainOptions:
+    """A trial's training: ``params``, early stopping on the validation slice, and
+    preprocessing fitted on the training side."""
+    return TrainOptions(
+        epochs=settings.max_epochs, patience=settings.patience, fit_on="train",
+        test_fraction=settings.test_fraction,
+        validation_fraction=settings.validation_fraction, **params)
+
+
+def prepare_study(data: MovieLens, split: str, config: str, seed: int | None,
+                  options: TrainOptions) -> PreparedCell:
+    """A study's rows and encoding: the split at the study's seed
+    (:func:`harness.run.tunespace.study_seed`); a trial fits ``train_rows`` and scores
+    ``validation_rows``, both from that split's training side."""
+    return prepare_cell(data, split, config, split_seed(seed), options)
+
+
+def objective(data: MovieLens, split: str, config: str, settings: TuneSettings,
+              seed: int | None = None) -> Callable[[optuna.Trial], float]:
     """The function a study maximises: a trial's best validation top-100 accuracy."""
     prepared: dict[int, PreparedCell] = {}  # by embedding size: the split and encoding
 
     def run(trial: optuna.Trial) -> float:
         params = suggest(trial)
-        options = TrainOptions(
-            epochs=settings.max_epochs, patience=settings.patience, fit_on="train",
-            test_fraction=settings.test_fraction,
-            validation_fraction=settings.validation_fraction, **params)
+        options = trial_options(settings, params)
         dim = params["embedding_dim"]
         if dim not in prepared:
-            prepared[dim] = prepare_cell(data, split, config, settings.seed, options)
+            prepared[dim] = prepare_study(data, split, config, seed, options)
         cell = dataclasses.replace(prepared[dim], options=options)
         scores: list[float] = []
 
@@ -71,4 +92,4 @@ def objective(data: MovieLens, split: str, config: str, settings: TuneSettings
     return run
 
 
-__all__ = ["objective", "suggest"]
+__all__ = ["objective", "prepare_study", "suggest", "trial_options"]

@@ -1,13 +1,16 @@
 """Equal-budget tuning of every (split, configuration) on its own validation slice, with
 Optuna.
 
-One study per (split, configuration) (:mod:`harness.run.tunestudy`), all with the same
-settings: the same number of trials, the same search space, the same seeded TPE sampler
-(so every configuration's random start-up trials draw the same hyperparameters) and the
-same pruner (:mod:`harness.run.tunespace`). The first trial is always the tutorial's
-hyperparameters. Each trial (:mod:`harness.run.tunetrial`) trains on the training side of
-seed 0's split less its validation slice (the split's own rule: :mod:`splits`) and scores
-the slice after every epoch with the exact ranking. Test rows choose nothing.
+One study per (split, configuration), and for a seeded split (``random``) one per grid
+seed, since each seed's test rows lie in the other seeds' training sides
+(:mod:`harness.run.tunestudy`), all with the same settings: the same number of trials,
+the same search space, the same seeded TPE sampler (so every configuration's random
+start-up trials draw the same hyperparameters) and the same pruner
+(:mod:`harness.run.tunespace`). The first trial is always the tutorial's hyperparameters.
+Each trial (:mod:`harness.run.tunetrial`) trains on the training side of its study's split
+less its validation slice (the split's own rule: :mod:`splits`; a warm-only split's slice
+holds warm users only) and scores the slice after every epoch with the exact ranking. No
+test row of any seed chooses that seed's hyperparameters.
 
 Studies live in an Optuna storage: by default an SQLite file in the run directory, so an
 interrupted tuning resumes where it stopped; any SQLAlchemy URL (PostgreSQL, MySQL) lets
@@ -24,7 +27,7 @@ import optuna
 from harness.data.sources import MovieLens
 from harness.record.fingerprint import tuning_identity
 from harness.record.redaction import redact
-from harness.run.tunespace import TuneSettings
+from harness.run.tunespace import TuneSettings, study_name, study_seeds
 from harness.run.tunestudy import FINISHED, counted, open_storage, summary, tune_study
 from harness.run.tunetrial import objective, suggest
 
@@ -54,6 +57,14 @@ def _counting(objective_of: Callable, done: Callable[[], object]) -> Callable:
     return make
 
 
+def studies(splits: tuple[str, ...], configs: tuple[str, ...], settings: TuneSettings
+            ) -> list[tuple[str, str, int | None]]:
+    """Every (split, configuration, study seed) a tuning runs: a seeded split once per
+    grid seed, any other once (:func:`harness.run.tunespace.study_seeds`)."""
+    return [(split, config, seed) for split in splits for config in configs
+            for seed in study_seeds(split, settings.seeds)]
+
+
 def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
              settings: TuneSettings, storage_url: str, worker: int = 0,
              produced_by: dict | None = None) -> dict:
@@ -77,15 +88,15 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
                                                  configs)
     cells = {}
     # The bar counts the trials still to run: a resumed study's finished ones are done.
-    left = {(split, config): _trials_left(storage, f"{split}-{config}", settings.trials)
-            for split in splits for config in configs}
+    left = {study: _trials_left(storage, study_name(*study), settings.trials)
+            for study in studies(splits, configs, settings)}
     with progress(sum(left.values()), "tune", unit="trial") as bar:
         expected = 0
-        for (split, config), trials in left.items():
-            bar.set_postfix_str(f"{split}/{config}", refresh=False)
-            cells[f"{split}-{config}"] = tune_study(
+        for (split, config, seed), trials in left.items():
+            bar.set_postfix_str(study_name(split, config, seed), refresh=False)
+            cells[study_name(split, config, seed)] = tune_study(
                 data, split, config, settings, storage, worker, produced_by=produced_by,
-                objective_of=_counting(objective, bar.update))
+                objective_of=_counting(objective, bar.update), seed=seed)
             expected += trials  # other workers sharing the storage ran the rest
             bar.update(max(0, expected - bar.n))
     return {
@@ -103,5 +114,5 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
 
 
 # The tuning's callers need only this module: the study's and the trial's names too.
-__all__ = ["FINISHED", "TuneSettings", "counted", "objective", "open_storage", "suggest",
-           "summary", "tune_all", "tune_study"]
+__all__ = ["FINISHED", "TuneSettings", "counted", "objective", "open_storage", "studies",
+           "suggest", "summary", "tune_all", "tune_study"]
