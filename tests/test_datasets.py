@@ -400,13 +400,13 @@ def test_tune_and_both_protocols_run_end_to_end_on_an_interactions_file(tmp_path
     tuned = tmp_path / "tuned.json"
     tune = subprocess.run(
         [sys.executable, "-m", "harness", "tune", "--dataset", dataset, "--quick",
-         "--splits", "random", "--trials", "1", "--max-epochs", "1", "--patience", "1",
-         "--out", str(tuned)], cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, **env})
+         "--splits", "random", "--seeds", "1", "--trials", "1", "--max-epochs", "1",
+         "--patience", "1", "--out", str(tuned)], cwd=ROOT, capture_output=True, text=True,
+        timeout=600, env={**os.environ, **env})
     assert tune.returncode == 0, tune.stderr[-3000:]
     assert ("skipped: configuration user_profile needs user_profile, which dataset "
             "interactions:inter.csv does not provide") in tune.stderr
-    tuned_configs = {key.split("-", 1)[1] for key in json.loads(tuned.read_text())["cells"]}
+    tuned_configs = {cell["config"] for cell in json.loads(tuned.read_text())["cells"].values()}
     assert "timestamp" in tuned_configs and "user_profile" not in tuned_configs
     assert not any("genres" in name for name in tuned_configs)
 

@@ -17,6 +17,7 @@ from benchrun import QUICK_GRID, ROOT, run_benchmarks
 from harness.record.files import write_json_atomic
 from harness.report.budget import render_budget
 from harness.run.budget import budget_curves
+from harness.run.tunespace import study_name, study_seed
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 CONFIGS = ("baseline", "timestamp")
@@ -32,7 +33,8 @@ def both(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("protocols")
     tuned = tmp / "tuned.json"
     tune = _harness("tune", "--quick", "--splits", "random,temporal", "--configs",
-                    ",".join(CONFIGS), "--trials", "2", "--max-epochs", "2", "--patience",
+                    ",".join(CONFIGS), "--seeds", QUICK_GRID[QUICK_GRID.index("--seeds") + 1],
+                    "--trials", "2", "--max-epochs", "2", "--patience",
                     "1", "--out", str(tuned))
     assert tune.returncode == 0, tune.stderr[-3000:]
     run = run_benchmarks(*QUICK_GRID, "--protocol", "both", "--tuned", str(tuned),
@@ -52,7 +54,8 @@ def test_tuned_cells_train_at_their_tuned_hyperparameters(both):
     assert {e["fit_on"] for e in tuned_cells} == {"train"}
     assert sum(e["protocol"] == "tutorial" for e in train) == len(tuned_cells)
     for extra in tuned_cells:
-        chosen = tuned["cells"][f"{extra['split']}-{extra['config']}"]
+        chosen = tuned["cells"][study_name(extra["split"], extra["config"], study_seed(
+            extra["split"], extra["seed"]))]  # a random cell's own seed's study
         options = extra["provenance"]["options"]
         assert {k: options[k] for k in chosen["params"]} == chosen["params"]
         assert options["epochs"] == extra["epochs"] == chosen["epochs"]
@@ -105,7 +108,7 @@ def test_a_tuned_file_without_a_cell_of_the_grid_is_refused(both, tmp_path):
                             "--run-dir", str(tmp_path / "run"))
     assert result.returncode == 2
     output = result.stdout + result.stderr
-    assert "no tuned hyperparameters for temporal/timestamp" in output
+    assert "no tuned hyperparameters for temporal-timestamp" in output
     assert "Traceback" not in output and "trained at" not in output
 
 
