@@ -1,20 +1,28 @@
-"""Train/test splits and their validation slices over interaction arrays; no TensorFlow."""
+"""Train/test splits and their validation slices over interaction arrays; no TensorFlow.
+
+Modules: ``functions`` (the split functions and :class:`Split`), ``strategies`` (the
+registered splits, their validation slices and the warm-only restriction), ``registry``
+(the name registry every registry here and in the harness uses), ``diagnostics`` (leakage
+and validation diagnostics of a split).
+"""
 
 from splits.diagnostics import leakage_diagnostics, validation_diagnostics
-from splits.registry import Registry, SplitError, UnknownNameError
-from splits.strategies import (
-    SPLITS,
+from splits.functions import (
     TEST_FRACTION,
-    VALIDATION_FRACTION,
     Split,
-    SplitStrategy,
-    get_split,
     leave_last_out_split,
-    make_split,
-    make_validation,
     random_split,
     temporal_split,
     user_temporal_split,
+)
+from splits.registry import Registry, SplitError, UnknownNameError
+from splits.strategies import (
+    SPLITS,
+    VALIDATION_FRACTION,
+    SplitStrategy,
+    get_split,
+    make_split,
+    make_validation,
     warm_only,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from splits.strategies import Split
+from splits.functions import Split
 
 
 def leakage_diagnostics(split: Split, user_ids: np.ndarray, item_ids: np.ndarray,

@@ -1,8 +1,5 @@
-"""Train/test split strategies: pure functions over arrays returning index arrays.
-
-Every strategy has the signature ``fn(user_ids, timestamps, *, test_fraction, seed)``
-and returns a :class:`Split` of sorted int64 row indices. Inputs are never modified and
-randomness comes only from ``seed`` (a fresh ``np.random.Generator`` per call).
+"""The registered splits: each a split function (:mod:`splits.functions`) with what it
+is (seeded, time-ordered, warm-only).
 
 Each strategy also carves a validation slice out of a split's training side by its own
 rule (:meth:`SplitStrategy.validation`, :func:`make_validation`): the same function
@@ -17,6 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splits.functions import (
+    TEST_FRACTION,
+    Split,
+    leave_last_out_split,
+    random_split,
+    temporal_split,
+    user_temporal_split,
+)
 from splits.registry import Registry, SplitError
 
 # Mixed with the seed for the random validation draw, so that it is independent of the
@@ -24,24 +29,8 @@ from splits.registry import Registry, SplitError
 # rows, and a permutation of n_train rows drawn from that stream is correlated with the
 # permutation of n rows that chose the test set.
 VALIDATION_STREAM = 1
-# The test side's share of the interactions, unless asked otherwise (the grid's, the
-# tuning's and ``python -m harness splits``'s default).
-TEST_FRACTION = 0.2
 # The validation slice's share of the training side, unless asked otherwise.
 VALIDATION_FRACTION = 0.1
-
-
-@dataclass(frozen=True)
-class Split:
-    """Row indices of one train/test split.
-
-    Attributes:
-        train: [n_train] int64, sorted row indices of the training interactions.
-        test: [n_test] int64, sorted row indices of the test interactions.
-    """
-
-    train: np.ndarray
-    test: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -79,9 +68,7 @@ class SplitStrategy:
         user_ids, timestamps = _check_inputs(user_ids, timestamps, test_fraction)
         split = self.fn(user_ids, timestamps, test_fraction=test_fraction, seed=seed)
         if self.warm_of is not None:
-            if item_ids is None or np.shape(item_ids) != user_ids.shape:
-                raise SplitError(f"split {self.name!r} needs the item of every interaction")
-            split = warm_only(split, user_ids, np.asarray(item_ids))
+            split = self._warm(split, user_ids, item_ids)
         if split.train.size == 0 or split.test.size == 0:
             raise SplitError(
                 f"split {self.name!r} of {len(timestamps)} interactions with test_fraction="
@@ -117,11 +104,9 @@ class SplitStrategy:
                 it needs it.
 
         Returns:
-            A :class:`Split` over the same rows whose ``train`` is the training side left
-            for fitting and whose ``test`` is the validation slice: both sorted int64,
-            disjoint, together ``split.train`` (a warm-only split's less the cold
-            validation rows). In the role of a test set it goes to
-            :func:`splits.leakage_diagnostics` unchanged.
+            A :class:`Split` over the same rows: ``train`` the training side left for
+            fitting, ``test`` the validation slice; sorted int64, disjoint, together
+            ``split.train`` (a warm-only split's less the cold validation rows).
 
         Raises:
             SplitError: bad arrays or fraction, ``split.train`` not sorted unique row
@@ -147,14 +132,18 @@ class SplitStrategy:
                 f"{'train' if local.train.size == 0 else 'validation'} side"
             )
         validation = Split(train=train[local.train], test=train[local.test])
-        if self.warm_of is not None:
-            if item_ids is None or np.shape(item_ids) != user_ids.shape:
-                raise SplitError(f"split {self.name!r} needs the item of every interaction")
-            validation = warm_only(validation, user_ids, np.asarray(item_ids))
-            if validation.test.size == 0:
-                raise SplitError(f"the validation slice of split {self.name!r} has no warm "
-                                 "interaction")
+        if self.warm_of is None:
+            return validation
+        validation = self._warm(validation, user_ids, item_ids)
+        if validation.test.size == 0:
+            raise SplitError(f"the validation slice of split {self.name!r} has no warm "
+                             "interaction")
         return validation
+
+    def _warm(self, split: Split, user_ids: np.ndarray, item_ids) -> Split:
+        if item_ids is None or np.shape(item_ids) != user_ids.shape:
+            raise SplitError(f"split {self.name!r} needs the item of every interaction")
+        return warm_only(split, user_ids, np.asarray(item_ids))
 
 
 def warm_only(split: Split, user_ids: np.ndarray, item_ids: np.ndarray) -> Split:
@@ -182,83 +171,6 @@ def _check_inputs(user_ids, timestamps, fraction, fraction_name="test_fraction")
     if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
         raise SplitError(f"{fraction_name} must be in (0, 1), got {fraction!r}")
     return user_ids, timestamps
-
-
-def _as_split(is_test: np.ndarray) -> Split:
-    return Split(train=np.flatnonzero(~is_test).astype(np.int64),
-                 test=np.flatnonzero(is_test).astype(np.int64))
-
-
-def _time_order(timestamps: np.ndarray) -> np.ndarray:
-    """Row order by time; equal timestamps keep row order (a stable, documented tie rule)."""
-    return np.argsort(timestamps, kind="stable")
-
-
-def random_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
-    """Uniformly random rows to test, ``round(n * test_fraction)`` of them.
-
-    The TFRS tutorial's protocol. It ignores time, so training sees the future.
-    """
-    n = len(timestamps)
-    n_test = int(round(n * test_fraction))
-    permutation = np.random.default_rng(seed).permutation(n)
-    is_test = np.zeros(n, dtype=bool)
-    is_test[permutation[:n_test]] = True
-    return _as_split(is_test)
-
-
-def temporal_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
-    """One global time cut: the latest ``test_fraction`` of interactions go to test.
-
-    Tie rule: the cut time is the timestamp of the first test row in time order, and
-    every interaction at or after it goes to test. Interactions sharing the cut second
-    therefore never straddle it, so the test side can be slightly larger than asked and
-    no test interaction is earlier than any training one.
-    """
-    n = len(timestamps)
-    n_test = int(round(n * test_fraction))
-    if n_test == 0:
-        return _as_split(np.zeros(n, dtype=bool))
-    cut_time = timestamps[_time_order(timestamps)[n - n_test]]
-    return _as_split(timestamps >= cut_time)
-
-
-def _per_user_last(user_ids, timestamps, n_test_of_count) -> Split:
-    """Marks, for each user, the last ``n_test_of_count(count)`` interactions in time.
-
-    Within a user, equal timestamps are ordered by row index (later row = later).
-    """
-    n = len(timestamps)
-    # Sort by user, then time, then row: lexsort keys go last-to-first.
-    order = np.lexsort((np.arange(n), timestamps, user_ids))
-    sorted_users = user_ids[order]
-    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
-    counts = np.diff(np.r_[starts, n])
-    n_test = n_test_of_count(counts)
-    # Position of each sorted row within its user's run, counted from the end.
-    from_end = np.repeat(starts + counts, counts) - np.arange(n) - 1
-    is_test = np.zeros(n, dtype=bool)
-    is_test[order] = from_end < np.repeat(n_test, counts)
-    return _as_split(is_test)
-
-
-def user_temporal_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
-    """Each user's latest ``round(test_fraction * count)`` interactions go to test.
-
-    Every user with at least two interactions keeps one or more in train and puts one or
-    more in test; a user with one interaction stays in train. Time is ordered within a
-    user only: one user's test can be earlier than another user's training.
-    """
-    def n_test(counts):
-        wanted = np.rint(test_fraction * counts).astype(np.int64)
-        return np.where(counts >= 2, np.clip(wanted, 1, counts - 1), 0)
-
-    return _per_user_last(user_ids, timestamps, n_test)
-
-
-def leave_last_out_split(user_ids, timestamps, *, test_fraction=TEST_FRACTION, seed=0) -> Split:
-    """Each user's last interaction goes to test (users with one interaction: train)."""
-    return _per_user_last(user_ids, timestamps, lambda counts: (counts >= 2).astype(np.int64))
 
 
 SPLITS: Registry[SplitStrategy] = Registry("split")
