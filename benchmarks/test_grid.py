@@ -12,7 +12,6 @@ import pytest
 
 from harness.evaluation.keys import accuracy_key
 from harness.model.training import TrainOptions
-from harness.record.cell import TUNED
 from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
 from harness.run.cell import (
     evaluate_cell_per_user,
@@ -23,6 +22,7 @@ from harness.run.cell import (
     prepare_cell,
     result_of,
 )
+from harness.run.prepare import cell_options
 from harness.run.publish import benchmark_entry_of, one_round_stats
 from harness.run.serving import cell_serving
 
@@ -31,16 +31,11 @@ SERVING_ROUNDS = 3  # timed searches per serving retriever, after one warm-up ea
 
 
 def _prepare(grid_run, cell):
-    """The cell's split and features, with the options of its protocol: the tutorial's
-    (the grid's epochs), or the ones tuned for its (split, configuration)."""
-    if cell.protocol == TUNED:
-        tuned = grid_run.tuned.cell(cell.split, cell.config, cell.seed)
-        return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, tuned.options(),
-                            protocol=TUNED, tuning=tuned.provenance(grid_run.tuned.sha256),
-                            evaluation=grid_run.evaluation)
-    options = TrainOptions(epochs=grid_run.grid.epochs, fit_on=cell.fit_on)
+    """The cell's split and features, with the options of its protocol
+    (:func:`~harness.run.prepare.cell_options`)."""
+    options, tuning = cell_options(cell, grid_run.grid.epochs, grid_run.tuned)
     return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options,
-                        evaluation=grid_run.evaluation)
+                        protocol=cell.protocol, tuning=tuning, evaluation=grid_run.evaluation)
 
 
 def _failed_entry(cell, kind: str, seconds: float, extra_info: dict) -> dict:

@@ -1,7 +1,7 @@
-"""The two protocols end to end on the real data (quick grid): ``python -m harness tune``
-writes a tuned file, ``pytest benchmarks --protocol both`` trains each tuned cell at its
-tuned hyperparameters beside the tutorial's cells, and the report shows both. Also the
-budget curve."""
+"""The protocols end to end on the real data (quick grid): ``python -m harness tune``
+writes a tuned file, ``pytest benchmarks --protocol all`` trains each tuned cell at its
+tuned hyperparameters and each logq cell at the tutorial's with logQ on, beside the
+tutorial's cells, and the report shows each protocol. Also the budget curve."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def both(tmp_path_factory):
                     "--trials", "2", "--max-epochs", "2", "--patience",
                     "1", "--out", str(tuned))
     assert tune.returncode == 0, tune.stderr[-3000:]
-    run = run_benchmarks(*QUICK_GRID, "--protocol", "both", "--tuned", str(tuned),
+    run = run_benchmarks(*QUICK_GRID, "--protocol", "all", "--tuned", str(tuned),
                          "--no-speedup", "--run-dir", str(tmp / "run"), "--results-dir",
                          str(tmp / "results"))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -61,9 +61,25 @@ def test_tuned_cells_train_at_their_tuned_hyperparameters(both):
         assert options["epochs"] == extra["epochs"] == chosen["epochs"]
         assert extra["provenance"]["tuning"]["params"] == chosen["params"]
         assert extra["provenance"]["protocol"] == "tuned"
-    # The baselines run once (they have nothing to tune) and stand in both tables.
+    # The baselines run once (they have nothing to tune) and stand in every table.
     baselines = [e["extra_info"] for e in entries if e["extra_info"]["config"] == "popularity"]
     assert {e["protocol"] for e in baselines} == {"tutorial"} and len(baselines) == 4
+
+
+def test_logq_cells_train_at_the_tutorials_budget_with_logq_on(both):
+    tmp, _ = both
+    entries = json.loads((tmp / "results" / "benchmark.json").read_text())["benchmarks"]
+    train = [e["extra_info"] for e in entries if e["extra_info"].get("kind") == "train"]
+    logq = [e for e in train if e["protocol"] == "logq"]
+    tutorial = {(e["split"], e["config"], e["seed"]): e for e in train
+                if e["protocol"] == "tutorial"}
+    assert len(logq) == len(tutorial) == 2 * len(CONFIGS) * 2
+    for extra in logq:
+        options = extra["provenance"]["options"]
+        assert extra["provenance"]["protocol"] == "logq" and "tuning" not in extra["provenance"]
+        twin = tutorial[(extra["split"], extra["config"], extra["seed"])]
+        assert options["logq"] is True and twin["provenance"]["options"]["logq"] is False
+        assert {**twin["provenance"]["options"], "logq": True} == options
 
 
 def test_the_report_shows_each_protocol_and_says_which(both):
@@ -71,6 +87,9 @@ def test_the_report_shows_each_protocol_and_says_which(both):
     report = (tmp / "results" / "results.md").read_text()
     assert "### Top-100 test accuracy, tutorial protocol, fit_on=train" in report
     assert "### Top-100 test accuracy, tuned protocol, fit_on=train" in report
+    assert "### Top-100 test accuracy, logq protocol, fit_on=train" in report
+    assert "- What logQ changed (tutorial → logq), fit_on=train" in report
+    assert "- What tuning the budget changed (logq → tuned), fit_on=train" in report
     assert "### tuned protocol, fit_on=train" in report  # does the feature help?
     tuned_table = report.split("tuned protocol, fit_on=train")[1].split("###")[0]
     assert "| popularity" in tuned_table and "| timestamp" in tuned_table

@@ -22,12 +22,20 @@ from pathlib import Path
 
 from harness.record.peruser import PerUser
 
-# How a cell's hyperparameters are chosen: the TFRS tutorial's fixed ones (3 epochs of
-# Adagrad(0.1), batch 2048), or each (split, configuration)'s own, tuned on its validation
-# slice (``results/tuned.json``, :mod:`harness.run.tuned`). The non-learned baselines have
-# nothing to tune: they run once, under the tutorial protocol, and stand in both tables.
-TUTORIAL, TUNED = "tutorial", "tuned"
-PROTOCOLS = (TUTORIAL, TUNED)
+# How a cell's hyperparameters are chosen, a ladder that changes one thing per step: the
+# TFRS tutorial's fixed ones (3 epochs of Adagrad(0.1), batch 2048, no sampling-bias
+# correction); the same with TFRS's logQ correction on; each (split, configuration)'s own,
+# tuned on its validation slice (``results/tuned.json``, :mod:`harness.run.tuned`). The
+# non-learned baselines have nothing to tune: they run once, under the tutorial protocol,
+# and stand in every protocol's tables.
+TUTORIAL, LOGQ, TUNED = "tutorial", "logq", "tuned"
+PROTOCOLS = (TUTORIAL, LOGQ, TUNED)
+# The protocols at the tutorial's fixed budget (its epochs, optimiser, batch, embedding
+# size and fit_on settings), each with the ``TrainOptions`` fields it sets on top of it;
+# the tuned protocol's options come from the tuned file instead.
+FIXED_OPTIONS: dict[str, dict[str, object]] = {TUTORIAL: {}, LOGQ: {"logq": True}}
+# What each protocol changes over the one before it in ``PROTOCOLS``: the ladder's steps.
+STEPS = {LOGQ: "logQ", TUNED: "tuning the budget"}
 
 GroupKey = tuple[str, str, str, str]
 """(split, config, fit_on, protocol): the cells of one configuration over seeds."""
@@ -129,4 +137,5 @@ class CellResult:
     per_user: PerUser | None = None
 
 
-__all__ = ["PROTOCOLS", "TUNED", "TUTORIAL", "Cell", "CellResult", "GroupKey", "group_label"]
+__all__ = ["FIXED_OPTIONS", "LOGQ", "PROTOCOLS", "STEPS", "TUNED", "TUTORIAL", "Cell", "CellResult",
+           "GroupKey", "group_label"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from harness.errors import UserError
 from harness.model.registry import POPULARITY
-from harness.record.cell import TUTORIAL, Cell
+from harness.record.cell import FIXED_OPTIONS, TUTORIAL, Cell
 from harness.record.grid import BASELINES, DEFAULT_FIT_ON, Grid, fit_on_for, unique
 
 
@@ -32,20 +32,21 @@ def read_grid(declared: object, present: Iterable[Cell], where: str) -> Grid:
     declared = declared or {}
     if not isinstance(declared, dict):
         raise UserError(f"{where}: ctxbench.grid must be an object")
-    seen_fit_on: dict[str, list[str]] = {}
+    seen_fit_on: dict[tuple[str, str], list[str]] = {}  # (config, protocol) -> fit_ons
     for cell in present:
-        if cell.protocol != TUTORIAL:
+        if cell.protocol not in FIXED_OPTIONS:
             continue
-        seen_fit_on.setdefault(cell.config, [])
-        if cell.fit_on not in seen_fit_on[cell.config]:
-            seen_fit_on[cell.config].append(cell.fit_on)
+        seen = seen_fit_on.setdefault((cell.config, cell.protocol), [])
+        if cell.fit_on not in seen:
+            seen.append(cell.fit_on)
     names = _names(declared.get("configs"), where, "configs")
     listed = _names(declared.get("baselines"), where, "baselines")
     if listed is None:  # files from before EASE: a popularity flag, or the cells found
         listed = tuple(b for b in BASELINES
-                       if b in (names or ()) or b in seen_fit_on
+                       if b in (names or ()) or (b, TUTORIAL) in seen_fit_on
                        or (b == POPULARITY and declared.get("popularity") is True))
-    baselines = tuple(unique([*listed, *(b for b in BASELINES if b in seen_fit_on)]))
+    baselines = tuple(unique([*listed, *(b for b in BASELINES
+                                         if (b, TUTORIAL) in seen_fit_on)]))
     configs = tuple(c for c in names or unique(c.config for c in present)
                     if c not in BASELINES)
     seeds = _seeds(declared.get("seeds"), where) or tuple(sorted({c.seed for c in present}))
@@ -71,12 +72,12 @@ def read_grid(declared: object, present: Iterable[Cell], where: str) -> Grid:
         # Each configuration under its fit_on settings by the declared rule, and
         # under those found (a file that declares none: only those found).
         def expected_fit_on(config: str, protocol: str) -> set[str]:
-            if protocol != TUTORIAL:
+            if protocol not in FIXED_OPTIONS:
                 return {"train"}
-            seen = set(seen_fit_on.get(config, ()))
+            seen = set(seen_fit_on.get((config, protocol), ()))
             if fit_on is None or config in BASELINES:
                 return seen or {"train"}
-            return set(fit_on_for(fit_on, config)) | seen
+            return set(fit_on_for(fit_on, config, protocol)) | seen
 
         selected = frozenset(
             Cell(split, config, f, seed, protocol) for split in splits

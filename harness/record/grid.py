@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from harness.errors import UserError
 from harness.model.features import FIT_ON  # the rows preprocessing may be fitted on
 from harness.model.registry import POPULARITY, non_learned_names
-from harness.record.cell import PROTOCOLS, TUTORIAL, Cell
+from harness.record.cell import FIXED_OPTIONS, PROTOCOLS, TUTORIAL, Cell
 
 # The non-learned references: one cell per (split, seed), preprocessing irrelevant.
 BASELINES = non_learned_names()  # the registry's, as it stands at import: (POPULARITY, EASE)
@@ -37,12 +37,16 @@ def unique(items: Iterable) -> list:
 def fit_on_for(fit_on: tuple[str, ...], config: str, protocol: str = TUTORIAL
                ) -> tuple[str, ...]:
     """The fit_on settings a configuration runs under: the baselines ignore preprocessing;
-    ``("default",)`` means train for every configuration plus all for the tutorial's; the
-    tuned protocol fits on the training split only (tuning chose on train alone)."""
-    if config in BASELINES or protocol != TUTORIAL:
+    ``("default",)`` means train for every configuration, plus all for the tutorial's under
+    the tutorial protocol (the leak of fitting on every row is measured once, where the
+    tutorial made it); an explicit fit_on holds under every protocol of the tutorial's
+    fixed budget; the tuned protocol fits on the training split only (tuning chose on
+    train alone)."""
+    if config in BASELINES or protocol not in FIXED_OPTIONS:
         return ("train",)
     if fit_on == (DEFAULT_FIT_ON,):
-        return ("train", "all") if config in TUTORIAL_CONFIGS else ("train",)
+        tutorials = config in TUTORIAL_CONFIGS and protocol == TUTORIAL
+        return ("train", "all") if tutorials else ("train",)
     return fit_on
 
 
@@ -141,7 +145,7 @@ class Grid:
                             f"{DEFAULT_FIT_ON}; got {'/'.join(self.fit_on)!r}")
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
         if not self.protocols or unknown:
-            raise UserError(f"--protocol must be one of {', '.join(PROTOCOLS)}, both; got "
+            raise UserError(f"--protocol must be one of {', '.join(PROTOCOLS)}, all; got "
                             f"{'/'.join(self.protocols)!r}")
         return self
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from harness.errors import UserError
-from harness.record.cell import TUTORIAL, Cell, CellResult, GroupKey, group_label
+from harness.record.cell import FIXED_OPTIONS, Cell, CellResult, GroupKey, group_label
 from harness.record.entries import OtherEntry
 from harness.record.fields import JsonRecord
 from harness.record.grid import Grid, unique
@@ -144,9 +144,10 @@ class Run:
 
     @property
     def epochs(self) -> set[int]:
-        """The fixed budget: epochs of every tutorial-protocol cell, plus the declared
-        grid's (a tuned cell's epochs are its own, chosen on validation)."""
-        found = {e for group in self.cells.values() if group.protocol == TUTORIAL
+        """The fixed budget: epochs of every cell of a fixed-budget protocol (the
+        tutorial's, logq), plus the declared grid's (a tuned cell's epochs are its own,
+        chosen on validation)."""
+        found = {e for group in self.cells.values() if group.protocol in FIXED_OPTIONS
                  for e in group.epochs}
         return found | ({self.grid.epochs} if self.grid.epochs is not None else set())
 

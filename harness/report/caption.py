@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.record.cell import TUNED, TUTORIAL
+from harness.record.cell import LOGQ, TUNED, TUTORIAL
 from harness.record.runs import Run
 
 UNKNOWN = "unknown"
@@ -39,8 +39,11 @@ def protocols(run: Run) -> list[str]:
 
 
 def _budget(run: Run, protocol: str | None) -> str:
-    """The training budget: the tutorial's fixed epochs, or the tuned file's choice."""
+    """The training budget: the tutorial's fixed epochs (with the logQ correction under
+    the logq protocol), or the tuned file's choice."""
     fixed = f"epochs {', '.join(map(str, sorted(run.epochs))) or UNKNOWN}"
+    if protocol == LOGQ:
+        return f"{fixed}, logQ sampling-bias correction"
     if protocol != TUNED:
         return fixed
     files = {(result.provenance.get("tuning") or {}).get("file_sha256")

@@ -3,16 +3,17 @@
 Computed from :func:`harness.report.verdicts.verdict_tables` alone, for the feature
 configurations' family of each table (the question "does the feature help?"): how many
 verdicts are significant before and after the table's correction (▲ and ▼ apart), which
-cells stay significant after it, and how many verdicts differ between the protocols
-(same fit_on and the same users, cell by cell). The README quotes these numbers, and
+cells stay significant after it, and how many verdicts differ between consecutive
+protocols of the ladder (``PROTOCOLS`` order, among those the run holds; same fit_on and
+the same users, cell by cell), with a line saying what each single step changed. The
+README quotes these numbers, and
 ``tests/test_docs.py`` checks that it does.
 """
 
 from __future__ import annotations
 
-from itertools import combinations
-
 from harness.evaluation.correction import CORRECTION_NAMES
+from harness.record.cell import PROTOCOLS, STEPS
 from harness.record.runs import Run
 from harness.report.layout import table_title
 from harness.report.tables import Table
@@ -40,7 +41,7 @@ def _changes(first: VerdictTable, second: VerdictTable, adjusted: bool) -> tuple
 
 def findings_section(run: Run) -> list[str | Table]:
     """Verdict counts per table before and after correction, the cells significant after
-    it, and the verdicts that change between protocols."""
+    it, and the verdicts that change between consecutive protocols."""
     tables = [t for t in verdict_tables(run) if t.family(FEATURES)]
     if not tables:
         return []
@@ -68,8 +69,7 @@ def findings_section(run: Run) -> list[str | Table]:
         out.append(f"- Significant after correction, {table_title(table.protocol, table.fit_on)}"
                    f", {_who(table)}: {', '.join(significant) or 'none'}.")
     out.append("")
-    pairs = [(a, b) for a, b in combinations(tables, 2)
-             if a.protocol != b.protocol and (a.fit_on, a.warm_only) == (b.fit_on, b.warm_only)]
+    pairs = consecutive_pairs(tables)
     if pairs:
         rows = []
         for first, second in pairs:
@@ -80,7 +80,48 @@ def findings_section(run: Run) -> list[str | Table]:
                       "protocols (▲, ▼ or ·), cell by cell, feature configurations only",
                       ["protocols", "fit_on", "users", "cells in both",
                        "differ before correction", "differ after correction"], rows), ""]
+        out += _step_lines(pairs)
     return out
 
 
-__all__ = ["FINDINGS_HEADING", "findings_section"]
+def consecutive_pairs(tables: list[VerdictTable]) -> list[tuple[VerdictTable, VerdictTable]]:
+    """(first, second) tables of the same fit_on and users whose protocols are consecutive
+    among those the run has tables of, in ``PROTOCOLS`` order (the ladder); grouped by the
+    first table, in the order of ``tables``."""
+    def rank(table: VerdictTable) -> int:
+        return PROTOCOLS.index(table.protocol) if table.protocol in PROTOCOLS else len(PROTOCOLS)
+
+    pairs = []
+    for first in tables:
+        later = [t for t in tables if (t.fit_on, t.warm_only) == (first.fit_on, first.warm_only)
+                 and rank(t) > rank(first)]
+        if later:
+            pairs.append((first, min(later, key=rank)))
+    return pairs
+
+
+def _significant(table: VerdictTable, adjusted: bool) -> int:
+    return sum(_count(table, adjusted, mark) for mark in ("▲", "▼"))
+
+
+def _step_lines(pairs: list[tuple[VerdictTable, VerdictTable]]) -> list[str]:
+    """One line per step of the ladder that the run holds (two protocols next to each
+    other in ``PROTOCOLS``): what that one change did to the verdicts. A pair that skips a
+    step changes two things at once, so it has its row in the table above but no line."""
+    lines = []
+    for first, second in pairs:
+        if (first.protocol not in PROTOCOLS or second.protocol not in PROTOCOLS
+                or PROTOCOLS.index(second.protocol) != PROTOCOLS.index(first.protocol) + 1):
+            continue
+        shared, raw = _changes(first, second, adjusted=False)
+        lines.append(
+            f"- What {STEPS[second.protocol]} changed ({first.protocol} → {second.protocol}), "
+            f"fit_on={first.fit_on}, {_who(first)}: significant verdicts after correction "
+            f"{_significant(first, True)} → {_significant(second, True)} (before it "
+            f"{_significant(first, False)} → {_significant(second, False)}); "
+            f"{_changes(first, second, True)[1]} of {shared} verdicts differ after "
+            f"correction ({raw} before it).")
+    return [*lines, ""] if lines else []
+
+
+__all__ = ["FINDINGS_HEADING", "consecutive_pairs", "findings_section"]

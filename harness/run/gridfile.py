@@ -7,7 +7,7 @@ Every key is optional; a flag given on the command line overrides the file's val
     configs = ["baseline", "timestamp", "popularity", "ease"]  # configurations, baselines
     seeds = 5                            # a count (seeds 0..4) or a list of seeds
     epochs = 3
-    protocol = "both"                    # tutorial | tuned | both
+    protocol = "all"                     # tutorial | logq | tuned | all (both: all)
     fit_on = "default"                   # train | all | default
     dataset = "movielens-100k"           # or "interactions:data/inter.csv"
     exclude_seen = false

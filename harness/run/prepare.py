@@ -4,6 +4,7 @@ prepare its inputs (:meth:`harness.model.retriever.Retriever.prepare`); nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,8 +16,11 @@ from harness.model.features import FeatureConfig, FittedFeatures
 from harness.model.registry import make_retriever
 from harness.model.retriever import Retriever
 from harness.model.training import TrainOptions
-from harness.record.cell import TUTORIAL
+from harness.record.cell import FIXED_OPTIONS, TUNED, TUTORIAL, Cell
 from splits import Split
+
+if TYPE_CHECKING:
+    from harness.run.tuned import Tuned
 
 INTERACTIONS_PER_USER = 50  # of a scaling point's synthetic table
 
@@ -114,6 +118,27 @@ def prepare_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     )
 
 
+def cell_options(cell: Cell, epochs: int, tuned: Tuned | None = None
+                 ) -> tuple[TrainOptions, dict | None]:
+    """The options a learned grid cell trains with under its protocol, and the tuning's
+    provenance (None unless tuned).
+
+    Args:
+        cell: the cell; its protocol says how the options are chosen.
+        epochs: the grid's epochs: the fixed budget's.
+        tuned: the tuned file's choices (the tuned protocol's options).
+
+    Returns:
+        The tuned file's choice for the cell's (split, configuration); or the tutorial's
+        fixed budget (``epochs``, the cell's fit_on) with what the protocol sets on top of
+        it (``FIXED_OPTIONS``: the logq protocol turns the logQ correction on).
+    """
+    if cell.protocol == TUNED:
+        choice = tuned.cell(cell.split, cell.config, cell.seed)
+        return choice.options(), choice.provenance(tuned.sha256)
+    return TrainOptions(epochs=epochs, fit_on=cell.fit_on, **FIXED_OPTIONS[cell.protocol]), None
+
+
 def check_exclusion(data: MovieLens, split_names, seeds, test_fraction: float) -> None:
     """Refuses ``exclude_seen`` as the headline ranking on a split with cold test users.
 
@@ -154,5 +179,5 @@ def prepare_scaling_cell(n_interactions: int, n_items: int, seed: int = 0,
     return prepare_cell(data, "random", config, seed, TrainOptions(epochs=epochs))
 
 
-__all__ = ["INTERACTIONS_PER_USER", "PreparedCell", "check_exclusion", "prepare_cell",
-           "prepare_scaling_cell", "split_history"]
+__all__ = ["INTERACTIONS_PER_USER", "PreparedCell", "cell_options", "check_exclusion",
+           "prepare_cell", "prepare_scaling_cell", "split_history"]

@@ -34,8 +34,9 @@ from harness.run.tuned import DEFAULT_TUNED
 
 DEFAULT_EPOCHS = 3  # the tutorial's
 QUICK_EPOCHS = 1
-BOTH = "both"  # --protocol both: every protocol in PROTOCOLS
-PROTOCOL_CHOICES = (*PROTOCOLS, BOTH)
+ALL_PROTOCOLS = "all"  # --protocol all: every protocol in PROTOCOLS, the whole ladder
+BOTH = "both"  # the older name of ALL_PROTOCOLS, from when there were two protocols
+PROTOCOL_CHOICES = (*PROTOCOLS, ALL_PROTOCOLS, BOTH)
 # The settings a grid file may hold: what the grid is, not where its output goes.
 FILE_KEYS = ("splits", "configs", "seeds", "epochs", "protocol", "fit_on", "dataset",
              "exclude_seen", "segment_bands", "tuned")
@@ -75,7 +76,7 @@ class GridSettings:
         configs: feature configuration and baseline names (:func:`split_configs`).
         seeds: a count (seeds 0 .. n - 1) or the seeds themselves.
         epochs: training epochs of the tutorial protocol.
-        protocol: "tutorial", "tuned" or "both".
+        protocol: one of ``PROTOCOLS``, or "all" (every one; "both" is its older name).
         fit_on: "train", "all" or "default".
         dataset: a registered dataset or ``interactions:PATH``.
         exclude_seen: the headline ranking leaves each user's seen titles out.
@@ -121,7 +122,7 @@ class GridSettings:
     @property
     def protocols(self) -> tuple[str, ...]:
         protocol = self.protocol or TUTORIAL
-        return PROTOCOLS if protocol == BOTH else (protocol,)
+        return PROTOCOLS if protocol in (ALL_PROTOCOLS, BOTH) else (protocol,)
 
     def to_grid(self) -> Grid:
         """The grid asked for, defaults filled in, checked against the registries.
@@ -208,8 +209,9 @@ def _options() -> tuple[tuple[str, dict], ...]:
                      f"{QUICK_USER_FRACTION:.0%}% of users, {QUICK_EPOCHS} epoch, configs "
                      f"{','.join(QUICK_BASELINES + QUICK_CONFIGS)}"}),
         ("--protocol", {"choices": PROTOCOL_CHOICES, "help": "tutorial: the tutorial's "
-                        "fixed hyperparameters (default); tuned: each (split, "
-                        "configuration)'s own from --tuned; both"}),
+                        "fixed hyperparameters (default); logq: the same with TFRS's logQ "
+                        "correction on; tuned: each (split, configuration)'s own from "
+                        "--tuned; all: every protocol; both: the older name of all"}),
         ("--exclude-seen", {"action": "store_true", "default": None, "help": "headline "
                             "metrics rank each query among the titles its user did not "
                             "interact with in training"}),
@@ -221,5 +223,5 @@ def _options() -> tuple[tuple[str, dict], ...]:
 
 OPTIONS = _options()
 
-__all__ = ["BOTH", "DEFAULT_EPOCHS", "DEFAULT_SEEDS", "FILE_KEYS", "OPTIONS", "PROTOCOL_CHOICES",
-           "QUICK_EPOCHS", "GridSettings", "split_configs"]
+__all__ = ["ALL_PROTOCOLS", "BOTH", "DEFAULT_EPOCHS", "DEFAULT_SEEDS", "FILE_KEYS", "OPTIONS",
+           "PROTOCOL_CHOICES", "QUICK_EPOCHS", "GridSettings", "split_configs"]
