@@ -1,5 +1,6 @@
-"""EASE^R: weights against a hand-computed inverse, scores against X_u B summed by hand,
-ranks by the tie rule, λ chosen on constructed validation sets, bad input refused."""
+"""EASE^R: weights against a hand-computed inverse, scores against X_u B summed by hand
+(popularity counts for a user with no history), ranks by the tie rule, λ chosen on
+constructed validation sets, bad input refused."""
 
 from __future__ import annotations
 
@@ -7,19 +8,19 @@ import numpy as np
 import pytest
 
 import harness.model.ease as ease_module
-from harness.evaluation.metrics import metrics_from_ranks
+from harness.evaluation.metrics import metrics_from_ranks, popularity_ranks
 from harness.evaluation.metrics import ranks_ties_against as ranks_from_scores
 from harness.model.ease import (
-    DEFAULT_L2_GRID,
     MAX_SCORES_PER_BLOCK,
+    cold_users,
     ease_ranks,
     ease_scores,
     ease_weights,
     fit_ease,
     gram_matrix,
-    select_l2,
     training_matrix,
 )
+from harness.model.easegrid import DEFAULT_L2_GRID, select_l2
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -122,16 +123,19 @@ def test_scores_are_x_u_b_summed_by_hand(seed):
         # of the exact sum of |terms| (Higham, eq. 3.5), so within twice that of each
         # other.
         bound = 2 * (len(history) + 1) * EPS64 / 2 * np.abs(model.weights[history]).sum(0)
-        assert np.all(np.abs(scores[row] - expected) <= bound), (user, history)
-        if not history:
-            assert np.all(scores[row] == 0.0)
+        if history:
+            assert np.all(np.abs(scores[row] - expected) <= bound), (user, history)
+        else:  # no history: popularity, every training interaction counted
+            assert np.all(scores[row] == np.bincount(items, minlength=num_items)), user
 
 
 def test_scores_of_the_hand_example():
     model = fit_ease(*codes_of(HAND_X), num_users=5, num_items=3, l2=1.0)
-    # User 0 has items 0 and 1: rows 0 + 1 of B; user 4 has none.
+    # User 0 has items 0 and 1: rows 0 + 1 of B; user 4 has none and scores each item
+    # by its training count, HAND_X's column sums.
     np.testing.assert_allclose(ease_scores(model, [0, 4]),
-                               [HAND_B[0] + HAND_B[1], [0, 0, 0]], rtol=1e-12, atol=1e-15)
+                               [HAND_B[0] + HAND_B[1], [3, 2, 2]], rtol=1e-12, atol=1e-15)
+    assert cold_users(model, [0, 4, 3]).tolist() == [False, True, False]
 
 
 # ---------------------------------------------------------------------------------------
@@ -155,17 +159,37 @@ def test_distinct_scores_rank_by_the_strictly_higher_count(seed):
     np.testing.assert_array_equal(ranks_from_scores(scores, true_items), brute_force)
 
 
-def test_a_user_without_history_ranks_every_true_item_last_and_earns_nothing():
+def test_a_user_without_history_gets_popularitys_ranks_and_a_user_with_history_eases():
     num_items = 150
     users, items = random_interactions(0, 20, num_items, 600)
-    model = fit_ease(users, items, num_users=21, num_items=num_items, l2=10.0)  # 20: cold
-    true_items = np.arange(num_items)
-    ranks = ease_ranks(model, np.full(num_items, 20), true_items)
-    np.testing.assert_array_equal(ranks, num_items - 1)
-    metrics = metrics_from_ranks(ranks, np.full(num_items, 20), "test")
-    assert metrics["test/top_1_categorical_accuracy"] == 0.0
-    assert metrics["test/top_100_categorical_accuracy"] == 0.0
-    assert metrics["test/mrr_at_100"] == 0.0
+    model = fit_ease(users, items, num_users=22, num_items=num_items, l2=10.0)  # 20, 21 cold
+    counts = np.bincount(items, minlength=num_items).astype(np.float64)
+    query_users = np.r_[np.full(num_items, 20), np.full(num_items, 3), [21, 21]]
+    true_items = np.r_[np.arange(num_items), np.arange(num_items), [0, 1]]
+    # Left out (as exclude_seen would): items 0 and 5 from query 7, item 2 from the last.
+    seen = (np.array([7, 7, query_users.size - 1]), np.array([0, 5, 2]))
+    for pairs in (None, seen):
+        ranks = ease_ranks(model, query_users, true_items, block_size=64, seen=pairs)
+        cold = query_users != 3
+        np.testing.assert_array_equal(
+            ranks[cold], popularity_ranks(counts, true_items, pairs)[cold])
+        # The same ranks as the popularity baseline's, not the last place of a zero row.
+        assert np.count_nonzero(ranks[cold] < num_items - 1) > num_items // 2
+        # The scores ease_scores computes for user 3: its sparse row times B.
+        warm_scores = np.asarray(model.history[[3]] @ model.weights)[0]
+        np.testing.assert_array_equal(
+            ranks[~cold], ranks_from_scores(np.tile(warm_scores, (num_items, 1)),
+                                            np.arange(num_items)))
+    metrics = metrics_from_ranks(ranks[:num_items], query_users[:num_items], "test")
+    assert metrics["test/top_100_categorical_accuracy"] == np.mean(
+        popularity_ranks(counts, np.arange(num_items)) < 100) > 0
+
+
+def test_a_user_without_history_under_a_constant_popularity_earns_nothing():
+    # Every item trained on once: popularity cannot tell items apart, and neither can the
+    # fallback: the true item ranks last, as a constant scorer's must.
+    model = fit_ease([0, 0, 1, 1], [0, 1, 2, 3], num_users=3, num_items=4, l2=1.0)
+    np.testing.assert_array_equal(ease_ranks(model, [2, 2, 2, 2], [0, 1, 2, 3]), 3)
 
 
 def test_non_finite_scores_are_refused():
@@ -238,10 +262,14 @@ def test_select_l2_picks_the_lambda_with_the_best_validation_accuracy():
 def test_select_l2_breaks_ties_towards_the_larger_lambda():
     best, _ = select_on_baskets((0.1, 1000.0, 1.0))  # 0.1 and 1 both rank T first
     assert best == 1.0
-    # A validation user with no history earns nothing under every λ: all tie.
-    best, metrics = select_on_baskets((3.0, 30.0, 0.3), validation_users=(len(BASKETS),))
-    assert all(m["validation/top_1_categorical_accuracy"] == 0.0 for m in metrics.values())
-    assert best == 30.0
+    # A validation user with no history is ranked by popularity under every λ: all tie.
+    # H is the most popular item (10 rows), a hit at top 1; T (4 rows) is not.
+    for item, hits in ((H, 1.0), (T, 0.0)):
+        best, metrics = select_on_baskets((3.0, 30.0, 0.3), validation_users=(len(BASKETS),),
+                                          validation_items=(item,))
+        assert all(m["validation/top_1_categorical_accuracy"] == hits
+                   for m in metrics.values())
+        assert best == 30.0
 
 
 def test_select_l2_reports_the_projects_metrics_for_every_lambda():

@@ -3,15 +3,19 @@
 Steck, "Embarrassingly Shallow Autoencoders for Sparse Data" (WWW 2019): over the binary
 user x item training matrix X, G = XᵀX + λI, P = G⁻¹ and B = -P / diag(P) column by
 column with diag(B) = 0; user u scores the catalogue as X_u B. λ (``l2``) is the only
-hyperparameter and is chosen on a validation slice (:func:`select_l2`).
+hyperparameter and is chosen on a validation slice (:mod:`harness.model.easegrid`).
+
+A user with no training history (an empty X_u, whose X_u B is 0 everywhere) scores the
+catalogue by popularity instead, as EASE is deployed: the training interaction counts of
+:func:`harness.evaluation.metrics.popularity_scores`, so such a user's ranks are
+:func:`harness.evaluation.metrics.popularity_ranks`'. Users with history keep X_u B.
 
 Ranks follow the project's rule for scorers that tie, as popularity's do
 (:func:`harness.evaluation.metrics.ranks_ties_against`): every other item scoring at least
-as high outranks the true one. A user with no training history scores every item 0, and
-a scorer that cannot tell items apart must earn nothing: such a user's true item ranks
-last, num_items - 1. Items that never occur in training score exactly 0 for every user,
-so they tie too. Scores that vary (any user with history) rarely tie exactly, and there
-the rank is the usual strictly-higher count.
+as high outranks the true one, so a scorer that cannot tell items apart earns nothing.
+Items that never occur in training score exactly 0 for every user with history, so they
+tie. Scores that vary rarely tie exactly, and there the rank is the usual strictly-higher
+count.
 """
 
 from __future__ import annotations
@@ -23,14 +27,8 @@ import numpy as np
 import scipy.sparse
 from scipy.linalg import lapack
 
-from harness.evaluation.keys import DEFAULT_KS, accuracy_key
-from harness.evaluation.metrics import metrics_from_ranks, ranks_ties_against, taken_back
+from harness.evaluation.metrics import popularity_scores, ranks_ties_against, taken_back
 
-# Half-decade steps over four decades. On MovieLens-100k the validation optimum is 3,000
-# for random, user_temporal and leave_last_out, inside the grid; temporal's still creeps
-# up at 100,000 (its validation users with history are few).
-DEFAULT_L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0, 30000.0, 100000.0)
-SELECTION_K = 100
 # Scores per block of queries, float64: 32 MiB, 2,520 queries of MovieLens's 1,664
 # candidates. With the block's per-user rows and the boolean comparison against the true
 # score, a block holds under 80 MiB however many queries there are.
@@ -46,11 +44,15 @@ class Ease:
             user's interaction with item i adds to item j's score.
         history: [num_users, num_items] float64 binary CSR training matrix X.
         l2: the ridge weight λ it was fitted with.
+        popularity: [num_items] float64 training interaction counts (repeats counted,
+            as :func:`harness.evaluation.metrics.popularity_scores` counts them): what a
+            user with no training history scores.
     """
 
     weights: np.ndarray
     history: scipy.sparse.csr_array
     l2: float
+    popularity: np.ndarray
 
     @property
     def num_users(self) -> int:
@@ -61,7 +63,7 @@ class Ease:
         return self.history.shape[1]
 
 
-def _codes(name: str, codes, size: int, size_name: str) -> np.ndarray:
+def check_codes(name: str, codes, size: int, size_name: str) -> np.ndarray:
     """``codes`` as a 1-D int64 array, every value in [0, size)."""
     codes = np.asarray(codes)
     if codes.ndim != 1 or (codes.size and codes.dtype.kind not in "iu"):
@@ -73,7 +75,8 @@ def _codes(name: str, codes, size: int, size_name: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _check_l2(l2) -> float:
+def check_l2(l2) -> float:
+    """``l2`` as a float; ValueError unless it is a positive finite number."""
     if (isinstance(l2, bool) or not isinstance(l2, (int, float, np.integer, np.floating))
             or not math.isfinite(l2) or l2 <= 0):
         raise ValueError(f"l2 must be a positive finite number, got {l2!r}")
@@ -84,6 +87,15 @@ def _check_size(name: str, size) -> int:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"{name} must be a positive integer, got {size!r}")
     return int(size)
+
+
+def fitted_side(user_codes, item_codes, *, num_users: int, num_items: int
+                ) -> tuple[scipy.sparse.csr_array, np.ndarray]:
+    """(X, popularity counts) of training interactions: :func:`training_matrix`, and
+    :func:`harness.evaluation.metrics.popularity_scores` of ``item_codes``."""
+    history = training_matrix(user_codes, item_codes, num_users=num_users,
+                              num_items=num_items)
+    return history, popularity_scores(np.asarray(item_codes, np.int64), num_items)
 
 
 def training_matrix(user_codes, item_codes, *, num_users: int, num_items: int
@@ -106,8 +118,8 @@ def training_matrix(user_codes, item_codes, *, num_users: int, num_items: int
     """
     num_users = _check_size("num_users", num_users)
     num_items = _check_size("num_items", num_items)
-    users = _codes("user codes", user_codes, num_users, "num_users")
-    items = _codes("item codes", item_codes, num_items, "num_items")
+    users = check_codes("user codes", user_codes, num_users, "num_users")
+    items = check_codes("item codes", item_codes, num_items, "num_items")
     if users.size != items.size:
         raise ValueError(f"{users.size} user codes for {items.size} item codes")
     if users.size == 0:
@@ -139,7 +151,7 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
         ValueError: l2 <= 0 or not finite, or G not positive definite (a Gram matrix
             that is not one).
     """
-    l2 = _check_l2(l2)
+    l2 = check_l2(l2)
     regularised = np.array(gram, dtype=np.float64, order="F")
     regularised[np.diag_indices_from(regularised)] += l2
     # G is symmetric positive definite: a Cholesky factor and its inverse (dpotrf, dpotri)
@@ -164,7 +176,7 @@ def fit_ease(user_codes, item_codes, *, num_users: int, num_items: int, l2: floa
         user_codes: [n] int user of each training interaction, in [0, num_users).
         item_codes: [n] int item of each training interaction, in [0, num_items).
         num_users: users that may be scored later (a user with no training rows scores
-            every item 0).
+            the catalogue by popularity).
         num_items: the catalogue size.
         l2: λ > 0.
 
@@ -174,10 +186,17 @@ def fit_ease(user_codes, item_codes, *, num_users: int, num_items: int, l2: floa
     Raises:
         ValueError: no interactions, codes outside their range, l2 <= 0 or not finite.
     """
-    l2 = _check_l2(l2)
-    history = training_matrix(user_codes, item_codes, num_users=num_users,
-                              num_items=num_items)
-    return Ease(weights=ease_weights(gram_matrix(history), l2), history=history, l2=l2)
+    l2 = check_l2(l2)
+    history, popularity = fitted_side(user_codes, item_codes, num_users=num_users,
+                                      num_items=num_items)
+    return Ease(weights=ease_weights(gram_matrix(history), l2), history=history, l2=l2,
+                popularity=popularity)
+
+
+def cold_users(model: Ease, users) -> np.ndarray:
+    """[n] bool: whether each of ``users`` has no training history (scores by popularity)."""
+    users = check_codes("users", users, model.num_users, "num_users")
+    return np.diff(model.history.indptr)[users] == 0
 
 
 def ease_scores(model: Ease, users) -> np.ndarray:
@@ -188,10 +207,13 @@ def ease_scores(model: Ease, users) -> np.ndarray:
         users: [n] int user codes in [0, model.num_users).
 
     Returns:
-        [n, num_items] float64 X[users] B.
+        [n, num_items] float64 X[users] B, or ``model.popularity`` for a user with no
+        training history.
     """
-    users = _codes("users", users, model.num_users, "num_users")
-    return np.asarray(model.history[users] @ model.weights)
+    users = check_codes("users", users, model.num_users, "num_users")
+    scores = np.asarray(model.history[users] @ model.weights)
+    scores[cold_users(model, users)] = model.popularity
+    return scores
 
 
 def ease_ranks(model: Ease, users, true_items, block_size: int | None = None, seen=None
@@ -213,8 +235,8 @@ def ease_ranks(model: Ease, users, true_items, block_size: int | None = None, se
         [n] int64 ranks by :func:`harness.evaluation.metrics.ranks_ties_against`, in
         query order.
     """
-    users = _codes("users", users, model.num_users, "num_users")
-    true_items = _codes("true items", true_items, model.num_items, "num_items")
+    users = check_codes("users", users, model.num_users, "num_users")
+    true_items = check_codes("true items", true_items, model.num_items, "num_items")
     if users.shape != true_items.shape:
         raise ValueError(f"{users.size} users for {true_items.size} true items")
     if block_size is None:
@@ -236,44 +258,6 @@ def ease_ranks(model: Ease, users, true_items, block_size: int | None = None, se
     return ranks
 
 
-def select_l2(train_users, train_items, validation_users, validation_items, *,
-              num_users: int, num_items: int, l2_grid=DEFAULT_L2_GRID, k: int = SELECTION_K
-              ) -> tuple[float, dict[float, dict[str, float]]]:
-    """λ with the best validation top-k accuracy, fitted on the rows left for fitting.
-
-    Args:
-        train_users, train_items: [n_fit] codes of the rows the model is fitted on (a
-            validation split's ``train`` side, not the whole training side).
-        validation_users, validation_items: [n_validation] codes of the validation rows.
-        num_users, num_items: as for :func:`fit_ease`.
-        l2_grid: candidate λ values, each > 0.
-        k: selection metric ``validation/top_{k}_categorical_accuracy``.
-
-    Returns:
-        (best λ, {λ: validation metrics}) with the metrics of
-        ``harness.evaluation.metrics.metrics_from_ranks`` (prefix "validation"), the same the
-        project reports for test. Equal accuracies go to the larger λ, the more
-        regularised model.
-
-    Raises:
-        ValueError: an empty grid, a λ <= 0, no validation rows, or bad training input.
-    """
-    grid = [_check_l2(l2) for l2 in l2_grid]
-    if not grid:
-        raise ValueError("l2_grid is empty: give at least one λ > 0")
-    validation_users = _codes("validation users", validation_users, num_users, "num_users")
-    validation_items = _codes("validation items", validation_items, num_items, "num_items")
-    if validation_users.size == 0:
-        raise ValueError("cannot select l2 on zero validation interactions")
-    history = training_matrix(train_users, train_items, num_users=num_users,
-                              num_items=num_items)
-    gram = gram_matrix(history)  # once for the whole grid
-    key = accuracy_key(k, "validation")
-    ks = tuple(sorted({*DEFAULT_KS, k}))
-    metrics = {}
-    for l2 in grid:
-        model = Ease(weights=ease_weights(gram, l2), history=history, l2=l2)
-        ranks = ease_ranks(model, validation_users, validation_items)
-        metrics[l2] = metrics_from_ranks(ranks, validation_users, "validation", ks)
-    best = max(grid, key=lambda l2: (metrics[l2][key], l2))
-    return best, metrics
+__all__ = ["MAX_SCORES_PER_BLOCK", "Ease", "check_codes", "check_l2", "cold_users",
+           "ease_ranks", "ease_scores", "ease_weights", "fit_ease", "fitted_side", "gram_matrix",
+           "training_matrix"]

@@ -59,6 +59,21 @@ def _accuracy_cell(group: CellGroup, k: int) -> str:
     return fmt_mean_seeds(summarize(group.metric(accuracy_key(k))))
 
 
+def row_label(run: Run, config: str) -> str:
+    """A configuration's row label: its name, and what it ranks users with no training
+    history by where every ok cell of it records one (``provenance.config.cold_fallback``,
+    EASE^R's popularity)."""
+    fallbacks = set()
+    for (_, name, _, _), group in run.cells.items():
+        for result in group.seeds.values():
+            described = result.provenance.get("config")
+            if name == config and result.status == "ok":
+                fallbacks.add(described.get("cold_fallback") if isinstance(described, dict)
+                              else None)
+    fallback = fallbacks.pop() if len(fallbacks) == 1 else None
+    return f"{config} ({fallback} for cold users)" if fallback else config
+
+
 def accuracy_section(run: Run) -> list[str | Table]:
     """Accuracy and its interval per configuration and split, per top-k."""
     coverage = per_user_coverage(run)
@@ -89,7 +104,7 @@ def accuracy_section(run: Run) -> list[str | Table]:
                 for split in run.splits:
                     group = group_for(run, split, config, fit_on, protocol)
                     cells.append(_accuracy_cell(group, k) if group else MISSING)
-                rows.append([config, *cells])
+                rows.append([row_label(run, config), *cells])
             out += [
                 f"### {metric_label(metric).capitalize()}, {table_title(protocol, fit_on)}",
                 "",
