@@ -18,7 +18,7 @@ from harness.data.sources import load_from_dir
 from harness.evaluation.metrics import popularity_ranks, popularity_scores, ranks_ties_against
 from harness.evaluation.segments import RANKINGS
 from harness.model.baselines import COLD_FALLBACK, FittedEase
-from harness.model.easegrid import DEFAULT_L2_GRID, LARGEST, grid_edge
+from harness.model.easegrid import DEFAULT_L2_GRID, LARGEST, SMALLEST, grid_edge
 from harness.model.training import TrainOptions
 from harness.report.report import render_report
 from harness.run.cell import prepare_cell, run_cell
@@ -129,11 +129,11 @@ def test_a_choice_at_an_edge_of_the_grid_is_named():
 
 def test_the_record_notes_a_lambda_forced_to_an_edge_and_not_one_inside(data):
     cell = prepare_cell(data, SPLIT, "ease", 0, TrainOptions())
-    grid = (1e9, 1e10)  # far above any optimum: validation ties, and ties go to 1e10
+    grid = (1e9, 1e10)  # far above any optimum: validation ties, and ties go to 1e9
     cell.retriever.l2_grid = grid
     fitted = cell.retriever.fit(cell)
     described = cell.retriever.describe(cell, fitted)
-    assert described["l2"] == 1e10 and described["l2_at_edge"] == LARGEST
+    assert described["l2"] == 1e9 and described["l2_at_edge"] == SMALLEST
     # The same model with its λ strictly inside the grid it came from: no note.
     inside = FittedEase(dataclasses.replace(fitted.model, l2=1e9), fitted.validation,
                         (1e8, 1e9, 1e10))
