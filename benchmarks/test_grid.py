@@ -12,18 +12,13 @@ import pytest
 
 from harness.evaluation.keys import accuracy_key
 from harness.model.training import TrainOptions
+from harness.model.twotower import infer_top_k
 from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
-from harness.run.cell import (
-    evaluate_cell_per_user,
-    failed_result,
-    fit_cell,
-    infer_top_k,
-    left_out,
-    prepare_cell,
-    result_of,
-)
-from harness.run.prepare import cell_options
+from harness.run.cell import fit_cell
+from harness.run.evaluate import evaluate_cell_per_user, left_out
+from harness.run.prepare import cell_options, prepare_cell
 from harness.run.publish import benchmark_entry_of, one_round_stats
+from harness.run.result import failed_result, result_of
 from harness.run.serving import cell_serving
 
 INFERENCE_ROUNDS = 5

@@ -23,7 +23,9 @@ import pytest
 from harness.record.kinds import DatasetScaleRecord, ScalingRecord, ServingRecord, eval_timings
 from harness.record.provenance import peak_rss_mib
 from harness.report.scaling import scaling_table, serving_table
-from harness.run.cell import evaluate_cell, fit_cell, prepare_scaling_cell
+from harness.run.cell import fit_cell
+from harness.run.evaluate import evaluate_cell
+from harness.run.prepare import prepare_scaling_cell
 from harness.run.serving import measure_serving, synthetic_embeddings
 
 INTERACTIONS = (10_000, 100_000, 1_000_000)

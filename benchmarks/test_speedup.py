@@ -34,7 +34,9 @@ from harness.model.loss import in_batch_softmax
 from harness.model.training import TrainOptions
 from harness.model.tutorial import run_reference
 from harness.record.kinds import SpeedupRecord, SpeedupRound
-from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, run_cell
+from harness.run.cell import fit_cell, run_cell
+from harness.run.evaluate import evaluate_cell
+from harness.run.prepare import prepare_cell
 from harness.tfcompat import tf
 from splits import make_split
 

@@ -21,8 +21,9 @@ from harness.model.baselines import COLD_FALLBACK, FittedEase
 from harness.model.easegrid import DEFAULT_L2_GRID, LARGEST, SMALLEST, grid_edge
 from harness.model.training import TrainOptions
 from harness.report.report import render_report
-from harness.run.cell import prepare_cell, run_cell
+from harness.run.cell import run_cell
 from harness.run.evaluate import left_out
+from harness.run.prepare import prepare_cell
 
 NUM_MOVIES = 150
 ENV = {"test": True}  # a non-empty env: {} would look the environment up (git, CPU)

@@ -11,11 +11,13 @@ import harness
 from harness.data.sources import load_movielens, subsample_users
 from harness.errors import TrainingError, UserError
 from harness.model.features import CONFIGS, fit_features, get_config
+from harness.model.registry import POPULARITY
 from harness.model.training import TrainOptions
 from harness.record.cell import Cell
 from harness.record.cellentry import entry_info
 from harness.record.redaction import to_jsonable
-from harness.run.cell import POPULARITY, prepare_cell, run_cell
+from harness.run.cell import run_cell
+from harness.run.prepare import prepare_cell
 from splits import SplitError, UnknownNameError
 
 pytestmark = pytest.mark.realdata
@@ -164,7 +166,9 @@ def test_a_split_with_an_empty_side_is_a_clear_error(small):
 def test_the_ease_baseline_chooses_its_l2_on_validation_rows_only(small, split):
     # Blind to test: every test rating's title replaced by another's leaves the chosen
     # L2 and its validation score unchanged, while the test metrics do change.
-    from harness.run.cell import evaluate_cell, fit_cell, result_of
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell
+    from harness.run.result import result_of
 
     def ease_result(data):
         cell = prepare_cell(data, split, "ease", 0, FAST)

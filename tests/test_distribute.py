@@ -48,7 +48,8 @@ SCRIPT = textwrap.dedent(f"""
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-    from harness.run.cell import evaluate_cell, prepare_cell
+    from harness.run.evaluate import evaluate_cell
+    from harness.run.prepare import prepare_cell
     from harness.data.synthetic import synthetic_movielens
     from harness.model.training import TrainOptions, train
 

@@ -107,7 +107,7 @@ def test_catalogue_equals_the_per_batch_tower(config):
     # CPU other than the one that wrote this test.
     from harness.model.towers import build_model
     from harness.model.training import TrainOptions
-    from harness.run.cell import prepare_cell
+    from harness.run.prepare import prepare_cell
     from harness.tfcompat import tf
 
     data = synthetic_movielens(np.random.default_rng(3), n_users=30, n_items=50,

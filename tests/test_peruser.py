@@ -113,7 +113,9 @@ def test_a_cells_per_user_hits_add_up_to_its_headline_metrics(ranking):
     from harness.evaluation.segments import Evaluation, segment_accuracy_key
     from harness.model.training import TrainOptions
     from harness.record.peruser import PER_USER_KS
-    from harness.run.cell import evaluate_cell_per_user, fit_cell, prepare_cell
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell_per_user
+    from harness.run.prepare import prepare_cell
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=60, n_items=300,
                                n_interactions=3000)

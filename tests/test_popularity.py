@@ -102,7 +102,10 @@ def test_popularity_cell_counts_training_rows_only():
     from harness.data.synthetic import synthetic_movielens
     from harness.evaluation.metrics import metrics_from_ranks
     from harness.model.training import TrainOptions
-    from harness.run.cell import evaluate_cell, fit_cell, prepare_cell, result_of
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell
+    from harness.run.prepare import prepare_cell
+    from harness.run.result import result_of
 
     data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=30,
                                n_interactions=600)

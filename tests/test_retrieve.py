@@ -134,7 +134,8 @@ def test_infer_top_k_retrieves_for_every_test_query_over_the_catalogue():
     from harness.evaluation.retrieval import embed
     from harness.model.towers import build_model
     from harness.model.training import TrainedModel, TrainOptions
-    from harness.run.cell import candidate_embeddings, infer_top_k, prepare_cell
+    from harness.model.twotower import candidate_embeddings, infer_top_k
+    from harness.run.prepare import prepare_cell
 
     data = synthetic_movielens(np.random.default_rng(1), n_users=60, n_items=120,
                                n_interactions=1500)

@@ -23,7 +23,8 @@ from harness.model.retriever import Retriever, RetrieverEntry
 from harness.model.training import TrainOptions
 from harness.record.cell import CellResult
 from harness.record.grid import BASELINES
-from harness.run.cell import prepare_cell, run_cell
+from harness.run.cell import run_cell
+from harness.run.prepare import prepare_cell
 from splits import UnknownNameError
 
 NUM_MOVIES = 150  # more than 100, so that a last place misses the top 100

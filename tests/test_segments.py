@@ -258,7 +258,8 @@ def test_temporal_warm_needs_items():
 def test_unseen_users_get_a_zero_id_embedding_in_every_configuration():
     from harness.data.synthetic import synthetic_movielens
     from harness.model.training import TrainOptions
-    from harness.run.cell import fit_cell, prepare_cell
+    from harness.run.cell import fit_cell
+    from harness.run.prepare import prepare_cell
 
     data = synthetic_movielens(np.random.default_rng(0), n_interactions=3_000, n_items=60,
                                n_users=80)
@@ -393,7 +394,7 @@ def test_the_report_shows_segments_both_rankings_and_the_warm_verdict(tmp_path):
 
 def test_exclusion_is_refused_on_a_split_with_cold_test_users():
     from harness.data.synthetic import synthetic_movielens
-    from harness.run.cell import check_exclusion
+    from harness.run.prepare import check_exclusion
 
     data = synthetic_movielens(np.random.default_rng(0), **{**PLANTED, "n_interactions": 4_000})
     with pytest.raises(UserError, match="split temporal .* test users without training"):

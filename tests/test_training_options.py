@@ -25,7 +25,7 @@ def data():
 def test_the_model_passes_its_options_to_the_task(data, logq, hits):
     from harness.model.towers import build_model
     from harness.model.training import TrainOptions, sampling_probability
-    from harness.run.cell import prepare_cell
+    from harness.run.prepare import prepare_cell
     from harness.tfcompat import tf, tfrs
 
     cell = prepare_cell(data, "random", "baseline", 0, TrainOptions())
@@ -52,7 +52,9 @@ def test_sampling_probability_is_each_candidates_training_share():
 
 def test_early_stopping_keeps_the_best_epoch_scored_on_validation_only(data):
     from harness.model.training import TrainOptions
-    from harness.run.cell import fit_cell, prepare_cell, validation_score
+    from harness.model.twotower import validation_score
+    from harness.run.cell import fit_cell
+    from harness.run.prepare import prepare_cell
 
     # A learning rate high enough that validation rises, then falls: it stops early.
     options = TrainOptions(epochs=20, batch_size=256, patience=2, learning_rate=1.0)
@@ -99,7 +101,7 @@ def test_impossible_options_are_refused(changes, message):
 
 def test_early_stopping_without_a_validation_function_is_refused(data):
     from harness.model.training import TrainOptions, train
-    from harness.run.cell import prepare_cell
+    from harness.run.prepare import prepare_cell
 
     cell = prepare_cell(data, "random", "baseline", 0, TrainOptions())
     with pytest.raises(ValueError, match="early stopping needs a validate function"):

@@ -67,7 +67,9 @@ def trained_cell():
     """A harness cell on 1200 candidates (so top-100 is a real cut), trained one epoch."""
     from harness.evaluation.retrieval import embed
     from harness.model.training import TrainOptions
-    from harness.run.cell import candidate_embeddings, fit_cell, prepare_cell
+    from harness.model.twotower import candidate_embeddings
+    from harness.run.cell import fit_cell
+    from harness.run.prepare import prepare_cell
 
     data = synthetic_movielens(np.random.default_rng(1), n_users=200, n_items=1_200,
                                n_interactions=12_000)

@@ -30,7 +30,7 @@ RANK_SECONDS = "rank_seconds_"  # + a ranking: the seconds its top-k ranking too
 
 
 def eval_timings(timings: dict[str, float]) -> dict[str, object]:
-    """An evaluation's timings (``harness.run.cell.evaluate_cell``'s) as record fields:
+    """An evaluation's timings (``harness.run.evaluate.evaluate_cell``'s) as record fields:
     ``eval_seconds``, ``queries_per_second`` and ``rank_seconds`` (ranking -> seconds).
 
     Raises:

@@ -1,6 +1,6 @@
 """How training and evaluation cost grow with interactions and catalogue size.
 
-One scaling point (:func:`harness.run.cell.prepare_scaling_cell`) is a synthetic table
+One scaling point (:func:`harness.run.prepare.prepare_scaling_cell`) is a synthetic table
 of a given number of interactions and items, a random 80/20 split, one epoch of the
 ``baseline`` model, and exact evaluation of the test queries against the whole
 catalogue. :func:`scaling_table` renders the points with the fitted log-log slopes

@@ -19,9 +19,11 @@ import numpy as np
 
 from harness.data.sources import MovieLens
 from harness.model.training import TrainOptions
+from harness.model.twotower import validation_score
 from harness.record.files import BUDGET_FORMAT
 from harness.record.provenance import current_suite_version, environment, utc_now
-from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
+from harness.run.cell import fit_cell
+from harness.run.prepare import PreparedCell, prepare_cell
 from harness.run.progress import progress
 from harness.run.tuned import Tuned
 

@@ -2,9 +2,9 @@
 evaluate -> record (data, split, retriever, seed, options) -> a result record.
 
 The stages live in :mod:`harness.run.prepare`, :mod:`harness.run.evaluate` and
-:mod:`harness.run.result`; a retriever's own part is its
-:class:`harness.model.retriever.Retriever`. This module runs them, and is where callers
-import them from.
+:mod:`harness.run.result` (callers import each from where it is defined); a retriever's
+own part is its :class:`harness.model.retriever.Retriever`. This module fits and runs a
+cell.
 """
 
 from __future__ import annotations
@@ -16,30 +16,11 @@ import numpy as np
 from harness.data.sources import MovieLens
 from harness.errors import UserError
 from harness.evaluation.segments import DEFAULT_EVALUATION, Evaluation
-from harness.model.registry import POPULARITY
 from harness.model.training import TrainOptions
-from harness.model.twotower import (
-    VALIDATION_METRIC,
-    candidate_embeddings,
-    infer_top_k,
-    validation_score,
-)
 from harness.record.cell import CellResult
-from harness.run.evaluate import (
-    evaluate_cell,
-    evaluate_cell_per_user,
-    left_out,
-    score_segments,
-)
-from harness.run.prepare import (
-    INTERACTIONS_PER_USER,
-    PreparedCell,
-    check_exclusion,
-    prepare_cell,
-    prepare_scaling_cell,
-    split_history,
-)
-from harness.run.result import failed_result, result_of
+from harness.run.evaluate import evaluate_cell_per_user
+from harness.run.prepare import PreparedCell, prepare_cell
+from harness.run.result import result_of
 
 
 def fit_cell(cell: PreparedCell, strategy=None,
@@ -84,8 +65,4 @@ def run_cell(data: MovieLens, split_name: str, config_name: str, seed: int,
     return result_of(cell, fitted, metrics, timings, env, per_user)
 
 
-__all__ = ["INTERACTIONS_PER_USER", "POPULARITY", "VALIDATION_METRIC", "PreparedCell",
-           "candidate_embeddings", "check_exclusion", "evaluate_cell",
-           "evaluate_cell_per_user", "failed_result",
-           "fit_cell", "infer_top_k", "left_out", "prepare_cell", "prepare_scaling_cell",
-           "result_of", "run_cell", "score_segments", "split_history", "validation_score"]
+__all__ = ["fit_cell", "run_cell"]

@@ -96,7 +96,9 @@ def _measure(directory: Path, eval_queries: int, seed: int, bar) -> DatasetScale
     from harness.data.datasets import load_dataset
     from harness.model.training import TrainOptions
     from harness.record.provenance import environment, peak_rss_mib
-    from harness.run.cell import evaluate_cell, fit_cell, prepare_cell
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell
+    from harness.run.prepare import prepare_cell
 
     def stage(name: str) -> None:  # the stage about to run; the one before it is done
         bar.update(STAGES.index(name) - bar.n)

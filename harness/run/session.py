@@ -170,7 +170,7 @@ class GridSession:
         and how many cells are left to run."""
         if self.evaluation.ranking == EXCLUDE_SEEN:
             from harness.model.training import TrainOptions
-            from harness.run.cell import check_exclusion
+            from harness.run.prepare import check_exclusion
 
             check_exclusion(self.data, self.grid.splits, self.grid.seeds,
                             TrainOptions.test_fraction)

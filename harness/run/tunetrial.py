@@ -18,7 +18,9 @@ import optuna
 from harness.data.sources import MovieLens
 from harness.errors import TrainingError
 from harness.model.training import TrainOptions
-from harness.run.cell import PreparedCell, fit_cell, prepare_cell, validation_score
+from harness.model.twotower import validation_score
+from harness.run.cell import fit_cell
+from harness.run.prepare import PreparedCell, prepare_cell
 from harness.run.tunespace import (
     BATCH_SIZES,
     EMBEDDING_DIMS,
