@@ -6,6 +6,10 @@ Tests that need the real MovieLens-100k are marked ``realdata``; deselect them w
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,29 +49,29 @@ def recbole_dir(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_grid(tmp_path_factory) -> tuple[Path, object]:
+def quick_grid(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """One quick grid on the real data (``benchrun.QUICK_GRID``), shared by the
     end-to-end tests: its run directory ``run``, ``results`` directory and ``out.json``.
+
+    Run once for the whole session, however many pytest-xdist workers ask for it: the
+    first to take the lock runs it in the directory the workers share, and the others
+    read what it left (the tests that use it only read its files, or run beside them).
 
     Returns:
         (directory, the finished subprocess).
     """
-    tmp = tmp_path_factory.mktemp("quick")
-    result = run_benchmarks(*QUICK_GRID, "--run-dir", str(tmp / "run"),
-                            "--results-dir", str(tmp / "results"),
-                            "--benchmark-json", str(tmp / "out.json"))
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    tmp, done = shared / "quick", shared / "quick" / "finished.json"
+    with open(shared / "quick.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            tmp.mkdir(exist_ok=True)
+            ran = run_benchmarks(*QUICK_GRID, "--run-dir", str(tmp / "run"),
+                                 "--results-dir", str(tmp / "results"),
+                                 "--benchmark-json", str(tmp / "out.json"))
+            done.write_text(json.dumps({"args": ran.args, "returncode": ran.returncode,
+                                        "stdout": ran.stdout, "stderr": ran.stderr}))
+    result = subprocess.CompletedProcess(**json.loads(done.read_text()))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp, result
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under ``-n`` (pytest-xdist, ``--dist loadgroup``), the tests of one file run on one
-    worker, so a module-scoped fixture is built once; the tests that share the session's
-    quick grid run on one worker too, so it is not run twice."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        group = "quick_grid" if "quick_grid" in item.fixturenames else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
