@@ -129,7 +129,8 @@ def cell_options(cell: Cell, epochs: int, tuned: Tuned | None = None
         tuned: the tuned file's choices (the tuned protocol's options).
 
     Returns:
-        The tuned file's choice for the cell's (split, configuration); or the tutorial's
+        The tuned file's choice for the cell (its own study: a seeded split's per seed,
+        :meth:`harness.run.tuned.Tuned.cell`); or the tutorial's
         fixed budget (``epochs``, the cell's fit_on) with what the protocol sets on top of
         it (``FIXED_OPTIONS``: the logq protocol turns the logQ correction on).
     """
