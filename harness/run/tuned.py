@@ -1,6 +1,7 @@
-"""``tuned.json``: each (split, configuration)'s hyperparameters, chosen on its validation
-slice by ``python -m harness tune`` (:mod:`harness.run.tuning`), read back by the tuned
-protocol (``pytest benchmarks --protocol tuned``) and ``python -m harness budget``.
+"""``tuned.json``: each study's hyperparameters (a (split, configuration)'s, and a seeded
+split's per grid seed), chosen on its validation slice by ``python -m harness tune``
+(:mod:`harness.run.tuning`), read back by the tuned protocol (``pytest benchmarks
+--protocol tuned``) and ``python -m harness budget``.
 
 The file says what produced it (:func:`harness.record.fingerprint.tuning_identity`: the
 suite version, the data's sha256, the tuning settings and search space, each tuned
