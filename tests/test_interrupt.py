@@ -61,13 +61,9 @@ def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True,
                                env={**outside_xdist(), "PYTHONHASHSEED": "0"})
-    # Interrupted once the first two-tower cell is kept (the 4 popularity cells come
-    # first): TensorFlow is loaded and training under way. A SIGINT sent while the
-    # popularity cells finished and TensorFlow was being imported was lost once on a
-    # loaded machine (the run went on and finished all 8 cells).
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
-        if len(list((run_dir / "cells").glob("*.json"))) >= 5:
+        if list((run_dir / "cells").glob("*.json")):
             break
         time.sleep(0.02)
     assert process.poll() is None, "the run finished before it could be interrupted"
