@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,20 @@ QUICK_SPLITS = 2
 QUICK_CELLS = QUICK_SPLITS * (1 + 2) * 2
 # Two-tower cells write a train and an inference entry, popularity an inference entry.
 QUICK_ENTRIES = QUICK_SPLITS * 2 * (1 + 2 * 2)
+
+
+TENSORFLOW = ("tensorflow", "tf_keras", "tensorflow_recommenders")
+
+
+def heavy_imports(modules, heavy=TENSORFLOW) -> list[str]:
+    """The modules of the packages ``heavy`` that importing ``modules`` together loads,
+    in a fresh interpreter (the test process has loaded them already)."""
+    probe = (f"import json, sys, {', '.join(modules)}; print(json.dumps(sorted(m for m in "
+             f"sys.modules if m.split('.')[0] in {tuple(heavy)!r})))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
 
 
 def run_benchmarks(*args: str, env: dict | None = None,

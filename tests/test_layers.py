@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from benchrun import TENSORFLOW, heavy_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 # errors, tfcompat and scanncompat are the base: all sit at layer 0.
@@ -87,13 +86,7 @@ def test_the_check_catches_an_upward_import(tmp_path):
 @pytest.mark.parametrize("module", ["harness.record.reader", "harness.report.report",
                                     "harness.report.compare", "harness.record.grid"])
 def test_reading_and_reporting_results_never_loads_tensorflow(module):
-    probe = (f"import sys, {module}; "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('tensorflow', 'tf_keras', 'tensorflow_recommenders')))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "[]"
+    assert heavy_imports([module]) == []
 
 
 def test_the_record_never_loads_tensorflow_or_optuna():
@@ -101,13 +94,7 @@ def test_the_record_never_loads_tensorflow_or_optuna():
     together: neither TensorFlow nor Optuna comes with it."""
     modules = sorted(f"harness.record.{path.stem}"
                      for path in (ROOT / "harness" / "record").glob("*.py"))
-    probe = (f"import sys, {', '.join(modules)}; "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('tensorflow', 'tf_keras', 'tensorflow_recommenders', 'optuna')))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "[]"
+    assert heavy_imports(modules, (*TENSORFLOW, "optuna")) == []
 
 
 def documented_modules(init: Path) -> list[str]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from benchrun import TENSORFLOW, heavy_imports
 
 from harness.errors import UserError
 from harness.record.kinds import (
@@ -273,10 +272,4 @@ def test_a_known_kind_that_does_not_read_is_listed_as_recorded_not_rendered(tmp_
 
 
 def test_the_record_package_loads_neither_tensorflow_nor_optuna():
-    probe = ("import sys, harness.record.kinds; print(sorted(m for m in sys.modules if "
-             "m.split('.')[0] in ('tensorflow', 'tf_keras', 'tensorflow_recommenders', "
-             "'optuna')))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "[]"
+    assert heavy_imports(["harness.record.kinds"], (*TENSORFLOW, "optuna")) == []
