@@ -25,8 +25,9 @@ A query with no history (an empty row) is scored by popularity so far instead, a
 everything in the user's history at that moment (every earlier item the protocol lets
 in, not only the last N), never the true item.
 
-Scoring is batched: queries are grouped by refresh day (one count vector per day) and
-taken in blocks, a sparse history block times the item-item matrix; no loop over rows.
+Scoring is batched: queries are taken in blocks in refresh-day order, a sparse history
+block times the item-item matrix, one count vector per refresh day (advanced day by day);
+loops run over blocks and days, never over rows.
 These are plain functions, not registered retrievers: a later step wraps them.
 """
 
@@ -96,7 +97,7 @@ def _binary(query: np.ndarray, items: np.ndarray, n: int, num_items: int
 
 
 def item_cosine(train_users, train_items, *, num_users: int, num_items: int) -> np.ndarray:
-    """[num_items, num_items] float64 cosine similarity of items' training co-occurrence:
+    """[num_items, num_items] float64 (C order) cosine similarity of items' training co-occurrence:
     C[i, j] / sqrt(C[i, i] C[j, j]) over the binary user x item training matrix's
     C = XᵀX; 0 for an item with no training row, and on the diagonal."""
     history = training_matrix(train_users, train_items, num_users=num_users,
@@ -106,7 +107,7 @@ def item_cosine(train_users, train_items, *, num_users: int, num_items: int) -> 
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     similarity = cooccurrence * scale[:, None] * scale[None, :]
     np.fill_diagonal(similarity, 0.0)
-    return similarity
+    return np.ascontiguousarray(similarity)
 
 
 @dataclass(frozen=True)
@@ -153,37 +154,58 @@ def history_ranks(weights: np.ndarray | None, history: scipy.sparse.csr_array | 
     n = true_items.size
     if block_size is None:
         block_size = max(1, MAX_SCORES_PER_BLOCK // num_items)
+    if weights is not None:  # C order: scipy's sparse @ dense copies any other layout
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
     days = refresh_time(timestamps) // SECONDS_PER_DAY
-    order = np.argsort(days, kind="stable")
-    day_values, day_starts = np.unique(days[order], return_index=True)
-    day_stops = np.r_[day_starts[1:], n]
+    order = np.argsort(days, kind="stable")  # blocks in day order: counts move forward
     ranks = {ALL: np.empty(n, np.int64)}
     if seen is not None:
         ranks[EXCLUDE_SEEN] = np.empty(n, np.int64)
-    if weights is None:
-        fallback = np.zeros(n, bool)
-    else:
-        fallback = np.diff(history.indptr) == 0
-    days_counted = daily_counts(pool_items, pool_timestamps, num_items, day_values)
-    for (_, counts), start, stop in zip(days_counted, day_starts, day_stops, strict=True):
-        for block_start in range(start, stop, block_size):
-            queries = order[block_start:min(block_start + block_size, stop)]
-            _rank_block(ranks, queries, weights, history, counts, true_items, fallback,
-                        seen)
+    fallback = np.zeros(n, bool) if weights is None else np.diff(history.indptr) == 0
+    counts = _Counts(daily_counts(pool_items, pool_timestamps, num_items, np.unique(days)))
+    for block_start in range(0, n, block_size):
+        queries = order[block_start:block_start + block_size]
+        _rank_block(ranks, queries, days[queries], weights, history, counts, true_items,
+                    fallback, seen)
     return HistoryRanks(ranks=ranks, fallback=fallback)
 
 
-def _rank_block(ranks, queries, weights, history, counts, true_items, fallback, seen):
-    """Fills ``ranks[...][queries]``: one block of one refresh day's queries."""
+class _Counts:
+    """:func:`harness.data.history.daily_counts` read by day, days asked in order."""
+
+    def __init__(self, days_counted):
+        self._days = days_counted
+        self._day, self._counts = None, None
+
+    def at(self, day: int) -> np.ndarray:
+        while self._day != day:
+            self._day, self._counts = next(self._days)
+        return self._counts
+
+
+def _rank_block(ranks, queries, days, weights, history, counts, true_items, fallback, seen):
+    """Fills ``ranks[...][queries]`` for one block of queries (``days`` ascending); each
+    of its refresh days is a run of the block, [start, stop)."""
     truth = true_items[queries]
     left_out = None if seen is None else _seen_pairs(seen, queries, truth)
-    if weights is None:  # one global order: no score matrix needed
-        ranks[ALL][queries] = popularity_ranks(counts, truth)
-        if left_out is not None:
-            ranks[EXCLUDE_SEEN][queries] = popularity_ranks(counts, truth, left_out)
+    block_days, starts = np.unique(days, return_index=True)
+    runs = zip(block_days.tolist(), starts.tolist(), [*starts[1:].tolist(), queries.size],
+               strict=True)
+    if weights is None:  # one global order per day: no score matrix needed
+        for day, start, stop in runs:
+            ranks[ALL][queries[start:stop]] = popularity_ranks(counts.at(day),
+                                                               truth[start:stop])
+            if left_out is not None:
+                first, last = np.searchsorted(left_out[0], [start, stop])
+                pairs = (left_out[0][first:last] - start, left_out[1][first:last])
+                ranks[EXCLUDE_SEEN][queries[start:stop]] = popularity_ranks(
+                    counts.at(day), truth[start:stop], pairs)
         return
     scores = np.asarray(history[queries] @ weights, dtype=np.float64)
-    scores[fallback[queries]] = counts
+    empty = fallback[queries]
+    for day, start, stop in runs:
+        rows = start + np.flatnonzero(empty[start:stop])
+        scores[rows] = counts.at(day)
     ranks[ALL][queries] = ranks_ties_against(scores, truth)
     if left_out is not None:
         local, items = left_out
