@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.data import history
 from harness.data.history import (
     NONE,
     SECONDS_PER_DAY,
@@ -58,7 +59,8 @@ def _reference(users, items, times, n_last):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_features_agree_with_the_brute_force_reference(seed):
+def test_features_agree_with_the_brute_force_reference(seed, monkeypatch):
+    monkeypatch.setattr(history, "CHUNK_QUERIES", 37)  # last_items' chunks, 400 rows
     users, items, times, num_users, num_items = _table(seed)
     recency, activity, popularity, age, last = _reference(users, items, times, 7)
     features = causal_features(users, items, times, num_users, num_items)
@@ -165,11 +167,11 @@ def _everything(users, items, times, num_users, num_items, query, cut, train):
                     l2=10.0).weights
     common = dict(true_items=q_items, timestamps=q_times, pool_items=items,
                   pool_timestamps=times, num_items=num_items, seen=seen)
-    for name, weights, history in (("popularity", None, None),
-                                   ("itemknn", knn, padded_matrix(out["last"], num_items)),
-                                   ("shuffled", knn, padded_matrix(out["sampled"], num_items)),
-                                   ("ease", ease, seen)):
-        result = history_ranks(weights, history, **common)
+    for name, weights, rows in (("popularity", None, None),
+                                ("itemknn", knn, padded_matrix(out["last"], num_items)),
+                                ("shuffled", knn, padded_matrix(out["sampled"], num_items)),
+                                ("ease", ease, seen)):
+        result = history_ranks(weights, rows, **common)
         out[f"{name}/{ALL}"], out[f"{name}/{EXCLUDE_SEEN}"] = (
             result.ranks[ALL], result.ranks[EXCLUDE_SEEN])
         out[f"{name}/fallback"] = result.fallback

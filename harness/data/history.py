@@ -42,6 +42,7 @@ NONE = -1  # a recency or an age with no earlier row; a padded history slot
 SECONDS_PER_DAY = 86_400  # the catalogue refresh period (UTC days)
 DEFAULT_HISTORY_LENGTH = 20  # N, the user's last items a query carries
 DEFAULT_BUCKETS = 32  # log2 buckets: the last one holds everything from 2**30 on
+CHUNK_QUERIES = 1 << 18  # queries whose [chunk, N] positions exist at a time
 
 
 def refresh_time(timestamps) -> np.ndarray:
@@ -197,9 +198,12 @@ def last_items(index: PastIndex, users, timestamps,
         users, timestamps: [n] each query's user and time.
     """
     starts, stops = index.before(users, timestamps)
-    positions = stops[:, None] - 1 - np.arange(length)[None, :]
-    valid = positions >= starts[:, None]
-    return _gather(index.values, positions, valid)
+    out = np.empty((starts.size, length), np.int32)
+    for chunk in range(0, starts.size, CHUNK_QUERIES):  # bounded [chunk, length] temporaries
+        rows = slice(chunk, chunk + CHUNK_QUERIES)
+        positions = stops[rows, None] - 1 - np.arange(length)[None, :]
+        out[rows] = _gather(index.values, positions, positions >= starts[rows, None])
+    return out
 
 
 def sampled_items(index: PastIndex, users, timestamps, rng: np.random.Generator,
