@@ -7,7 +7,8 @@ from whole columns, for millions of interactions), ``arrow`` (pyarrow with its i
 hint, and CSV files read column-wise), ``readers`` (MovieLens-1M/20M/25M files),
 ``interactions`` (a plain interactions file: CSV, TSV or Parquet), ``datasets`` (the
 ``--dataset`` registry), ``synthetic`` (drifting synthetic tables for tests and scaling),
-``splitdata`` (registered splits applied to a table).
+``splitdata`` (registered splits applied to a table), ``history`` (causal features and
+each interaction's earlier items, from strictly earlier rows).
 May import: ``harness.errors``, ``splits``; pyarrow only inside ``arrow``, ``readers`` and
 ``interactions``; TensorFlow only inside ``sources`` and ``datasets`` to read a prepared
 tfds copy. Nothing above this layer.

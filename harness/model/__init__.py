@@ -9,8 +9,10 @@ preprocessing fitted on chosen rows), ``towers`` (query and candidate towers, th
 two-tower model), ``loss`` (the in-batch softmax loss, computed in tiles of queries),
 ``training`` (options, the compiled training loop, early stopping), ``ease`` (EASE^R, the
 closed-form item-item baseline, popularity for users with no history), ``easegrid``
-(EASE^R's λ grid and its choice on a validation slice), ``tutorial`` (the TFRS
-tutorial's model and loop, kept as published, for the side-by-side speed-up).
+(EASE^R's λ grid and its choice on a validation slice), ``history_scorers`` (popularity
+so far, item-kNN and EASE^R scoring each query's history at query time; not registered),
+``tutorial`` (the TFRS tutorial's model and loop, kept as published, for the side-by-side
+speed-up).
 May import: ``harness.errors``, ``harness.tfcompat``, ``harness.data``,
 ``harness.evaluation``.
 """

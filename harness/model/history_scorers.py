@@ -1,0 +1,228 @@
+"""Non-learned scorers that see the user's history at query time: the baselines a
+history-aware model is judged against (numpy and scipy; no TensorFlow).
+
+Each ranks a query (a user at time t, its true item) against the whole catalogue by the
+rule for scorers that tie (:func:`harness.evaluation.metrics.ranks_ties_against`: every
+other item scoring at least as high outranks the true one, so a constant scorer earns
+nothing). History comes from :mod:`harness.data.history`: only rows strictly before t,
+from the rows a protocol lets in (``ONLINE``: every row, earlier test rows included, what
+a serving system knows; ``TRAINING_SIDE``: the training rows only). Fitted matrices read
+the training rows only, whatever the protocol.
+
+- popularity so far: the catalogue's counts of history rows before the query's daily
+  refresh (:func:`harness.data.history.daily_counts`);
+- item-kNN: the query's history row (binary over its last N items) times the cosine
+  similarity of items' training co-occurrence (users as the unit; the diagonal zeroed, no
+  neighbourhood cut: every co-occurring item counts), i.e. the similarities summed over
+  the N items (:func:`item_cosine`);
+- EASE^R with the history as the user's row: binary over **every** earlier item the
+  protocol lets in (the row EASE^R is fitted on), times B fitted on the training side
+  (:func:`harness.model.ease.fit_ease`). Under ``TRAINING_SIDE`` on a global time cut
+  every training row is before every test row, so this is the suite's EASE^R.
+
+A query with no history (an empty row) is scored by popularity so far instead, and
+:class:`HistoryRanks` counts those queries. The ``exclude_seen`` ranking leaves out
+everything in the user's history at that moment (every earlier item the protocol lets
+in, not only the last N), never the true item.
+
+Scoring is batched: queries are taken in blocks in refresh-day order, a sparse history
+block times the item-item matrix, one count vector per refresh day (advanced day by day);
+loops run over blocks and days, never over rows.
+These are plain functions, not registered retrievers: a later step wraps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from harness.data.history import (
+    NONE,
+    SECONDS_PER_DAY,
+    PastIndex,
+    daily_counts,
+    refresh_time,
+)
+from harness.evaluation.metrics import popularity_ranks, ranks_ties_against, taken_back
+from harness.evaluation.segments import ALL, EXCLUDE_SEEN
+from harness.model.ease import MAX_SCORES_PER_BLOCK, training_matrix
+
+ONLINE, TRAINING_SIDE = "online", "training_side"
+PROTOCOLS = (ONLINE, TRAINING_SIDE)  # "history: online", "history: training side only"
+
+
+def history_rows(protocol: str, num_rows: int, train_rows: np.ndarray) -> np.ndarray:
+    """[m] the table rows that count as history under ``protocol`` (``PROTOCOLS``).
+
+    Raises:
+        ValueError: an unknown protocol.
+    """
+    if protocol == ONLINE:
+        return np.arange(num_rows, dtype=np.int64)
+    if protocol == TRAINING_SIDE:
+        return np.asarray(train_rows, np.int64)
+    raise ValueError(f"history protocol must be one of {', '.join(PROTOCOLS)}, got "
+                     f"{protocol!r}")
+
+
+def padded_matrix(padded: np.ndarray, num_items: int) -> scipy.sparse.csr_array:
+    """[n, num_items] float64 binary CSR of padded item lists ([n, N], ``NONE`` padding);
+    an item listed twice counts once."""
+    padded = np.asarray(padded)
+    query, slot = np.nonzero(padded != NONE)
+    return _binary(query, padded[query, slot].astype(np.int64), padded.shape[0], num_items)
+
+
+def past_matrix(index: PastIndex, users, timestamps, num_items: int
+                ) -> scipy.sparse.csr_array:
+    """[n, num_items] float64 binary CSR: every item of each query's user's rows strictly
+    before its time, over the rows ``index`` holds (grouped by user)."""
+    starts, stops = index.before(users, timestamps)
+    lengths = stops - starts
+    query = np.repeat(np.arange(lengths.size), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    items = index.values[np.repeat(starts, lengths) + offsets]
+    return _binary(query, items, lengths.size, num_items)
+
+
+def _binary(query: np.ndarray, items: np.ndarray, n: int, num_items: int
+            ) -> scipy.sparse.csr_array:
+    matrix = scipy.sparse.csr_array((np.ones(query.size), (query, items)),
+                                    shape=(n, num_items))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def item_cosine(train_users, train_items, *, num_users: int, num_items: int) -> np.ndarray:
+    """[num_items, num_items] float64 (C order) cosine similarity of items' training co-occurrence:
+    C[i, j] / sqrt(C[i, i] C[j, j]) over the binary user x item training matrix's
+    C = XᵀX; 0 for an item with no training row, and on the diagonal."""
+    history = training_matrix(train_users, train_items, num_users=num_users,
+                              num_items=num_items)
+    cooccurrence = (history.T @ history).toarray()
+    norms = np.sqrt(np.diag(cooccurrence))
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    similarity = cooccurrence * scale[:, None] * scale[None, :]
+    np.fill_diagonal(similarity, 0.0)
+    return np.ascontiguousarray(similarity)
+
+
+@dataclass(frozen=True)
+class HistoryRanks:
+    """What a history-aware scorer gives a batch of queries.
+
+    Attributes:
+        ranks: ranking (``ALL``, and ``EXCLUDE_SEEN`` when asked) -> [n] int64 0-based
+            rank of each query's true item.
+        fallback: [n] bool, the queries with no history, scored by popularity so far
+            (all False for popularity so far itself, which has no other score).
+    """
+
+    ranks: dict[str, np.ndarray]
+    fallback: np.ndarray
+
+    @property
+    def fallback_queries(self) -> int:
+        return int(np.count_nonzero(self.fallback))
+
+
+def history_ranks(weights: np.ndarray | None, history: scipy.sparse.csr_array | None,
+                  true_items, timestamps, pool_items, pool_timestamps, num_items: int,
+                  seen: scipy.sparse.csr_array | None = None,
+                  block_size: int | None = None) -> HistoryRanks:
+    """Ranks of each query's true item under ``history @ weights``, popularity so far
+    where a query's history is empty (or everywhere when ``weights`` is None).
+
+    Args:
+        weights: [num_items, num_items] item-item matrix (:func:`item_cosine`, EASE^R's
+            B), or None for popularity so far.
+        history: [n, num_items] each query's history row (:func:`padded_matrix`,
+            :func:`past_matrix`); unused when ``weights`` is None.
+        true_items, timestamps: [n] each query's true item and time.
+        pool_items, pool_timestamps: [m] the history rows popularity so far counts.
+        seen: None, or [n, num_items] what ``exclude_seen`` leaves out of each query's
+            ranking (its true item is never left out).
+        block_size: queries scored at a time; default MAX_SCORES_PER_BLOCK // num_items.
+
+    Returns:
+        :class:`HistoryRanks`.
+    """
+    true_items = np.asarray(true_items, np.int64)
+    n = true_items.size
+    if block_size is None:
+        block_size = max(1, MAX_SCORES_PER_BLOCK // num_items)
+    if weights is not None:  # C order: scipy's sparse @ dense copies any other layout
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+    days = refresh_time(timestamps) // SECONDS_PER_DAY
+    order = np.argsort(days, kind="stable")  # blocks in day order: counts move forward
+    ranks = {ALL: np.empty(n, np.int64)}
+    if seen is not None:
+        ranks[EXCLUDE_SEEN] = np.empty(n, np.int64)
+    fallback = np.zeros(n, bool) if weights is None else np.diff(history.indptr) == 0
+    counts = _Counts(daily_counts(pool_items, pool_timestamps, num_items, np.unique(days)))
+    for block_start in range(0, n, block_size):
+        queries = order[block_start:block_start + block_size]
+        _rank_block(ranks, queries, days[queries], weights, history, counts, true_items,
+                    fallback, seen)
+    return HistoryRanks(ranks=ranks, fallback=fallback)
+
+
+class _Counts:
+    """:func:`harness.data.history.daily_counts` read by day, days asked in order."""
+
+    def __init__(self, days_counted):
+        self._days = days_counted
+        self._day, self._counts = None, None
+
+    def at(self, day: int) -> np.ndarray:
+        while self._day != day:
+            self._day, self._counts = next(self._days)
+        return self._counts
+
+
+def _rank_block(ranks, queries, days, weights, history, counts, true_items, fallback, seen):
+    """Fills ``ranks[...][queries]`` for one block of queries (``days`` ascending); each
+    of its refresh days is a run of the block, [start, stop)."""
+    truth = true_items[queries]
+    left_out = None if seen is None else _seen_pairs(seen, queries, truth)
+    block_days, starts = np.unique(days, return_index=True)
+    runs = zip(block_days.tolist(), starts.tolist(), [*starts[1:].tolist(), queries.size],
+               strict=True)
+    if weights is None:  # one global order per day: no score matrix needed
+        for day, start, stop in runs:
+            ranks[ALL][queries[start:stop]] = popularity_ranks(counts.at(day),
+                                                               truth[start:stop])
+            if left_out is not None:
+                first, last = np.searchsorted(left_out[0], [start, stop])
+                pairs = (left_out[0][first:last] - start, left_out[1][first:last])
+                ranks[EXCLUDE_SEEN][queries[start:stop]] = popularity_ranks(
+                    counts.at(day), truth[start:stop], pairs)
+        return
+    scores = np.asarray(history[queries] @ weights, dtype=np.float64)
+    empty = fallback[queries]
+    for day, start, stop in runs:
+        rows = start + np.flatnonzero(empty[start:stop])
+        scores[rows] = counts.at(day)
+    ranks[ALL][queries] = ranks_ties_against(scores, truth)
+    if left_out is not None:
+        local, items = left_out
+        outranks = scores[local, items] >= scores[local, truth[local]]
+        ranks[EXCLUDE_SEEN][queries] = (ranks[ALL][queries]
+                                        - taken_back(outranks, local, queries.size))
+
+
+def _seen_pairs(seen: scipy.sparse.csr_array, queries: np.ndarray, truth: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(local query, item) of each left-out item of the block, its true item kept."""
+    block = seen[queries]
+    local = np.repeat(np.arange(queries.size), np.diff(block.indptr))
+    items = block.indices.astype(np.int64)
+    keep = items != truth[local]
+    return local[keep], items[keep]
+
+
+__all__ = ["ONLINE", "PROTOCOLS", "TRAINING_SIDE", "HistoryRanks", "history_ranks",
+           "history_rows", "item_cosine", "padded_matrix", "past_matrix"]
