@@ -239,30 +239,33 @@ def findings_tables(results: str) -> tuple[dict, dict]:
 
 
 # The README's verdict counts, in the words it uses (whitespace normalised).
-CHANGES = re.compile(r"Of the (\d+) \"does the feature help\?\" cells \(6 configurations × 5 "
-                     r"splits\), (\d+) change between the protocols after Holm's correction "
-                     r"within each protocol's (\d+) cells \((\d+) before it\)")
-COUNTS = re.compile(r"Corrected, the significant verdicts number (\d+) under the tutorial "
-                    r"protocol \((\d+) before\) and (\d+) tuned \((\d+) before\)")
+LADDER = re.compile(
+    r"Of the (\d+) \"does the feature help\?\" cells \(6 configurations × 5 splits\), "
+    r"corrected with Holm's method within each protocol's (\d+) cells, the significant "
+    r"verdicts number (\d+) under the tutorial protocol \((\d+) before correction\), (\d+) "
+    r"with logQ added \((\d+) before\) and (\d+) tuned \((\d+) before\); logQ alone changes "
+    r"(\d+) verdicts \((\d+) before correction\) and tuning the budget then changes (\d+) "
+    r"\((\d+) before\)")
 
 
 def test_the_readme_verdict_counts_quote_the_generated_findings() -> None:
-    """Every count the README's findings give is the report's: the verdicts that change
-    between the protocols and the significant verdicts per protocol, after Holm's
+    """Every count the README's findings give is the report's: the significant verdicts
+    at each step of the protocol ladder and the verdicts each step changes, after Holm's
     correction and before it. A re-run that moves a count, or a typo, makes this fail."""
     readme = " ".join(section(README.read_text(encoding="utf-8"), "What it found").split())
     counts, changes = findings_tables((ROOT / "results" / "results.md").read_text("utf-8"))
-    changed, counted = CHANGES.search(readme), COUNTS.search(readme)
-    assert changed and counted, "the README no longer states the verdict counts it is tied to"
-    change = changes[("tutorial → tuned", "train", "all test users")]
-    quoted = [int(n) for n in changed.groups()]
-    assert quoted == [int(change["cells in both"]), int(change["differ after correction"]),
-                      int(change["cells in both"]), int(change["differ before correction"])]
+    quoted = LADDER.search(readme)
+    assert quoted, "the README no longer states the verdict counts it is tied to"
     expected = []
-    for protocol in ("tutorial", "tuned"):
+    for protocol in ("tutorial", "logq", "tuned"):
         row = counts[(protocol, "train", "all test users")]
         assert row["correction"].startswith("Holm"), row["correction"]
-        assert row["cells"] == change["cells in both"]
         expected += [int(row["▲ adjusted"]) + int(row["▼ adjusted"]),
                      int(row["▲ raw"]) + int(row["▼ raw"])]
-    assert [int(n) for n in counted.groups()] == expected
+    steps = [changes[(step, "train", "all test users")]
+             for step in ("tutorial → logq", "logq → tuned")]
+    cells = {row["cells in both"] for row in steps}
+    assert len(cells) == 1 and cells == {counts[("tuned", "train", "all test users")]["cells"]}
+    for row in steps:
+        expected += [int(row["differ after correction"]), int(row["differ before correction"])]
+    assert [int(n) for n in quoted.groups()] == [int(cells.pop())] * 2 + expected

@@ -108,12 +108,43 @@ def test_a_user_level_test_can_fail_where_the_seed_t_test_passes():
     assert (verdict.users, verdict.seeds, verdict.exact) == (200, 5, False)
 
 
+def test_a_seed_effect_every_user_shares_is_not_a_verdict():
+    # 300 users with 10 test queries each; each seed shifts every user alike (one
+    # initialisation trains better, another worse): +0.05, -0.01, +0.04, -0.02, +0.03 plus
+    # a little user noise. Summed over the seeds every user gains, so the users' sign-flip
+    # test alone is certain; the seeds disagree (t-test p ~ 0.25), and the verdict takes
+    # the larger p, with an interval that holds 0.
+    rng = np.random.default_rng(3)
+    seeds, users = 5, 300
+    queries = np.full((seeds, users), 10.0)
+    base = np.full((seeds, users), 4.0)
+    shift = np.array([0.05, -0.01, 0.04, -0.02, 0.03])[:, None] * 10.0
+    new = base + shift + rng.normal(0.0, 0.01, (seeds, users))
+    verdict = paired_user_difference(new, base, queries, np.random.default_rng(0))
+    assert verdict.p_users < 0.001
+    assert 0.1 < verdict.p_seeds < 0.5
+    assert verdict.p_value == max(verdict.p_users, verdict.p_seeds)
+    assert verdict.ci_low < 0.0 < verdict.ci_high
+    per_seed = paired_difference(new.sum(axis=1) / 3000, base.sum(axis=1) / 3000)
+    assert verdict.p_seeds == pytest.approx(per_seed.p_value)
+    assert verdict.ci_low <= per_seed.ci_low and verdict.ci_high >= per_seed.ci_high
+
+
+def test_one_seed_leaves_the_users_test_alone():
+    queries = np.full((1, 40), 5.0)
+    base = np.full((1, 40), 1.0)
+    verdict = paired_user_difference(base + 1.0, base, queries, np.random.default_rng(0))
+    assert math.isnan(verdict.p_seeds) and verdict.p_value == verdict.p_users < 0.001
+
+
 def test_user_level_test_finds_a_difference_every_user_shares():
     queries = np.full((3, 30), 5.0)
     base = np.full((3, 30), 1.0)
     verdict = paired_user_difference(base + 1.0, base, queries, np.random.default_rng(0))
     assert verdict.p_value == 1 / 10_001  # no flip but the identity's reaches it
-    assert verdict.mean == 0.2 and verdict.ci_low == verdict.ci_high == 0.2
+    assert verdict.mean == 0.2 and verdict.p_seeds == 0.0  # the same gain in every seed
+    # The seeds' t interval is their mean of 30/150 +- 0, a few ulps from the pooled 0.2.
+    assert (verdict.ci_low, verdict.ci_high) == pytest.approx((0.2, 0.2), abs=1e-12)
 
 
 def test_ratio_interval_of_equal_users_is_their_value():

@@ -7,7 +7,7 @@ top-k metrics, the popularity scorer and the tie rule for scorers that tie; nump
 ``retrieval`` (towers run over encoded rows and exact top-k retrieval, in TensorFlow),
 ``serving`` (the serving retrievers' configurations, ScaNN's searcher, recall), ``stats``
 (summaries, confidence intervals, paired and Welch tests over seeds), ``resampling`` (the
-paired randomization test and bootstrap intervals over test users and seeds),
+verdicts' tests over test users and over seeds, and bootstrap intervals over both),
 ``correction`` (Holm and Benjamini-Hochberg adjusted p-values of a family of verdicts),
 ``kernels`` (generated numba modules, compiled once per machine), ``segments`` (test
 interactions by their user's and item's training history, and the seen-items ranking).

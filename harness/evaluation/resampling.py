@@ -17,18 +17,34 @@ completed (:func:`paired_user_difference`).
 
 Choices, and why:
 
-- **Test: paired randomization (sign-flip) test, the user as the exchangeable unit.**
-  Under the null hypothesis that the configuration and the reference are exchangeable
-  for every user, the sign of each user's difference (summed over the seeds: seeds are
-  nested in users, so a user's seeds flip together) is a fair coin. The statistic is the
-  accuracy difference; its denominator (the queries) does not change under a flip. This is
-  Fisher's randomization test that Smucker, Allan & Carterette (CIKM 2007) recommend for
-  IR evaluation over the t-test, bootstrap and sign tests (ranx's ``fisher`` test; Sakai,
-  "Statistical Reform in Information Retrieval", SIGIR Forum 2014, argues likewise for
-  effect sizes with intervals and corrected p). It needs no normality, and its unit is
-  the user, whose queries are correlated. :data:`DEFAULT_RESAMPLES` random flips give
-  ``p = (1 + #{|T*| >= |T|}) / (1 + R)`` (never 0: Phipson & Smyth 2010); with at most
-  ``log2(R)`` users whose difference is not zero, every flip is enumerated and p is exact.
+- **Test: a verdict must hold over users and over seeds (an intersection-union test).**
+  Two sources can explain a difference away, so each gets its own test and the verdict's
+  p is the larger of the two (Berger, "Multiparameter hypothesis testing and acceptance
+  sampling", Technometrics 1982: rejecting a union of nulls when every one is rejected
+  at level alpha keeps the level alpha):
+
+  - *over users*: a paired randomization (sign-flip) test, the user as the exchangeable
+    unit. Under the null hypothesis that the configuration and the reference are
+    exchangeable for every user, the sign of each user's difference (summed over the
+    seeds: a user's seeds flip together) is a fair coin. The statistic is the accuracy
+    difference; its denominator (the queries) does not change under a flip. This is
+    Fisher's randomization test that Smucker, Allan & Carterette (CIKM 2007) recommend for
+    IR evaluation over the t-test, bootstrap and sign tests (ranx's ``fisher`` test; Sakai,
+    "Statistical Reform in Information Retrieval", SIGIR Forum 2014, argues likewise for
+    effect sizes with intervals and corrected p). It needs no normality, and its unit is
+    the user, whose queries are correlated. :data:`DEFAULT_RESAMPLES` random flips give
+    ``p = (1 + #{|T*| >= |T|}) / (1 + R)`` (never 0: Phipson & Smyth 2010); with at most
+    ``log2(R)`` users whose difference is not zero, every flip is enumerated and p is exact.
+    It holds the trained models fixed: a seed that shifts every user the same way (one
+    initialisation that trains worse) is invisible to it.
+  - *over seeds*: a paired t-test of the per-seed accuracy differences
+    (:func:`harness.evaluation.stats.paired_difference`, n - 1 degrees of freedom). With
+    five seeds a bootstrap of the seeds would understate their spread (it resamples five
+    values and uses normal quantiles); the t-distribution is the small-sample answer. A
+    difference that is the same in every seed (two deterministic scorers on a fixed test
+    set) has nothing to explain over seeds (p = 0 there); with one seed the seeds cannot
+    be tested and the users' test stands alone.
+
 - **Interval: a crossed (pigeonhole) bootstrap of users and seeds.** Each resample draws
   the seeds with replacement and, independently, the users with replacement, and keeps
   every (seed, user) pair of the two draws (Owen, "The pigeonhole bootstrap", Ann. Appl.
@@ -39,6 +55,10 @@ Choices, and why:
   Tibshirani ask for >= 1000 for 95% endpoints); ``scipy.stats.bootstrap`` resamples one
   axis only, hence this. A cell group whose per-user hits are the same in every seed (a
   deterministic model on a fixed test set) is one sample: its interval is over users.
+  A difference's interval is the hull of that interval and the seeds' t interval, the
+  values neither test rejects, widened by the bootstrap's counting both sources at once:
+  an interval that excludes 0 goes with a raw p below 0.05, while a raw p just below
+  0.05 may come with an interval that touches 0.
 
 Both are vectorised: each chunk of resamples is one matrix product over users, never a
 Python loop over resamples or users. Randomness comes from the ``np.random.Generator``
@@ -52,7 +72,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.evaluation.stats import DEFAULT_CONFIDENCE
+from harness.evaluation.stats import DEFAULT_CONFIDENCE, paired_difference
 
 DEFAULT_RESAMPLES = 10_000  # sign flips: p resolves 1e-4, so 30 Holm-corrected cells reach 0.003
 DEFAULT_BOOTSTRAP = 2_000  # bootstrap resamples of each interval
@@ -65,8 +85,12 @@ class UserLevelDifference:
 
     Attributes:
         mean: sum over users and seeds of (new hits - base hits) / sum of queries.
-        ci_low, ci_high: crossed-bootstrap percentile interval of ``mean``.
-        p_value: two-sided sign-flip randomization test, the user as the unit.
+        ci_low, ci_high: the hull of the crossed-bootstrap percentile interval of ``mean``
+            and the seeds' t interval.
+        p_value: ``max(p_users, p_seeds)`` (``p_users`` alone when the seeds cannot be
+            tested).
+        p_users: two-sided sign-flip randomization test, the user as the unit.
+        p_seeds: two-sided paired t-test over the seeds' accuracies (NaN for one seed).
         users: distinct test users; seeds: seeds paired.
         exact: whether every sign flip was enumerated (else ``resamples`` random ones).
         resamples: sign flips drawn (or enumerated); confidence: the interval's level.
@@ -81,6 +105,8 @@ class UserLevelDifference:
     exact: bool
     resamples: int
     confidence: float
+    p_users: float = math.nan
+    p_seeds: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -223,10 +249,18 @@ def paired_user_difference(new_hits, base_hits, queries, rng: np.random.Generato
         nan = math.nan
         return UserLevelDifference(nan, nan, nan, nan, users, seeds, True, 0, confidence)
     difference = new - base
-    p_value, exact, flips = sign_flip_p_value(difference.sum(axis=0), rng, resamples)
+    p_users, exact, flips = sign_flip_p_value(difference.sum(axis=0), rng, resamples)
     low, high = ratio_interval(difference, count, rng, bootstrap, confidence)
+    p_value, p_seeds = p_users, math.nan
+    per_seed = count.sum(axis=1)
+    if seeds > 1 and (per_seed > 0).all():
+        over_seeds = paired_difference(new.sum(axis=1) / per_seed, base.sum(axis=1) / per_seed,
+                                       confidence)
+        p_seeds = over_seeds.p_value
+        p_value = max(p_users, p_seeds)
+        low, high = min(low, over_seeds.ci_low), max(high, over_seeds.ci_high)
     return UserLevelDifference(float(difference.sum()) / total, low, high, p_value, users,
-                               seeds, exact, flips, confidence)
+                               seeds, exact, flips, confidence, p_users, p_seeds)
 
 
 def user_accuracy(hits, queries, rng: np.random.Generator,

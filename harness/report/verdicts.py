@@ -7,8 +7,10 @@ asked otherwise): the feature configurations' cells (the question the table asks
 the baselines' cells (a different question: does the learned reference beat a scorer
 that learns nothing?). Marks ▲/▼ follow the adjusted p.
 
-A cell is user × seed (:mod:`harness.evaluation.resampling`: a sign-flip test over test
-users, a crossed bootstrap of users and seeds) when both configurations recorded per-user
+A cell is user × seed (:mod:`harness.evaluation.resampling`: the verdict must hold over
+test users, by a sign-flip test, and over seeds, by a paired t-test; its interval is the
+hull of a crossed bootstrap of users and seeds and the seeds' t interval) when both
+configurations recorded per-user
 hits in every seed they share, and seed-only (a paired t-test and t interval over seeds,
 :func:`harness.evaluation.stats.paired_difference`) otherwise: every file written before
 per-user records. Each cell's generator is seeded from its own key, so a report is the
@@ -45,10 +47,11 @@ HEADLINE = accuracy_key(HEADLINE_K)
 ALPHA = 0.05
 REPORT_SEED = 29  # the root of every cell's generator
 FEATURES, BASELINE_FAMILY = "feature", "baseline"
-USER_LEVEL_METHOD = (f"user × seed: paired sign-flip randomization test over test users "
-                     f"({DEFAULT_RESAMPLES:,} flips, a user's seeds flip together), "
-                     f"95% crossed bootstrap of users and seeds ({DEFAULT_BOOTSTRAP:,} "
-                     f"resamples)")
+USER_LEVEL_METHOD = (f"user × seed: a verdict must hold over test users (paired sign-flip "
+                     f"randomization test, {DEFAULT_RESAMPLES:,} flips, a user's seeds flip "
+                     f"together) and over seeds (paired t-test), p the larger of the two; "
+                     f"95% interval: the hull of a crossed bootstrap of users and seeds "
+                     f"({DEFAULT_BOOTSTRAP:,} resamples) and the seeds' t interval")
 SEED_ONLY_METHOD = ("seed-only: this run has no per-user data (paired t-test and 95% t "
                     "interval over seeds; test users are not counted as a source of "
                     "uncertainty)")
