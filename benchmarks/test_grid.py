@@ -2,6 +2,11 @@
 
 Both benchmarks of a cell share one trained model. Each finished cell is written to the
 run directory at once, so an interrupted run resumes where it stopped.
+
+The modules that load TensorFlow are imported by the cells that use them, not at
+collection: ``--collect-only``, ``--help`` and a grid refused before its first cell
+(a tuned file that does not fit, a run directory of another grid) end in about a second
+instead of paying TensorFlow's import.
 """
 
 from __future__ import annotations
@@ -11,15 +16,8 @@ import time
 import pytest
 
 from harness.evaluation.keys import accuracy_key
-from harness.model.training import TrainOptions
-from harness.model.twotower import infer_top_k
 from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
-from harness.run.cell import fit_cell
-from harness.run.evaluate import evaluate_cell_per_user, left_out
-from harness.run.prepare import cell_options, prepare_cell
 from harness.run.publish import benchmark_entry_of, one_round_stats
-from harness.run.result import failed_result, result_of
-from harness.run.serving import cell_serving
 
 INFERENCE_ROUNDS = 5
 SERVING_ROUNDS = 3  # timed searches per serving retriever, after one warm-up each
@@ -28,6 +26,8 @@ SERVING_ROUNDS = 3  # timed searches per serving retriever, after one warm-up ea
 def _prepare(grid_run, cell):
     """The cell's split and features, with the options of its protocol
     (:func:`~harness.run.prepare.cell_options`)."""
+    from harness.run.prepare import cell_options, prepare_cell
+
     options, tuning = cell_options(cell, grid_run.grid.epochs, grid_run.tuned)
     return prepare_cell(grid_run.data, cell.split, cell.config, cell.seed, options,
                         protocol=cell.protocol, tuning=tuning, evaluation=grid_run.evaluation)
@@ -59,6 +59,10 @@ def _median_seconds(benchmark) -> float:
 
 def test_train(benchmark, grid_run, cell):
     _skip(grid_run, cell)
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell_per_user
+    from harness.run.result import failed_result, result_of
+
     benchmark.group = benchmark_group(cell, "train")
     prepared = _prepare(grid_run, cell)
     start = time.perf_counter()
@@ -85,6 +89,9 @@ def test_train(benchmark, grid_run, cell):
 
 def test_inference(benchmark, grid_run, cell):
     _skip(grid_run, cell)
+    from harness.model.twotower import infer_top_k
+    from harness.run.serving import cell_serving
+
     if cell.key not in grid_run.live:
         pytest.skip("no trained model: the training benchmark of this cell did not finish")
     prepared, trained, result, train_entry, summary = grid_run.live.pop(cell.key)
@@ -111,6 +118,12 @@ def test_inference(benchmark, grid_run, cell):
 def test_baseline(benchmark, grid_run, baseline_cell):
     cell = baseline_cell
     _skip(grid_run, cell)
+    from harness.model.training import TrainOptions
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell_per_user, left_out
+    from harness.run.prepare import prepare_cell
+    from harness.run.result import result_of
+
     benchmark.group = benchmark_group(cell, "inference")
     try:
         baseline = prepare_cell(grid_run.data, cell.split, cell.config, cell.seed,

@@ -23,10 +23,6 @@ import pytest
 from harness.record.kinds import DatasetScaleRecord, ScalingRecord, ServingRecord, eval_timings
 from harness.record.provenance import peak_rss_mib
 from harness.report.scaling import scaling_table, serving_table
-from harness.run.cell import fit_cell
-from harness.run.evaluate import evaluate_cell
-from harness.run.prepare import prepare_scaling_cell
-from harness.run.serving import measure_serving, synthetic_embeddings
 
 INTERACTIONS = (10_000, 100_000, 1_000_000)
 ITEMS = (1_000, 10_000, 100_000)
@@ -58,6 +54,10 @@ def scaling_entries(request):
                          ids=[f"{n}x{m}" for n, m in POINTS])
 def test_scaling(benchmark, scaling_entries, n_interactions, n_items):
     benchmark.group = "scaling"
+    from harness.run.cell import fit_cell  # TensorFlow: with the first point, not at collection
+    from harness.run.evaluate import evaluate_cell
+    from harness.run.prepare import prepare_scaling_cell
+
     cell = prepare_scaling_cell(n_interactions, n_items, seed=0)
     trained = benchmark.pedantic(fit_cell, args=(cell,), rounds=1, iterations=1)
     metrics, timings = evaluate_cell(cell, trained, prefixes=("test",))
@@ -93,6 +93,8 @@ def serving_entries(request):
                                                                SERVING_POINTS])
 def test_serving(benchmark, serving_entries, n_items):
     benchmark.group = "serving"
+    from harness.run.serving import measure_serving, synthetic_embeddings  # TensorFlow
+
     queries, candidates, spec = synthetic_embeddings(np.random.default_rng(0), n_items,
                                                      SERVING_POINTS[n_items])
     result = benchmark.pedantic(measure_serving, args=(queries, candidates, 100, 3),

@@ -30,14 +30,7 @@ import pytest
 
 from harness.data.sources import subsample_users
 from harness.evaluation.keys import accuracy_key
-from harness.model.loss import in_batch_softmax
-from harness.model.training import TrainOptions
-from harness.model.tutorial import run_reference
 from harness.record.kinds import SpeedupRecord, SpeedupRound
-from harness.run.cell import fit_cell, run_cell
-from harness.run.evaluate import evaluate_cell
-from harness.run.prepare import prepare_cell
-from harness.tfcompat import tf
 from splits import make_split
 
 SPLIT, CONFIG, SEED = "random", "timestamp", 0
@@ -54,6 +47,10 @@ def _warm_up(data) -> None:
     Per-model costs (building, tracing the train step and the evaluation) are still
     paid by each side in the timed run: they are part of what running a cell costs.
     """
+    from harness.model.training import TrainOptions  # TensorFlow: not at collection
+    from harness.model.tutorial import run_reference
+    from harness.run.cell import run_cell
+
     sliver = subsample_users(data, WARM_UP_USER_FRACTION, seed=SEED)
     split = make_split(SPLIT, sliver.ratings["user_id"], sliver.ratings["timestamp"],
                        seed=SEED)
@@ -73,6 +70,9 @@ def _softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 
     share of a measured step is what a faster loss kernel could buy at most; the rest
     (tower gathers, title-word pooling, Adagrad updates) does not grow with the batch.
     """
+    from harness.model.loss import in_batch_softmax  # TensorFlow: not at collection
+    from harness.tfcompat import tf
+
     rng = np.random.default_rng(0)
     query, candidate = (tf.constant(rng.standard_normal((batch_size, embedding_dim),
                                                         dtype=np.float32) * 0.3)
@@ -103,6 +103,12 @@ def _softmax_seconds_per_step(batch_size: int, embedding_dim: int, steps: int = 
 def test_speedup_over_tutorial(benchmark, request):
     if request.config.getoption("no_speedup") or request.config.getoption("quick"):
         pytest.skip("the side-by-side speedup benchmark is off with --no-speedup / --quick")
+    from harness.model.training import TrainOptions  # TensorFlow: only when it runs
+    from harness.model.tutorial import run_reference
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import evaluate_cell
+    from harness.run.prepare import prepare_cell
+
     grid_run = request.getfixturevalue("grid_run")  # only now: it loads the data
     benchmark.group = "speedup"
     data = grid_run.data

@@ -382,11 +382,12 @@ def test_tfds_copy_is_read_in_batches_as_the_files_are(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_tune_and_both_protocols_run_end_to_end_on_an_interactions_file(tmp_path):
+def test_tune_and_the_tuned_protocol_run_end_to_end_on_an_interactions_file(tmp_path):
     """Issue 16's done-when: ``pytest benchmarks --dataset interactions:FILE --quick`` on a
-    generated file, here under every protocol with a tuning made on the same file. The
+    generated file, here under the tuned protocol with a tuning made on the same file (the
+    other protocols take the same path with fixed options: tests/test_ladder.py). The
     configurations the file cannot feed are left out of the tuning and skipped, with their
-    reason, in the report; the ones it can feed run under every protocol. Every path is
+    reason, in the report; the ones it can feed run tuned. Every path is
     under HOME, which no record may name."""
     import json
     import os
@@ -413,16 +414,14 @@ def test_tune_and_both_protocols_run_end_to_end_on_an_interactions_file(tmp_path
     results = tmp_path / "results"
     run = run_benchmarks("--dataset", dataset, "--quick", "--seeds", "1", "--splits",
                          "random", "--configs", "baseline,timestamp,user_profile",
-                         "--protocol", "both", "--tuned", str(tuned), "--no-speedup",
+                         "--protocol", "tuned", "--tuned", str(tuned), "--no-speedup",
                          "--run-dir", str(tmp_path / "run"), "--results-dir", str(results),
                          env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     entries = json.loads((results / "benchmark.json").read_text())["benchmarks"]
     trained = {(e["extra_info"]["protocol"], e["extra_info"]["config"]) for e in entries
                if e["extra_info"].get("kind") == "train"}
-    # "both", the older name of "all": every protocol of the ladder.
-    assert trained == {(protocol, config) for protocol in ("tutorial", "logq", "tuned")
-                       for config in ("baseline", "timestamp")}
+    assert trained == {("tuned", config) for config in ("baseline", "timestamp")}
     assert {e["extra_info"]["provenance"]["dataset"] for e in entries
             if e["extra_info"].get("kind") == "train"} == {"interactions:inter.csv"}
     report = (results / "results.md").read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -34,6 +35,20 @@ def dataset(tmp_path_factory) -> str:
     return write_interactions_file(tmp_path_factory.mktemp("data") / "inter.csv")
 
 
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory, dataset) -> Path:
+    """One complete run of the grid with one seed, shared by the tests that start from
+    one: its run directory ``run`` and results directory ``results`` (with a
+    ``--benchmark-json`` copy inside). A test that changes them works on a copy."""
+    tmp = tmp_path_factory.mktemp("complete")
+    results = tmp / "results"
+    first = run_benchmarks(*GRID, "--dataset", dataset, "--seeds", "1", "--run-dir",
+                           str(tmp / "run"), "--results-dir", str(results),
+                           "--benchmark-json", str(results / "copy.json"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    return tmp
+
+
 def _tree(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root``, by relative path."""
     return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
@@ -44,12 +59,10 @@ def _header(path: Path) -> dict:
     return json.loads(path.read_text())["ctxbench"]
 
 
-def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path, dataset):
+def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path, dataset,
+                                                                         complete):
     results = tmp_path / "results"
-    first = run_benchmarks(*GRID, "--dataset", dataset, "--seeds", "1", "--run-dir",
-                           str(tmp_path / "run1"), "--results-dir", str(results),
-                           "--benchmark-json", str(results / "copy.json"))
-    assert first.returncode == 0, first.stderr[-3000:]
+    shutil.copytree(complete / "results", results)
     before = _tree(results)
     assert {"benchmark.json", "results.md", "accuracy.png", "copy.json"} <= set(before)
 
@@ -96,12 +109,12 @@ def _bar_counts(stderr: str) -> list[tuple[int, int]]:
 
 
 def test_fresh_measures_every_cell_again_and_says_where_the_run_directory_is(tmp_path,
-                                                                             dataset):
+                                                                             dataset,
+                                                                             complete):
     run_dir = tmp_path / "run"
+    shutil.copytree(complete / "run", run_dir)  # the cells of a finished run
     args = (*GRID, "--dataset", dataset, "--seeds", "1", "--run-dir", str(run_dir),
             "--benchmark-json", str(tmp_path / "out.json"), "--overwrite")
-    first = run_benchmarks(*args)
-    assert first.returncode == 0, first.stderr[-3000:]
     stored = _tree(run_dir / "cells")
 
     resumed = run_benchmarks(*args)

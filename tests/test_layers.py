@@ -89,6 +89,13 @@ def test_reading_and_reporting_results_never_loads_tensorflow(module):
     assert heavy_imports([module]) == []
 
 
+def test_collecting_the_benchmarks_never_loads_tensorflow():
+    """`pytest benchmarks --collect-only`, `--help` and a grid refused before its first
+    cell end without TensorFlow: the benchmark modules import it in the cells that train."""
+    modules = [f"benchmarks.{path.stem}" for path in sorted((ROOT / "benchmarks").glob("*.py"))]
+    assert len(modules) >= 4 and heavy_imports(modules) == []
+
+
 def test_the_record_never_loads_tensorflow_or_optuna():
     """Every module of the record, its writer's and its reader's common ground, imported
     together: neither TensorFlow nor Optuna comes with it."""

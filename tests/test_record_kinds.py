@@ -93,7 +93,8 @@ def test_the_committed_entries_read_and_write_back_key_for_key():
             record = parse_extra(extra["kind"], extra, f"benchmarks[{index}]")
             assert list(record.to_dict().items()) == list(extra.items()), entry["name"]
             seen.add(record.KIND)
-    assert seen == set(KINDS_BY_NAME)
+    # tox -e bench writes every kind but dataset_scale, which bench-full adds.
+    assert seen >= set(KINDS_BY_NAME) - {"dataset_scale"}, seen
 
 
 def test_the_registry_holds_every_kind_once():

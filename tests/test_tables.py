@@ -196,18 +196,6 @@ def test_file_names_stay_inside_the_tables_directory(tmp_path):
     assert r"\label{tab:accuracy_fit_on_.._.._x_y}" in written[0].read_text(encoding="utf-8")
 
 
-def test_the_committed_tables_are_a_render_of_the_committed_json(tmp_path):
-    render_report([ROOT / "results" / "benchmark.json"], tmp_path)
-    committed = ROOT / "results" / "tables"
-
-    def files(directory):  # the report's tables (the budget curve's live in budget/)
-        return sorted(p.name for p in directory.iterdir() if p.is_file())
-
-    assert files(committed) == files(tmp_path / "tables")
-    for name in files(committed):
-        assert (committed / name).read_bytes() == (tmp_path / "tables" / name).read_bytes(), name
-
-
 def test_the_committed_budget_curve_is_a_render_of_its_json(tmp_path):
     from harness.report.budget import render_budget
 

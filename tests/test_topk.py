@@ -44,10 +44,10 @@ def assert_same_set_up_to_near_ties(ids, queries, candidates, k) -> int:
 
 @pytest.mark.parametrize(("num_queries", "num_candidates", "dim", "k"), [
     (2_001, 1_664, 32, 100),  # MovieLens's catalogue, an odd number of queries
-    (3 * QUERY_BLOCK + 5, 3 * CHUNK + 17, 16, 100),  # several chunks and query blocks
+    (3 * QUERY_BLOCK + 5, 3 * CHUNK + 17, 8, 100),  # several chunks and query blocks
     (40, 5_000, 8, 700),  # the pool fills and is cut back inside a chunk
-    (9, 2_500, 4, CHUNK + 100),  # k beyond the first chunk: no first-chunk bound
-    (7, 30, 16, 100),  # k beyond the catalogue: every candidate, ordered
+    (9, 2_500, 3, CHUNK + 100),  # k beyond the first chunk: no first-chunk bound
+    (7, 30, 8, 100),  # k beyond the catalogue: every candidate, ordered
     (1, 1, 3, 1),
 ])
 def test_matches_float64_reference_up_to_near_ties(num_queries, num_candidates, dim, k):
@@ -139,8 +139,8 @@ def test_signed_zero_scores_tie():
 
 
 def test_a_collapsed_catalogue_returns_the_lowest_rows():
-    candidates = np.repeat(np.random.default_rng(2).standard_normal((1, 16)), 3_000, axis=0)
-    queries = np.random.default_rng(3).standard_normal((5, 16)).astype(np.float32)
+    candidates = np.repeat(np.random.default_rng(2).standard_normal((1, 8)), 3_000, axis=0)
+    queries = np.random.default_rng(3).standard_normal((5, 8)).astype(np.float32)
     ids, _ = top_k(queries, candidates.astype(np.float32), 100)
     np.testing.assert_array_equal(ids, np.tile(np.arange(100), (5, 1)))
 
