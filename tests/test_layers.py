@@ -89,6 +89,18 @@ def test_reading_and_reporting_results_never_loads_tensorflow(module):
     assert heavy_imports([module]) == []
 
 
+MAX_MODULE_LINES = 300
+
+
+def test_no_module_is_over_300_lines():
+    """A module that outgrows a screenful of screens is split by what it holds (tests
+    excepted: a test file grows with what it checks)."""
+    long = {str(path.relative_to(ROOT)): n for package in ("harness", "splits", "benchmarks")
+            for path in sorted((ROOT / package).rglob("*.py"))
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
 def test_collecting_the_benchmarks_never_loads_tensorflow():
     """`pytest benchmarks --collect-only`, `--help` and a grid refused before its first
     cell end without TensorFlow: the benchmark modules import it in the cells that train."""
