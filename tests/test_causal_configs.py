@@ -49,10 +49,10 @@ def table():
     return dataclasses.replace(data, ratings={**data.ratings, "timestamp": days})
 
 
-def _prepared(data, config: str):
+def _prepared(data, config: str, options: TrainOptions = FAST):
     from harness.run.prepare import prepare_cell
 
-    return prepare_cell(data, "random", config, 0, FAST)
+    return prepare_cell(data, "random", config, 0, options)
 
 
 def _retitled(data, rows: np.ndarray):
@@ -101,13 +101,20 @@ def test_a_training_side_past_ignores_test_rows_at_evaluation_too(table):
                                           cell.features(side)[name])
 
 
+@pytest.mark.parametrize("patience", [None, 1])
 @pytest.mark.parametrize("config", ["causal", "causal_trainside"])
-def test_each_sides_past_is_its_protocols_earlier_rows(table, config):
-    cell = _prepared(table, config)
-    split = cell.split
-    pasts = {"train": split.train,  # the rows trained on (no early stopping here)
-             "test": (np.union1d(split.train, split.test)
-                      if CONFIGS[config].past.history_protocol == ONLINE else split.train)}
+def test_each_sides_past_is_its_protocols_earlier_rows(table, config, patience):
+    """Without early stopping: training rows and test rows. With it, the validation
+    slice too, which is a test set of the training side: its online past is the split's
+    training side, its training-side past the rows trained on."""
+    cell = _prepared(table, config, dataclasses.replace(FAST, patience=patience))
+    split, trained = cell.split, cell.train_rows
+    online = CONFIGS[config].past.history_protocol == ONLINE
+    pasts = {"train": trained,
+             "test": np.union1d(split.train, split.test) if online else split.train}
+    if patience is not None:
+        assert trained.size < split.train.size
+        pasts["validation"] = split.train if online else trained
     for side, past_rows in pasts.items():
         expected = _reference(table, cell.rows(side), past_rows)
         for name in PAST:
