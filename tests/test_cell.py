@@ -62,7 +62,7 @@ def test_record_carries_metrics_leakage_and_provenance(small):
     assert accuracies == sorted(accuracies)
     assert result.leakage["future_leak_rate"] == 0.0
     provenance = result.provenance
-    assert provenance["config"] == dataclasses.asdict(get_config("genres"))
+    assert provenance["config"] == get_config("genres").to_dict()
     assert provenance["fit_on"] == "train" and provenance["epochs"] == 1
     assert provenance["data_sha256"] == small.sha256
     assert set(provenance["versions"]) == {"python", "tensorflow", "tf_keras",

@@ -252,13 +252,13 @@ def test_an_old_format_file_gets_one_line_on_what_to_do(tmp_path):
 
 _BENCH_READ = """
 import json, sys
-from harness.model.features import CONFIGS
+from harness.model.features import DEFAULT_CONFIGS
 from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned
 from splits import SPLITS
 header = json.loads(open("results/benchmark.json").read())["ctxbench"]
 tuned = read_tuned(DEFAULT_TUNED, expected_by_run(header["data_sha256"]), header["dataset"])
 for split in SPLITS:
-    for config in CONFIGS:
+    for config in DEFAULT_CONFIGS:
         for seed in range(header["grid"]["seeds"]):
             tuned.cell(split, config, seed)
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in

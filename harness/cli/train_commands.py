@@ -25,8 +25,11 @@ BUDGET_EPOCHS = 30  # the budget curve's length unless given
 TUNING_RUNS = ".runs"  # beside the tuned file: a directory per tuning, "tune-<run id>"
 
 
-def _names(registry, text: str | None) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip()) if text else tuple(registry)
+def _names(registry, text: str | None, default=None) -> tuple[str, ...]:
+    """The names ``text`` lists, or ``default`` (the whole registry unless given)."""
+    if not text:
+        return tuple(registry if default is None else default)
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
     registry.resolve(names)  # an unknown name lists the valid ones
     return names
 
@@ -79,7 +82,7 @@ def tuning_run_dir(out: Path, identity: dict) -> Path:
 
 
 def cmd_tune(args) -> int:
-    from harness.model.features import CONFIGS
+    from harness.model.features import CONFIGS, DEFAULT_CONFIGS
     from harness.record.files import write_json_atomic
     from harness.record.fingerprint import shared, tuning_identity
     from harness.record.redaction import redact
@@ -88,7 +91,8 @@ def cmd_tune(args) -> int:
     _grid_file(args)
     settings = TuneSettings(trials=args.trials, max_epochs=args.max_epochs,
                             patience=args.patience, seeds=args.seeds)
-    splits, configs = _names(SPLITS, args.splits), _names(CONFIGS, args.configs)
+    splits = _names(SPLITS, args.splits)
+    configs = _names(CONFIGS, args.configs, DEFAULT_CONFIGS)
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it")
@@ -158,7 +162,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--grid-file", help=GRID_FILE_HELP)
     sub.set_defaults(dataset=None)  # --grid-file's, else the default
     sub.add_argument("--splits", help="comma-separated split names (default: all)")
-    sub.add_argument("--configs", help="comma-separated configurations (default: all)")
+    sub.add_argument("--configs", help="comma-separated configurations (default: all but "
+                     "the causal ones, which are tuned only when named)")
     sub.add_argument("--trials", type=int, default=TuneSettings.trials,
                      help=f"trials per study ({TuneSettings.trials})")
     sub.add_argument("--max-epochs", type=int, default=TuneSettings.max_epochs,

@@ -5,8 +5,11 @@ Modules: ``retriever`` (the one interface every retriever implements; no TensorF
 ``registry`` (the retrievers by name; no TensorFlow until one is built), ``twotower``
 (the two towers as a retriever, one per feature configuration), ``baselines``
 (popularity and EASE^R as retrievers), ``features`` (the configuration registry and
-preprocessing fitted on chosen rows), ``towers`` (query and candidate towers, the
-two-tower model), ``loss`` (the in-batch softmax loss, computed in tiles of queries),
+preprocessing fitted on chosen rows), ``catalogue`` (the candidate titles' words and
+genres, encoded once per fit), ``causal`` (the query tower's features of the user's past,
+and which rows are that past on each side of a split; opt-in configurations),
+``towers`` (query and candidate towers, the two-tower model), ``loss`` (the in-batch
+softmax loss, computed in tiles of queries),
 ``training`` (options, the compiled training loop, early stopping), ``ease`` (EASE^R, the
 closed-form item-item baseline, popularity for users with no history), ``easegrid``
 (EASE^R's λ grid and its choice on a validation slice), ``history_scorers`` (popularity

@@ -9,13 +9,14 @@ string lookup or text vectorisation runs inside a training step.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from harness.data.sources import MovieLens
 from harness.errors import UserError
+from harness.model.catalogue import genres_of_titles, tokenize_titles
+from harness.model.causal import CAUSAL_CONFIGS, PastOptions
 from splits.registry import Registry
 
 FIT_ON = ("train", "all")
@@ -41,6 +42,9 @@ class FeatureConfig:
         timestamp_buckets: number of equal-width bucket boundaries.
         max_tokens: title vocabulary size, as in the tutorial's TextVectorization.
         zip_prefix: leading characters of the zip code kept as the location feature.
+        past: the query tower's features of the user's past, strictly from earlier rows
+            (:mod:`harness.model.causal`, which encodes them: which rows are the past
+            depends on the split, which ``transform`` does not know); None: none.
     """
 
     name: str
@@ -56,14 +60,20 @@ class FeatureConfig:
     timestamp_buckets: int = 1000
     max_tokens: int = 10_000
     zip_prefix: int = 3
+    past: PastOptions | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # ``past`` only where set: every other configuration's description (and the tuned
+        # file's fingerprint of it) stays what it was before the field existed.
+        return {key: value for key, value in asdict(self).items()
+                if key != "past" or value is not None}
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureConfig:
         values = dict(values)
         values["hidden_layers"] = tuple(values.get("hidden_layers", ()))
+        if values.get("past") is not None:
+            values["past"] = PastOptions(**values["past"])
         return cls(**values)
 
     @property
@@ -94,6 +104,12 @@ for _config in (
                   hidden_layers=(64,)),
 ):
     CONFIGS.register(_config.name, _config)
+# The default grid's configurations (and a tuning's): those above. The causal ones run
+# only when named (``--configs history``): the default grid, its tuned file and the
+# committed results stay as they are.
+DEFAULT_CONFIGS = tuple(CONFIGS)
+for _name, _description, _past in CAUSAL_CONFIGS:
+    CONFIGS.register(_name, FeatureConfig(_name, _description, past=_past))
 
 
 def get_config(name: str) -> FeatureConfig:
@@ -224,37 +240,6 @@ class FittedFeatures:
         }
 
 
-def _title_genres(data: MovieLens, titles: np.ndarray) -> np.ndarray:
-    genres = np.zeros((titles.size, len(data.genre_names)), dtype=np.float32)
-    index = np.searchsorted(titles, data.movies["movie_title"])
-    for row, movie_genres in zip(index, data.movies["movie_genres"], strict=True):
-        genres[row, movie_genres] = 1.0  # movies sharing a title pool their genres
-    counts = genres.sum(axis=1, keepdims=True)
-    return genres / np.maximum(counts, 1.0)
-
-
-@functools.lru_cache(maxsize=16)
-def _tokenize_titles(fit_titles: tuple[str, ...], all_titles: tuple[str, ...],
-                     max_tokens: int) -> np.ndarray:
-    """The tutorial's TextVectorization, adapted on ``fit_titles``, run once.
-
-    Cached: every configuration and seed of a split with the same fit rows (all but the
-    seeded random split) has the same titles, and adapting would redo the same work in
-    each of their cells.
-
-    Returns:
-        [len(all_titles), max_len] int64 token ids (0 = padding, 1 = out of
-        vocabulary), read-only because the cache shares it.
-    """
-    from harness.tfcompat import keras
-
-    vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens)
-    vectorizer.adapt(np.array(fit_titles))
-    tokens = vectorizer(np.array(all_titles)).numpy().astype(np.int64)
-    tokens.flags.writeable = False
-    return tokens
-
-
 def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
                  fit_on: str = "train") -> FittedFeatures:
     """Learns preprocessing state from ``rows`` (the training split, or all rows).
@@ -278,10 +263,10 @@ def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
         # The word vocabulary comes from titles rated in the fit rows only; a title first
         # rated later is still tokenised with it (its words are known from the catalogue).
         fit_titles = data.candidate_titles[np.unique(data.title_codes[rows])]
-        fitted.title_tokens = _tokenize_titles(tuple(fit_titles), tuple(data.candidate_titles),
-                                               config.max_tokens)
+        fitted.title_tokens = tokenize_titles(tuple(fit_titles), tuple(data.candidate_titles),
+                                              config.max_tokens)
     if config.genres:
-        fitted.title_genres = _title_genres(data, fitted.candidate_titles)
+        fitted.title_genres = genres_of_titles(data, fitted.candidate_titles)
     if config.timestamp:
         timestamps = ratings["timestamp"][rows].astype(np.float64)
         fitted.timestamp_boundaries = np.linspace(timestamps.min(), timestamps.max(),
@@ -294,5 +279,5 @@ def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
     return fitted
 
 
-__all__ = ["CONFIGS", "FIT_ON", "FeatureConfig", "FittedFeatures", "fit_features",
-           "for_dataset", "get_config", "missing_features"]
+__all__ = ["CONFIGS", "DEFAULT_CONFIGS", "FIT_ON", "FeatureConfig", "FittedFeatures",
+           "fit_features", "for_dataset", "get_config", "missing_features"]

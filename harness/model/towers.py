@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.model.causal import HISTORY
 from harness.model.features import FittedFeatures
 from harness.model.loss import in_batch_softmax
 from harness.tfcompat import keras, tf, tfrs
@@ -56,7 +57,8 @@ def _forward(stack: keras.Sequential, inputs):
 
 
 class QueryTower(keras.Model):
-    """User tower: user id embedding plus the configured context features, then Dense.
+    """User tower: user id embedding plus the configured context features (those of the
+    user's past included: :mod:`harness.model.causal`), then Dense.
 
     Each feature's embedding is a table looked up with ``tf.gather`` (what
     ``keras.layers.Embedding`` does, without a layer call per feature: evaluation runs
@@ -75,11 +77,18 @@ class QueryTower(keras.Model):
         if config.user_profile:
             for name in ("user_age", "user_gender", "user_occupation", "user_zip_prefix"):
                 rows[name] = fitted.vocabulary_size(name)
+        past = config.past
+        if past is not None:
+            rows.update({name: past.buckets for name in past.bucketed()})
         self._tables = [(name, seeds.table(self, f"{name}_embeddings", size, dim))
                         for name, size in rows.items()]
         self._use_normalized_timestamp = config.timestamp
-        self.dense = _dense_stack(config, seeds,
-                                  dim * len(self._tables) + int(config.timestamp))
+        # The last titles' own table, not the candidate tower's (harness.model.causal).
+        self.history_embeddings = (seeds.table(self, "history_embeddings",
+                                               fitted.candidate_titles.size, dim)
+                                   if past is not None and past.history_length else None)
+        inputs = len(self._tables) + (self.history_embeddings is not None)
+        self.dense = _dense_stack(config, seeds, dim * inputs + int(config.timestamp))
 
     def zero_unseen_users(self, trained_ids: np.ndarray) -> None:
         """Sets the id embedding of every user id absent from ``trained_ids`` to zero.
@@ -95,11 +104,39 @@ class QueryTower(keras.Model):
         unseen[np.unique(trained_ids)] = False
         table.assign(tf.where(tf.constant(unseen)[:, None], tf.zeros_like(table), table))
 
+    def zero_unseen_history(self, trained_history: np.ndarray) -> None:
+        """Sets the history embedding of every title absent from the training rows'
+        histories to zero (as :meth:`zero_unseen_users` for users): a title first met in
+        a test query's online past then adds nothing to the mean but its slot.
+
+        Args:
+            trained_history: [n, N] the training rows' last titles, ``NONE`` padded.
+        """
+        table = self.history_embeddings
+        unseen = np.ones(table.shape[0], bool)
+        unseen[np.unique(trained_history[trained_history >= 0])] = False
+        table.assign(tf.where(tf.constant(unseen)[:, None], tf.zeros_like(table), table))
+
     def call(self, features):
         parts = [tf.gather(table, features[name]) for name, table in self._tables]
+        if self.history_embeddings is not None:
+            parts.append(_mean_of_slots(self.history_embeddings, features[HISTORY]))
         if self._use_normalized_timestamp:
             parts.append(tf.reshape(features["timestamp_normalized"], (-1, 1)))
         return _forward(self.dense, tf.concat(parts, axis=1))
+
+
+def _mean_of_slots(table, items):
+    """[n, dim] the mean of ``table``'s rows over each query's filled slots.
+
+    Args:
+        table: [num_titles, dim] embeddings.
+        items: [n, N] title rows, ``NONE`` (negative) for an empty slot; a query with no
+            filled slot gets a zero vector.
+    """
+    filled = tf.cast(items >= 0, tf.float32)[:, :, None]  # [n, N, 1]
+    vectors = tf.gather(table, tf.maximum(items, 0)) * filled  # [n, N, dim]
+    return tf.reduce_sum(vectors, axis=1) / tf.maximum(tf.reduce_sum(filled, axis=1), 1.0)
 
 
 class CandidateTower(keras.Model):

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from harness.errors import TrainingError
+from harness.model.causal import HISTORY
 from harness.model.features import FittedFeatures
 from harness.model.towers import TwoTowerModel, build_model
 from harness.tfcompat import keras, tf
@@ -244,6 +245,8 @@ def train(fitted: FittedFeatures, features: dict[str, np.ndarray], options: Trai
         model = build_model(fitted, seed, sampling_probability=probability,
                             remove_accidental_hits=options.remove_accidental_hits)
         model.query_tower.zero_unseen_users(features["user_id"])
+        if model.query_tower.history_embeddings is not None:
+            model.query_tower.zero_unseen_history(features[HISTORY])
         model.compile(optimizer=adagrad(options.learning_rate))
     start = time.perf_counter()
     losses: list[float] = []

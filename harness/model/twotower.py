@@ -18,6 +18,7 @@ from harness.data.splitdata import validation_split
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.metrics import true_candidate_ranks
 from harness.evaluation.retrieval import embed, retrieve_top_k
+from harness.model.causal import history_rows, past_features
 from harness.model.features import fit_features, for_dataset, get_config
 from harness.model.retriever import FitRecord, Prepared, Ranker, Retriever
 from harness.model.training import TrainedModel, TrainOptions, train
@@ -63,7 +64,8 @@ class TwoTower(Retriever):
                 options: TrainOptions) -> Prepared:
         """Resolves the configuration for the dataset and the options' embedding size,
         slices the validation rows off when the options stop early, fits preprocessing
-        on ``options.fit_on`` rows and encodes every side.
+        on ``options.fit_on`` rows and encodes every side, with the features of each
+        side's past where the configuration has them (:mod:`harness.model.causal`).
 
         Raises:
             UserError: the dataset lacks a feature the configuration needs.
@@ -78,10 +80,14 @@ class TwoTower(Retriever):
             train_rows, validation_rows = validation.train, validation.test
         fit_rows = train_rows if options.fit_on == "train" else np.arange(data.num_ratings)
         fitted = fit_features(config, data, fit_rows, options.fit_on)
-        features = {"train": fitted.transform(data, train_rows),
-                    "test": fitted.transform(data, split.test)}
+        sides = {"train": train_rows, "test": split.test}
         if validation_rows is not None:
-            features["validation"] = fitted.transform(data, validation_rows)
+            sides["validation"] = validation_rows
+        features = {side: fitted.transform(data, rows) for side, rows in sides.items()}
+        if config.past is not None:  # training rows read the rows trained on only
+            for side, rows in sides.items():
+                past_rows = history_rows(config.past, side, split, train_rows)
+                features[side].update(past_features(config.past, data, rows, past_rows))
         return Prepared(train_rows=train_rows, validation_rows=validation_rows,
                         config=config, fitted=fitted, features=features)
 

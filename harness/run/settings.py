@@ -47,17 +47,18 @@ def split_configs(names: tuple[str, ...] | None, quick: bool
     """(feature configurations, baselines) a ``configs`` setting runs.
 
     Args:
-        names: configuration and baseline names, or None for the default grid.
+        names: configuration and baseline names, or None for the default grid (every
+            configuration but the causal ones, which run only when named).
         quick: the smoke grid's defaults (its configurations, popularity alone).
 
     Raises:
         UnknownNameError: a name that is neither; the message lists every valid name.
     """
-    from harness.model.features import CONFIGS
+    from harness.model.features import CONFIGS, DEFAULT_CONFIGS
 
     default_baselines = QUICK_BASELINES if quick else BASELINES
     if names is None:
-        return (QUICK_CONFIGS if quick else tuple(CONFIGS)), default_baselines
+        return (QUICK_CONFIGS if quick else DEFAULT_CONFIGS), default_baselines
     for name in names:
         if name not in CONFIGS and name not in BASELINES:
             raise UnknownNameError("feature configuration or baseline", name,
@@ -179,14 +180,17 @@ def _options() -> tuple[tuple[str, dict], ...]:
     """
     from harness.data.datasets import DATASETS
     from harness.data.table import DEFAULT_DATASET
+    from harness.model.features import CONFIGS, DEFAULT_CONFIGS
 
+    opt_in = [name for name in CONFIGS if name not in DEFAULT_CONFIGS]
     return (
         ("--grid-file", {"help": "a TOML file of the grid (" + ", ".join(FILE_KEYS)
                                  + "); flags given too override it"}),
         ("--splits", {"type": _csv, "help": "comma-separated split names (default: all)"}),
         ("--configs", {"type": _csv, "help": "comma-separated feature configurations and "
                        f"baselines ({', '.join(BASELINES)}); naming only baselines runs "
-                       "only them (default: every configuration and baseline)"}),
+                       "only them (default: every configuration and baseline but "
+                       f"{', '.join(opt_in)}, which run only when named)"}),
         ("--seeds", {"type": int, "help": f"number of seeds 0..N-1 (default {DEFAULT_SEEDS}; "
                      f"{QUICK_SEEDS} with --quick)"}),
         ("--epochs", {"type": int, "help": f"training epochs (default {DEFAULT_EPOCHS}; "

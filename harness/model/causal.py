@@ -1,0 +1,174 @@
+"""Query-tower features from the user's past, strictly from earlier rows, and which rows
+count as that past on each side of a split (numpy only; the model reads what this
+computes, :mod:`harness.model.towers`).
+
+A configuration's :class:`PastOptions` (``FeatureConfig.past``) picks the features, all
+computed by :mod:`harness.data.history` from rows with a timestamp strictly before the
+query's (rows in the same second are not each other's past):
+
+- ``user_recency``: log2 buckets of the seconds since the user's previous row (bucket 0:
+  none, a first interaction);
+- ``user_activity``: log2 buckets of the user's rows so far (bucket 0: none);
+- ``history_length`` N: the user's last N titles, most recent first, padded with
+  ``history.NONE``; the query tower pools them as the mean of their embeddings over the
+  slots that hold a title (none: a zero vector).
+
+**Which rows are the past** (:func:`history_rows`), per side of a prepared cell:
+
+- training rows: the rows trained on only. A model never reads a test row (nor the
+  early-stopping validation slice) as an input while it trains, which on the random
+  split, where test rows sit between training rows in time, is what keeps test
+  interactions out of training inputs;
+- test rows, ``history_protocol`` ``"online"`` ("history: online"): every row of the
+  split, training and test, earlier than the query: what a serving system knows at that
+  moment, the weights staying those trained on the training side. A user cold at
+  training time has a past from their second test interaction on;
+- test rows, ``"train"`` ("history: training side only"): the split's training side
+  only, which measures how much the online part carries;
+- the validation slice: as the test rows, with the split's training side in the place
+  of the whole split (online) or the rows trained on (training side only).
+
+Not here: the candidate side's item popularity and age as of the daily refresh
+(``history.item_past``), which need the catalogue embedded once per refresh and each
+query ranked against its refresh's catalogue; nor the order control
+(``history.sampled_items``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.data.history import (
+    DEFAULT_BUCKETS,
+    DEFAULT_HISTORY_LENGTH,
+    PastIndex,
+    last_items,
+    log2_buckets,
+    user_past,
+)
+from harness.data.sources import MovieLens
+from splits import Split
+
+ONLINE = "online"  # "history: online": every earlier row of the split
+TRAIN_SIDE = "train"  # "history: training side only"
+HISTORY_PROTOCOLS = (ONLINE, TRAIN_SIDE)
+HISTORY = "history"  # the [n, N] feature of the last titles
+
+
+@dataclass(frozen=True)
+class PastOptions:
+    """Which features of the user's past the query tower gets (see the module docstring).
+
+    Attributes:
+        user_recency: an embedding of the log2 bucket of the time since the user's
+            previous row.
+        user_activity: an embedding of the log2 bucket of the user's rows so far.
+        history_length: N, the user's last titles pooled into the query (0: none). Their
+            embedding table is the query tower's own, not the candidate tower's title
+            table: the TFRS sequential-retrieval design (tensorflow/recommenders#119,
+            one ``Embedding`` for past watches, another for the candidate) and YouTube's
+            candidate generation (watch vector as an input, the softmax's video vectors
+            apart), and it leaves the candidate tower exactly the baseline's.
+        history_protocol: which rows are a test query's past: ``"online"`` or
+            ``"train"`` (``HISTORY_PROTOCOLS``).
+        buckets: the number of log2 buckets (the last holds everything from
+            ``2 ** (buckets - 2)`` on).
+    """
+
+    user_recency: bool = False
+    user_activity: bool = False
+    history_length: int = 0
+    history_protocol: str = ONLINE
+    buckets: int = DEFAULT_BUCKETS
+
+    def __post_init__(self):
+        if self.history_protocol not in HISTORY_PROTOCOLS:
+            raise ValueError(f"history_protocol must be one of {', '.join(HISTORY_PROTOCOLS)}"
+                             f", got {self.history_protocol!r}")
+        if not isinstance(self.history_length, int) or self.history_length < 0:
+            raise ValueError(f"history_length must be an integer >= 0, got "
+                             f"{self.history_length!r}")
+        if not (self.user_recency or self.user_activity or self.history_length):
+            raise ValueError("PastOptions needs at least one feature")
+        if self.buckets < 2:
+            raise ValueError(f"buckets must be at least 2, got {self.buckets!r}")
+
+    def bucketed(self) -> tuple[str, ...]:
+        """The bucketed features it sets, in the query tower's order."""
+        return tuple(name for name in ("user_recency", "user_activity") if getattr(self, name))
+
+
+def history_rows(past: PastOptions, side: str, split: Split, train_rows: np.ndarray
+                 ) -> np.ndarray:
+    """[m] int64 ascending: the rows that count as the past of a side's queries.
+
+    Args:
+        past: the configuration's options (its ``history_protocol``).
+        side: "train", "validation" or "test" (``harness.model.retriever.SIDES``).
+        split: the cell's split.
+        train_rows: the rows trained on (the split's training side, less the validation
+            slice when the options stop early).
+    """
+    online = past.history_protocol == ONLINE
+    if side == "train":
+        return train_rows
+    if side == "validation":
+        return split.train if online else train_rows
+    if side == "test":
+        return np.union1d(split.train, split.test) if online else split.train
+    raise ValueError(f"side must be train, validation or test, got {side!r}")
+
+
+def past_features(past: PastOptions, data: MovieLens, rows: np.ndarray,
+                  past_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The past's features of ``rows`` from the rows ``past_rows`` only.
+
+    Args:
+        past: the features to compute.
+        data: the table.
+        rows: [n] the queries' rows.
+        past_rows: [m] the rows that count as their past (:func:`history_rows`), ascending
+            (rows of one second are then ordered by table position, as
+            ``history.PastIndex`` says).
+
+    Returns:
+        name -> [n]: ``user_recency`` and ``user_activity`` int64 buckets, and
+        ``history`` [n, history_length] int32 title rows, most recent first, ``NONE``
+        padded; only those ``past`` sets.
+    """
+    users, timestamps = data.user_codes, data.ratings["timestamp"]
+    index = PastIndex.of(users[past_rows], timestamps[past_rows], data.title_codes[past_rows],
+                         num_groups=int(users.max()) + 1)
+    features = {}
+    if past.bucketed():
+        recency, activity = user_past(index, users[rows], timestamps[rows])
+        values = {"user_recency": recency, "user_activity": activity}
+        features = {name: log2_buckets(values[name], past.buckets) for name in past.bucketed()}
+    if past.history_length:
+        features[HISTORY] = last_items(index, users[rows], timestamps[rows],
+                                       past.history_length)
+    return features
+
+
+# The causal configurations: (name, description, options), each the tutorial's baseline
+# plus features of the past. Registered by harness.model.features and run only when named.
+CAUSAL_CONFIGS = (
+    ("recency_activity", "baseline + log2 buckets of the user's time since the previous "
+     "interaction and interactions so far (history: online)",
+     PastOptions(user_recency=True, user_activity=True)),
+    ("history", f"baseline + the mean embedding of the user's last {DEFAULT_HISTORY_LENGTH}"
+     " titles (history: online)", PastOptions(history_length=DEFAULT_HISTORY_LENGTH)),
+    ("causal", "recency_activity + history (history: online)",
+     PastOptions(user_recency=True, user_activity=True,
+                 history_length=DEFAULT_HISTORY_LENGTH)),
+    ("causal_trainside", "causal, a test query's past from the training side only "
+     "(history: training side only)",
+     PastOptions(user_recency=True, user_activity=True,
+                 history_length=DEFAULT_HISTORY_LENGTH, history_protocol=TRAIN_SIDE)),
+)
+
+
+__all__ = ["CAUSAL_CONFIGS", "HISTORY", "HISTORY_PROTOCOLS", "ONLINE", "TRAIN_SIDE",
+           "PastOptions", "history_rows", "past_features"]
