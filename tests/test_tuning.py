@@ -55,6 +55,31 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert sum(t.params == TUTORIAL_PARAMS for t in finished) == 1
 
 
+def test_a_trial_another_process_finished_first_is_not_an_error(tmp_path):
+    # The race of two processes that both popped the enqueued tutorial trial
+    # (optuna/optuna#4621), made deterministic: "another process" completes trial 0 while
+    # this one runs it, so this one's tell finds it COMPLETE. The tuning goes on to its
+    # budget with the trial recorded once.
+    storage = open_storage(_sqlite(tmp_path))
+
+    def racing(*args):
+        run = cheap_objective(*args, seconds=0.0)
+
+        def trial(t):
+            value = run(t)
+            if t.number == 0:
+                t.study._storage.set_trial_state_values(
+                    t._trial_id, optuna.trial.TrialState.COMPLETE, [value])
+            return value
+        return trial
+
+    summary = tune_study(small_table(), "random", "baseline", SETTINGS, storage,
+                         objective_of=racing)
+    assert summary["trials_counted"] == SETTINGS.trials
+    study = optuna.load_study(study_name="random-baseline", storage=storage)
+    assert sum(t.params == TUTORIAL_PARAMS for t in study.get_trials()) == 1
+
+
 def test_an_interrupted_tuning_resumes_where_it_stopped(tmp_path):
     storage = open_storage(_sqlite(tmp_path))
     calls = []

@@ -125,10 +125,17 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
             _log(f"[tune {label} {len(counted(study, settings.trials))}/"
                  f"{settings.trials}] trial {trial.number}: {_describe(trial)}")
 
-    if len(counted(study, settings.trials)) < settings.trials:
-        study.optimize(objective_of(data, split, config, settings, seed), callbacks=[
-            log, optuna.study.MaxTrialsCallback(settings.trials, states=FINISHED)],
-            gc_after_trial=True)
+    while len(counted(study, settings.trials)) < settings.trials:
+        try:
+            study.optimize(objective_of(data, split, config, settings, seed), callbacks=[
+                log, optuna.study.MaxTrialsCallback(settings.trials, states=FINISHED)],
+                gc_after_trial=True)
+        except ValueError as error:
+            # Two processes sharing an SQLite study can both pop the one enqueued trial
+            # (optuna/optuna#4621: SQLite has no SELECT ... FOR UPDATE); the second to
+            # finish it cannot tell it. The trial is recorded once, by the first: go on.
+            if not str(error).startswith("Cannot tell a COMPLETE trial"):
+                raise
     # Another worker may still be running a trial numbered inside the budget.
     while any(t.state == optuna.trial.TrialState.RUNNING
               for t in study.get_trials(deepcopy=False)):
