@@ -8,7 +8,10 @@ reporting results never loads TensorFlow.
 from __future__ import annotations
 
 import ast
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,18 @@ def test_the_check_catches_an_upward_import(tmp_path):
                                     "harness.report.compare", "harness.record.grid"])
 def test_reading_and_reporting_results_never_loads_tensorflow(module):
     assert heavy_imports([module]) == []
+
+
+def test_the_cli_starts_without_scipy_or_tensorflow():
+    """Every ``python -m harness`` builds the whole parser (``report``'s and ``compare``'s
+    options among it): it loads neither scipy (a second) nor TensorFlow (seconds)."""
+    probe = ("import json, sys; from harness.cli import build_parser; build_parser(); "
+             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+             f"{{'scipy', *{tuple(TENSORFLOW)!r}}})))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == []
 
 
 MAX_MODULE_LINES = 300

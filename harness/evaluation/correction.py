@@ -20,7 +20,6 @@ Pure numpy and scipy; no TensorFlow.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 HOLM = "holm"
 BENJAMINI_HOCHBERG = "bh"
@@ -80,7 +79,9 @@ def benjamini_hochberg(p_values) -> np.ndarray:
     adjusted = np.full(array.shape, np.nan)
     tested = ~np.isnan(array)
     if tested.any():
-        adjusted[tested] = scipy_stats.false_discovery_control(array[tested], method="bh")
+        from scipy import stats  # about a second to import: only when BH is asked for
+
+        adjusted[tested] = stats.false_discovery_control(array[tested], method="bh")
     return adjusted
 
 

@@ -15,9 +15,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 DEFAULT_CONFIDENCE = 0.95
+
+
+def _scipy_stats():
+    """scipy.stats, imported with the first test that needs it: it takes about a second,
+    and every ``python -m harness`` builds a parser that imports this module."""
+    from scipy import stats
+
+    return stats
+
 
 # A sample counts as constant when its spread is within rounding of its mean: scipy warns
 # about catastrophic cancellation below 10 eps relative, and a t statistic there is noise.
@@ -133,7 +141,7 @@ def _is_constant(sample: np.ndarray) -> bool:
 def _t_interval(n: int, std: float, confidence: float) -> float:
     if n < 2:
         return math.nan
-    quantile = float(scipy_stats.t.ppf(0.5 + confidence / 2.0, n - 1))
+    quantile = float(_scipy_stats().t.ppf(0.5 + confidence / 2.0, n - 1))
     return quantile * std / math.sqrt(n)
 
 
@@ -204,7 +212,7 @@ def paired_difference(new, base, confidence: float = DEFAULT_CONFIDENCE) -> Pair
     elif _is_constant(differences):
         p_value = 1.0 if mean == 0.0 else 0.0
     else:
-        p_value = float(scipy_stats.ttest_rel(new_array, base_array).pvalue)
+        p_value = float(_scipy_stats().ttest_rel(new_array, base_array).pvalue)
     return PairedDifference(n, mean, std, half, mean - half, mean + half, p_value, confidence)
 
 
@@ -246,7 +254,7 @@ def welch(a, b) -> WelchTest:
         standard_error = math.sqrt(var_a + var_b)
         dof = (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
         statistic = difference / standard_error
-        p_value = float(2.0 * scipy_stats.t.sf(abs(statistic), dof))
+        p_value = float(2.0 * _scipy_stats().t.sf(abs(statistic), dof))
     return WelchTest(n_a, n_b, mean_a, mean_b, difference, p_value)
 
 
