@@ -56,9 +56,9 @@ Choices, and why:
   axis only, hence this. A cell group whose per-user hits are the same in every seed (a
   deterministic model on a fixed test set) is one sample: its interval is over users.
   A difference's interval is the hull of that interval and the seeds' t interval, the
-  values neither test rejects, widened by the bootstrap's counting both sources at once:
-  an interval that excludes 0 goes with a raw p below 0.05, while a raw p just below
-  0.05 may come with an interval that touches 0.
+  values neither test rejects, widened by the bootstrap's counting both sources at once.
+  Away from p = 0.05 the interval and the raw p agree; near it they can disagree either
+  way (a bootstrap and a randomization test are not exact duals). Marks follow the p.
 
 Both are vectorised: each chunk of resamples is one matrix product over users, never a
 Python loop over resamples or users. Randomness comes from the ``np.random.Generator``
