@@ -9,14 +9,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.data.history import NONE, SECONDS_PER_DAY, PastIndex, last_items, refresh_time
+from harness.data.history import (
+    NONE,
+    ONLINE,
+    SECONDS_PER_DAY,
+    TRAIN_SIDE,
+    PastIndex,
+    last_items,
+    refresh_time,
+)
 from harness.evaluation.segments import ALL, EXCLUDE_SEEN, History
 from harness.model.ease import ease_ranks, fit_ease
 from harness.model.history_scorers import (
-    ONLINE,
-    TRAINING_SIDE,
+    history_pool,
     history_ranks,
-    history_rows,
     item_cosine,
     padded_matrix,
     past_matrix,
@@ -58,12 +64,12 @@ def _reference_ranks(weights, history, seen, truth, times, pool_items, pool_time
 
 
 @pytest.mark.parametrize("scorer", ["popularity", "itemknn", "ease"])
-@pytest.mark.parametrize("protocol", [ONLINE, TRAINING_SIDE])
+@pytest.mark.parametrize("protocol", [ONLINE, TRAIN_SIDE])
 def test_ranks_agree_with_the_brute_force_reference(scorer, protocol):
     users, items, times, num_users, num_items = _table(3)
     cut = DAY0 + 2 * SECONDS_PER_DAY + 7_200  # not a midnight: day 2's queries see both
     train, test = np.flatnonzero(times < cut), np.flatnonzero(times >= cut)
-    pool = history_rows(protocol, users.size, train)
+    pool = history_pool(protocol, users.size, train)
     index = PastIndex.of(users[pool], times[pool], items[pool], num_users)
     q_users, q_times, truth = users[test], times[test], items[test]
     seen = past_matrix(index, q_users, q_times, num_items)
@@ -175,9 +181,9 @@ def test_padded_matrix_counts_an_item_once_and_skips_padding():
                                   [[0, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 0]])
 
 
-def test_history_rows_by_protocol():
+def test_history_pool_by_protocol():
     train = np.array([0, 2])
-    np.testing.assert_array_equal(history_rows(ONLINE, 4, train), [0, 1, 2, 3])
-    np.testing.assert_array_equal(history_rows(TRAINING_SIDE, 4, train), [0, 2])
-    with pytest.raises(ValueError, match="online, training_side"):
-        history_rows("future", 4, train)
+    np.testing.assert_array_equal(history_pool(ONLINE, 4, train), [0, 1, 2, 3])
+    np.testing.assert_array_equal(history_pool(TRAIN_SIDE, 4, train), [0, 2])
+    with pytest.raises(ValueError, match="online, train"):
+        history_pool("future", 4, train)

@@ -43,6 +43,11 @@ SECONDS_PER_DAY = 86_400  # the catalogue refresh period (UTC days)
 DEFAULT_HISTORY_LENGTH = 20  # N, the user's last items a query carries
 DEFAULT_BUCKETS = 32  # log2 buckets: the last one holds everything from 2**30 on
 CHUNK_QUERIES = 1 << 18  # queries whose [chunk, N] positions exist at a time
+# Which rows are a test query's history: every earlier row of the split ("history:
+# online", what a serving system knows) or its training side only ("history: training
+# side only"). The caller builds its PastIndex over those rows.
+ONLINE, TRAIN_SIDE = "online", "train"
+HISTORY_PROTOCOLS = (ONLINE, TRAIN_SIDE)
 
 
 def refresh_time(timestamps) -> np.ndarray:
@@ -268,6 +273,7 @@ def daily_counts(items, timestamps, num_items: int, days):
         yield day, counts
 
 
-__all__ = ["DEFAULT_BUCKETS", "DEFAULT_HISTORY_LENGTH", "NONE", "SECONDS_PER_DAY",
+__all__ = ["DEFAULT_BUCKETS", "DEFAULT_HISTORY_LENGTH", "HISTORY_PROTOCOLS", "NONE", "ONLINE",
+           "SECONDS_PER_DAY", "TRAIN_SIDE",
            "CausalFeatures", "PastIndex", "causal_features", "daily_counts", "item_past",
            "last_items", "log2_buckets", "refresh_time", "sampled_items", "user_past"]

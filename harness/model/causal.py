@@ -43,6 +43,9 @@ import numpy as np
 from harness.data.history import (
     DEFAULT_BUCKETS,
     DEFAULT_HISTORY_LENGTH,
+    HISTORY_PROTOCOLS,
+    ONLINE,
+    TRAIN_SIDE,
     PastIndex,
     last_items,
     log2_buckets,
@@ -51,9 +54,6 @@ from harness.data.history import (
 from harness.data.sources import MovieLens
 from splits import Split
 
-ONLINE = "online"  # "history: online": every earlier row of the split
-TRAIN_SIDE = "train"  # "history: training side only"
-HISTORY_PROTOCOLS = (ONLINE, TRAIN_SIDE)
 HISTORY = "history"  # the [n, N] feature of the last titles
 
 

@@ -6,7 +6,7 @@ rule for scorers that tie (:func:`harness.evaluation.metrics.ranks_ties_against`
 other item scoring at least as high outranks the true one, so a constant scorer earns
 nothing). History comes from :mod:`harness.data.history`: only rows strictly before t,
 from the rows a protocol lets in (``ONLINE``: every row, earlier test rows included, what
-a serving system knows; ``TRAINING_SIDE``: the training rows only). Fitted matrices read
+a serving system knows; ``TRAIN_SIDE``: the training rows only). Fitted matrices read
 the training rows only, whatever the protocol.
 
 - popularity so far: the catalogue's counts of history rows before the query's daily
@@ -17,7 +17,7 @@ the training rows only, whatever the protocol.
   the N items (:func:`item_cosine`);
 - EASE^R with the history as the user's row: binary over **every** earlier item the
   protocol lets in (the row EASE^R is fitted on), times B fitted on the training side
-  (:func:`harness.model.ease.fit_ease`). Under ``TRAINING_SIDE`` on a global time cut
+  (:func:`harness.model.ease.fit_ease`). Under ``TRAIN_SIDE`` on a global time cut
   every training row is before every test row, so this is the suite's EASE^R.
 
 A query with no history (an empty row) is scored by popularity so far instead, and
@@ -39,8 +39,11 @@ import numpy as np
 import scipy.sparse
 
 from harness.data.history import (
+    HISTORY_PROTOCOLS,
     NONE,
+    ONLINE,
     SECONDS_PER_DAY,
+    TRAIN_SIDE,
     PastIndex,
     daily_counts,
     refresh_time,
@@ -49,21 +52,19 @@ from harness.evaluation.metrics import popularity_ranks, ranks_ties_against, tak
 from harness.evaluation.segments import ALL, EXCLUDE_SEEN
 from harness.model.ease import MAX_SCORES_PER_BLOCK, training_matrix
 
-ONLINE, TRAINING_SIDE = "online", "training_side"
-PROTOCOLS = (ONLINE, TRAINING_SIDE)  # "history: online", "history: training side only"
 
-
-def history_rows(protocol: str, num_rows: int, train_rows: np.ndarray) -> np.ndarray:
-    """[m] the table rows that count as history under ``protocol`` (``PROTOCOLS``).
+def history_pool(protocol: str, num_rows: int, train_rows: np.ndarray) -> np.ndarray:
+    """[m] the table rows that count as history under ``protocol``
+    (``harness.data.history.HISTORY_PROTOCOLS``).
 
     Raises:
         ValueError: an unknown protocol.
     """
     if protocol == ONLINE:
         return np.arange(num_rows, dtype=np.int64)
-    if protocol == TRAINING_SIDE:
+    if protocol == TRAIN_SIDE:
         return np.asarray(train_rows, np.int64)
-    raise ValueError(f"history protocol must be one of {', '.join(PROTOCOLS)}, got "
+    raise ValueError(f"history protocol must be one of {', '.join(HISTORY_PROTOCOLS)}, got "
                      f"{protocol!r}")
 
 
@@ -224,5 +225,5 @@ def _seen_pairs(seen: scipy.sparse.csr_array, queries: np.ndarray, truth: np.nda
     return local[keep], items[keep]
 
 
-__all__ = ["ONLINE", "PROTOCOLS", "TRAINING_SIDE", "HistoryRanks", "history_ranks",
-           "history_rows", "item_cosine", "padded_matrix", "past_matrix"]
+__all__ = ["HistoryRanks", "history_pool", "history_ranks", "item_cosine", "padded_matrix",
+           "past_matrix"]

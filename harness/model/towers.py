@@ -99,10 +99,7 @@ class QueryTower(keras.Model):
         tower sees a zero id embedding for every unseen user, in every configuration,
         whatever its seed or width, and answers from the context features alone.
         """
-        table = self._tables[0][1]
-        unseen = np.ones(table.shape[0], bool)
-        unseen[np.unique(trained_ids)] = False
-        table.assign(tf.where(tf.constant(unseen)[:, None], tf.zeros_like(table), table))
+        _zero_rows_absent_from(self._tables[0][1], trained_ids)
 
     def zero_unseen_history(self, trained_history: np.ndarray) -> None:
         """Sets the history embedding of every title absent from the training rows'
@@ -112,10 +109,7 @@ class QueryTower(keras.Model):
         Args:
             trained_history: [n, N] the training rows' last titles, ``NONE`` padded.
         """
-        table = self.history_embeddings
-        unseen = np.ones(table.shape[0], bool)
-        unseen[np.unique(trained_history[trained_history >= 0])] = False
-        table.assign(tf.where(tf.constant(unseen)[:, None], tf.zeros_like(table), table))
+        _zero_rows_absent_from(self.history_embeddings, trained_history[trained_history >= 0])
 
     def call(self, features):
         parts = [tf.gather(table, features[name]) for name, table in self._tables]
@@ -124,6 +118,13 @@ class QueryTower(keras.Model):
         if self._use_normalized_timestamp:
             parts.append(tf.reshape(features["timestamp_normalized"], (-1, 1)))
         return _forward(self.dense, tf.concat(parts, axis=1))
+
+
+def _zero_rows_absent_from(table, ids: np.ndarray) -> None:
+    """Sets every row of the embedding ``table`` whose index is not in ``ids`` to zero."""
+    unseen = np.ones(table.shape[0], bool)
+    unseen[np.unique(ids)] = False
+    table.assign(tf.where(tf.constant(unseen)[:, None], tf.zeros_like(table), table))
 
 
 def _mean_of_slots(table, items):
