@@ -28,7 +28,7 @@ from harness.model.causal import (
 from harness.model.features import CONFIGS, DEFAULT_CONFIGS, FeatureConfig
 from harness.model.training import TrainOptions
 from harness.record.fingerprint import config_description
-from harness.record.grid import BASELINES
+from harness.record.grid import DEFAULT_BASELINES
 from harness.run.settings import GridSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,16 +159,14 @@ def test_history_rows_per_side_and_protocol():
 
     split = Split(train=np.array([0, 2, 3, 5]), test=np.array([1, 4]))
     trained = np.array([0, 3, 5])  # the validation slice [2] held out
-    online, trainside = PastOptions(user_recency=True), PastOptions(
-        user_recency=True, history_protocol=TRAIN_SIDE)
-    for past in (online, trainside):
-        np.testing.assert_array_equal(history_rows(past, "train", split, trained), trained)
-    np.testing.assert_array_equal(history_rows(online, "test", split, trained), np.arange(6))
-    np.testing.assert_array_equal(history_rows(trainside, "test", split, trained), split.train)
-    np.testing.assert_array_equal(history_rows(online, "validation", split, trained),
-                                  split.train)
-    np.testing.assert_array_equal(history_rows(trainside, "validation", split, trained),
-                                  trained)
+    for protocol in (ONLINE, TRAIN_SIDE):
+        np.testing.assert_array_equal(history_rows(protocol, "train", split, trained), trained)
+    np.testing.assert_array_equal(history_rows(ONLINE, "test", split, trained), np.arange(6))
+    np.testing.assert_array_equal(history_rows(TRAIN_SIDE, "test", split, trained), split.train)
+    np.testing.assert_array_equal(history_rows(ONLINE, "validation", split, trained), split.train)
+    np.testing.assert_array_equal(history_rows(TRAIN_SIDE, "validation", split, trained), trained)
+    with pytest.raises(ValueError, match="history protocol must be one of"):
+        history_rows("everything", "test", split, trained)
 
 
 # The model.
@@ -219,8 +217,11 @@ def test_the_default_grid_is_unchanged_and_a_causal_configuration_runs_when_name
     assert DEFAULT_CONFIGS == tuple(_tuned_identity()["configs"])  # the tuned seven
     assert not set(CAUSAL) & set(DEFAULT_CONFIGS)
     assert GridSettings().to_grid().configs == DEFAULT_CONFIGS
+    assert GridSettings().to_grid().baselines == DEFAULT_BASELINES == ("popularity", "ease")
     grid = GridSettings(configs=("history",)).to_grid()
-    assert grid.configs == ("history",) and grid.baselines == BASELINES
+    assert grid.configs == ("history",) and grid.baselines == DEFAULT_BASELINES
+    grid = GridSettings(configs=("history", "item_knn", "popularity")).to_grid()
+    assert grid.configs == ("history",) and grid.baselines == ("popularity", "item_knn")
     grid = GridSettings(configs=("baseline", "history", "causal"), seeds=1).to_grid()
     assert grid.configs == ("baseline", "history", "causal")
 

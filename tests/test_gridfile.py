@@ -14,7 +14,6 @@ from benchrun import ROOT, run_benchmarks, write_interactions_file
 from harness.cli import main
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import UnknownNameError, UserError
-from harness.record.grid import BASELINES
 from harness.run.gridfile import read_grid_file
 from harness.run.settings import GridSettings, split_configs
 
@@ -111,7 +110,9 @@ def test_configs_name_baselines():
     assert split_configs(("popularity", "baseline"), quick=False) == (("baseline",),
                                                                       ("popularity",))
     # Feature configurations alone keep the default baselines.
-    assert split_configs(("baseline",), quick=False)[1] == BASELINES
+    assert split_configs(("baseline",), quick=False)[1] == ("popularity", "ease")
+    assert split_configs(("item_knn", "baseline"), quick=False) == (("baseline",),
+                                                                    ("item_knn",))
     assert split_configs(("baseline",), quick=True)[1] == ("popularity",)
     with pytest.raises(UnknownNameError) as raised:
         split_configs(("nope",), quick=False)

@@ -11,6 +11,7 @@ from harness.data.sources import load_from_dir
 from harness.evaluation.metrics import metrics_from_ranks, ranks_ties_against, taken_back
 from harness.evaluation.segments import EXCLUDE_SEEN, Evaluation, segment_names, share_key
 from harness.model.features import CONFIGS
+from harness.model.history_specs import SPECS
 from harness.model.registry import (
     RETRIEVERS,
     get_retriever,
@@ -177,8 +178,11 @@ def test_an_unknown_name_fails_before_any_work(data):
 def test_every_configuration_and_baseline_is_registered_and_the_grid_baselines_agree():
     assert set(RETRIEVERS) == {*CONFIGS, *BASELINES}
     assert all(get_retriever(name).learned for name in CONFIGS)
-    # schema.BASELINES is the registry's non-learned names (the grid runs them once per
-    # split and seed), in registration order: popularity first.
-    assert BASELINES == non_learned_names() == ("popularity", "ease")
+    # grid.BASELINES is the registry's non-learned names (the grid runs them once per
+    # split and seed), in registration order: popularity first; a grid that names none
+    # runs popularity and EASE^R, the history-aware scorers only when named.
+    assert BASELINES == non_learned_names()
+    assert BASELINES[:2] == non_learned_names(default_only=True) == ("popularity", "ease")
+    assert set(BASELINES[2:]) == set(SPECS)
     assert make_retriever("baseline").model == "two_tower"
     assert make_retriever("ease").model == "ease"

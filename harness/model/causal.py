@@ -11,7 +11,10 @@ query's (rows in the same second are not each other's past):
 - ``user_activity``: log2 buckets of the user's rows so far (bucket 0: none);
 - ``history_length`` N: the user's last N titles, most recent first, padded with
   ``history.NONE``; the query tower pools them as the mean of their embeddings over the
-  slots that hold a title (none: a zero vector).
+  slots that hold a title (none: a zero vector). With ``history_order`` ``"sampled"``
+  (the order control, ``history.sampled_items``) they are N titles drawn at random from
+  the whole past instead, in a random order: what is left of a last-N gain then is not
+  the order the ratings were collected in.
 
 **Which rows are the past** (:func:`history_rows`), per side of a prepared cell:
 
@@ -30,8 +33,7 @@ query's (rows in the same second are not each other's past):
 
 Not here: the candidate side's item popularity and age as of the daily refresh
 (``history.item_past``), which need the catalogue embedded once per refresh and each
-query ranked against its refresh's catalogue; nor the order control
-(``history.sampled_items``).
+query ranked against its refresh's catalogue.
 """
 
 from __future__ import annotations
@@ -49,12 +51,15 @@ from harness.data.history import (
     PastIndex,
     last_items,
     log2_buckets,
+    sampled_items,
     user_past,
 )
 from harness.data.sources import MovieLens
 from splits import Split
 
 HISTORY = "history"  # the [n, N] feature of the last titles
+LAST, SAMPLED = "last", "sampled"  # history_order: the latest N, or the order control
+HISTORY_ORDERS = (LAST, SAMPLED)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class PastOptions:
             apart), and it leaves the candidate tower exactly the baseline's.
         history_protocol: which rows are a test query's past: ``"online"`` or
             ``"train"`` (``HISTORY_PROTOCOLS``).
+        history_order: ``"last"``, the latest N titles, or ``"sampled"``, N drawn at
+            random from the whole past (the order control).
         buckets: the number of log2 buckets (the last holds everything from
             ``2 ** (buckets - 2)`` on).
     """
@@ -82,8 +89,12 @@ class PastOptions:
     history_length: int = 0
     history_protocol: str = ONLINE
     buckets: int = DEFAULT_BUCKETS
+    history_order: str = LAST
 
     def __post_init__(self):
+        if self.history_order not in HISTORY_ORDERS:
+            raise ValueError(f"history_order must be one of {', '.join(HISTORY_ORDERS)}, "
+                             f"got {self.history_order!r}")
         if self.history_protocol not in HISTORY_PROTOCOLS:
             raise ValueError(f"history_protocol must be one of {', '.join(HISTORY_PROTOCOLS)}"
                              f", got {self.history_protocol!r}")
@@ -100,18 +111,22 @@ class PastOptions:
         return tuple(name for name in ("user_recency", "user_activity") if getattr(self, name))
 
 
-def history_rows(past: PastOptions, side: str, split: Split, train_rows: np.ndarray
+def history_rows(protocol: str, side: str, split: Split, train_rows: np.ndarray
                  ) -> np.ndarray:
-    """[m] int64 ascending: the rows that count as the past of a side's queries.
+    """[m] int64 ascending: the rows that count as the past of a side's queries, for a
+    configuration and for the history-aware scorers alike.
 
     Args:
-        past: the configuration's options (its ``history_protocol``).
+        protocol: ``"online"`` or ``"train"`` (a configuration's ``history_protocol``).
         side: "train", "validation" or "test" (``harness.model.retriever.SIDES``).
         split: the cell's split.
         train_rows: the rows trained on (the split's training side, less the validation
             slice when the options stop early).
     """
-    online = past.history_protocol == ONLINE
+    if protocol not in HISTORY_PROTOCOLS:
+        raise ValueError(f"history protocol must be one of {', '.join(HISTORY_PROTOCOLS)}, "
+                         f"got {protocol!r}")
+    online = protocol == ONLINE
     if side == "train":
         return train_rows
     if side == "validation":
@@ -122,7 +137,7 @@ def history_rows(past: PastOptions, side: str, split: Split, train_rows: np.ndar
 
 
 def past_features(past: PastOptions, data: MovieLens, rows: np.ndarray,
-                  past_rows: np.ndarray) -> dict[str, np.ndarray]:
+                  past_rows: np.ndarray, seed=0) -> dict[str, np.ndarray]:
     """The past's features of ``rows`` from the rows ``past_rows`` only.
 
     Args:
@@ -132,6 +147,9 @@ def past_features(past: PastOptions, data: MovieLens, rows: np.ndarray,
         past_rows: [m] the rows that count as their past (:func:`history_rows`), ascending
             (rows of one second are then ordered by table position, as
             ``history.PastIndex`` says).
+        seed: the seed (an int or a sequence of ints, ``numpy.random.default_rng``'s) of
+            the order control's draw (``history_order`` ``"sampled"``); the two towers
+            pass (cell seed, side).
 
     Returns:
         name -> [n]: ``user_recency`` and ``user_activity`` int64 buckets, and
@@ -146,7 +164,10 @@ def past_features(past: PastOptions, data: MovieLens, rows: np.ndarray,
         recency, activity = user_past(index, users[rows], timestamps[rows])
         values = {"user_recency": recency, "user_activity": activity}
         features = {name: log2_buckets(values[name], past.buckets) for name in past.bucketed()}
-    if past.history_length:
+    if past.history_length and past.history_order == SAMPLED:
+        features[HISTORY] = sampled_items(index, users[rows], timestamps[rows],
+                                          np.random.default_rng(seed), past.history_length)
+    elif past.history_length:
         features[HISTORY] = last_items(index, users[rows], timestamps[rows],
                                        past.history_length)
     return features
@@ -160,6 +181,9 @@ CAUSAL_CONFIGS = (
      PastOptions(user_recency=True, user_activity=True)),
     ("history", f"baseline + the mean embedding of the user's last {DEFAULT_HISTORY_LENGTH}"
      " titles (history: online)", PastOptions(history_length=DEFAULT_HISTORY_LENGTH)),
+    ("history_shuffled", f"history, order shuffled (the order control): {DEFAULT_HISTORY_LENGTH}"
+     " titles drawn at random from the user's whole past, in a random order (history: "
+     "online)", PastOptions(history_length=DEFAULT_HISTORY_LENGTH, history_order=SAMPLED)),
     ("causal", "recency_activity + history (history: online)",
      PastOptions(user_recency=True, user_activity=True,
                  history_length=DEFAULT_HISTORY_LENGTH)),
@@ -170,5 +194,6 @@ CAUSAL_CONFIGS = (
 )
 
 
-__all__ = ["CAUSAL_CONFIGS", "HISTORY", "HISTORY_PROTOCOLS", "ONLINE", "TRAIN_SIDE",
+__all__ = ["CAUSAL_CONFIGS", "HISTORY", "HISTORY_ORDERS", "HISTORY_PROTOCOLS", "LAST", "ONLINE",
+           "SAMPLED", "TRAIN_SIDE",
            "PastOptions", "history_rows", "past_features"]

@@ -1,5 +1,6 @@
 """The retrievers by name: one two-tower retriever per feature configuration
-(:data:`harness.model.features.CONFIGS`), popularity and EASE^R.
+(:data:`harness.model.features.CONFIGS`), popularity and EASE^R, and the history-aware
+scorers (:data:`harness.model.history_specs.HISTORY_BASELINES`, run when named).
 
 Adding a retriever is one module implementing :class:`harness.model.retriever.Retriever`
 and one :func:`register` call. Importing this module loads no TensorFlow: an entry builds
@@ -9,6 +10,7 @@ its retriever only when asked (:func:`make_retriever`), importing its module the
 from __future__ import annotations
 
 from harness.model.features import CONFIGS
+from harness.model.history_specs import HISTORY_BASELINES
 from harness.model.retriever import Retriever, RetrieverEntry
 from splits.registry import Registry
 
@@ -62,9 +64,11 @@ def make_retriever(name: str) -> Retriever:
     return entry.build(entry)
 
 
-def non_learned_names() -> tuple[str, ...]:
-    """The registered retrievers that are not trained, in registration order."""
-    return tuple(name for name in RETRIEVERS if not RETRIEVERS[name].learned)
+def non_learned_names(default_only: bool = False) -> tuple[str, ...]:
+    """The registered retrievers that are not trained, in registration order (only those
+    a grid runs when it names none, with ``default_only``)."""
+    return tuple(name for name in RETRIEVERS if not RETRIEVERS[name].learned
+                 and (RETRIEVERS[name].default or not default_only))
 
 
 def _two_tower(entry: RetrieverEntry) -> Retriever:
@@ -88,6 +92,14 @@ def _ease(entry: RetrieverEntry) -> Retriever:
 register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction counts"))
 register(RetrieverEntry(EASE, False, _ease,
                         "EASE^R, its L2 weight chosen on the split's validation slice"))
+def _history(entry: RetrieverEntry) -> Retriever:
+    from harness.model.history_baselines import HistoryRetriever
+
+    return HistoryRetriever(entry)
+
+
+for _name, _spec, _description in HISTORY_BASELINES:
+    register(RetrieverEntry(_name, False, _history, _description, default=False))
 for _name in CONFIGS:
     register(RetrieverEntry(_name, True, _two_tower,
                             f"two towers: {CONFIGS[_name].description}"))

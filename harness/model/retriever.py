@@ -184,12 +184,15 @@ class RetrieverEntry:
         build: entry -> its :class:`Retriever` (called by :func:`make_retriever`, so that
             a retriever needing TensorFlow loads it only when it runs).
         description: one line for listings.
+        default: whether a grid that names no retrievers runs it (the history-aware
+            scorers, like the causal configurations, run only when named).
     """
 
     name: str
     learned: bool
     build: Callable[[RetrieverEntry], Retriever]
     description: str = ""
+    default: bool = True
 
 
 __all__ = ["SIDES", "FitRecord", "LeftOut", "Prepared", "Ranker", "Retriever",

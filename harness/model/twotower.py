@@ -20,7 +20,7 @@ from harness.evaluation.metrics import true_candidate_ranks
 from harness.evaluation.retrieval import embed, retrieve_top_k
 from harness.model.causal import history_rows, past_features
 from harness.model.features import fit_features, for_dataset, get_config
-from harness.model.retriever import FitRecord, Prepared, Ranker, Retriever
+from harness.model.retriever import SIDES, FitRecord, Prepared, Ranker, Retriever
 from harness.model.training import TrainedModel, TrainOptions, train
 from splits import Split
 
@@ -86,8 +86,10 @@ class TwoTower(Retriever):
         features = {side: fitted.transform(data, rows) for side, rows in sides.items()}
         if config.past is not None:  # training rows read the rows trained on only
             for side, rows in sides.items():
-                past_rows = history_rows(config.past, side, split, train_rows)
-                features[side].update(past_features(config.past, data, rows, past_rows))
+                past_rows = history_rows(config.past.history_protocol, side, split,
+                                         train_rows)
+                features[side].update(past_features(config.past, data, rows, past_rows,
+                                                    (seed, SIDES.index(side))))
         return Prepared(train_rows=train_rows, validation_rows=validation_rows,
                         config=config, fitted=fitted, features=features)
 

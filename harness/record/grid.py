@@ -16,7 +16,10 @@ from harness.model.registry import POPULARITY, non_learned_names
 from harness.record.cell import FIXED_OPTIONS, PROTOCOLS, TUTORIAL, Cell
 
 # The non-learned references: one cell per (split, seed), preprocessing irrelevant.
-BASELINES = non_learned_names()  # the registry's, as it stands at import: (POPULARITY, EASE)
+BASELINES = non_learned_names()  # the registry's, as it stands at import
+# Those a grid runs when it names none: popularity and EASE^R (the history-aware scorers
+# run when named, as the causal configurations do).
+DEFAULT_BASELINES = non_learned_names(default_only=True)
 # The tutorial's two configurations, also run with preprocessing fitted on all rows.
 TUTORIAL_CONFIGS = ("baseline", "timestamp")
 DEFAULT_FIT_ON = "default"  # train for every configuration, plus all for the tutorial's
@@ -73,7 +76,7 @@ class Grid:
     seeds: tuple[int, ...]
     epochs: int | None = 3
     fit_on: tuple[str, ...] = (DEFAULT_FIT_ON,)
-    baselines: tuple[str, ...] = BASELINES
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
     quick: bool | None = False
     selected: frozenset[Cell] | None = None
     declared: bool = True
@@ -185,5 +188,6 @@ class Grid:
         )
 
 
-__all__ = ["BASELINES", "DEFAULT_FIT_ON", "DEFAULT_SEEDS", "QUICK_BASELINES", "QUICK_CONFIGS",
-           "QUICK_SEEDS", "QUICK_USER_FRACTION", "TUTORIAL_CONFIGS", "Grid", "fit_on_for", "unique"]
+__all__ = ["BASELINES", "DEFAULT_BASELINES", "DEFAULT_FIT_ON", "DEFAULT_SEEDS",
+           "QUICK_BASELINES", "QUICK_CONFIGS", "QUICK_SEEDS", "QUICK_USER_FRACTION",
+           "TUTORIAL_CONFIGS", "Grid", "fit_on_for", "unique"]

@@ -22,6 +22,7 @@ from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evalua
 from harness.record.cell import PROTOCOLS, TUNED, TUTORIAL
 from harness.record.grid import (
     BASELINES,
+    DEFAULT_BASELINES,
     DEFAULT_FIT_ON,
     DEFAULT_SEEDS,
     QUICK_BASELINES,
@@ -48,7 +49,8 @@ def split_configs(names: tuple[str, ...] | None, quick: bool
 
     Args:
         names: configuration and baseline names, or None for the default grid (every
-            configuration but the causal ones, which run only when named).
+            configuration and baseline but the causal configurations and the
+            history-aware scorers, which run only when named).
         quick: the smoke grid's defaults (its configurations, popularity alone).
 
     Raises:
@@ -56,7 +58,7 @@ def split_configs(names: tuple[str, ...] | None, quick: bool
     """
     from harness.model.features import CONFIGS, DEFAULT_CONFIGS
 
-    default_baselines = QUICK_BASELINES if quick else BASELINES
+    default_baselines = QUICK_BASELINES if quick else DEFAULT_BASELINES
     if names is None:
         return (QUICK_CONFIGS if quick else DEFAULT_CONFIGS), default_baselines
     for name in names:
@@ -182,13 +184,14 @@ def _options() -> tuple[tuple[str, dict], ...]:
     from harness.data.table import DEFAULT_DATASET
     from harness.model.features import CONFIGS, DEFAULT_CONFIGS
 
-    opt_in = [name for name in CONFIGS if name not in DEFAULT_CONFIGS]
+    opt_in = [*(name for name in CONFIGS if name not in DEFAULT_CONFIGS),
+              *(name for name in BASELINES if name not in DEFAULT_BASELINES)]
     return (
         ("--grid-file", {"help": "a TOML file of the grid (" + ", ".join(FILE_KEYS)
                                  + "); flags given too override it"}),
         ("--splits", {"type": _csv, "help": "comma-separated split names (default: all)"}),
         ("--configs", {"type": _csv, "help": "comma-separated feature configurations and "
-                       f"baselines ({', '.join(BASELINES)}); naming only baselines runs "
+                       f"baselines ({', '.join(DEFAULT_BASELINES)}); naming only baselines runs "
                        "only them (default: every configuration and baseline but "
                        f"{', '.join(opt_in)}, which run only when named)"}),
         ("--seeds", {"type": int, "help": f"number of seeds 0..N-1 (default {DEFAULT_SEEDS}; "
