@@ -7,7 +7,8 @@ and the cells that fill them), ``provenance`` (the provenance table), ``accuracy
 accuracy tables and the "does the feature help?" tables), ``verdicts`` (each verdict's
 difference, interval and test, over test users and seeds where the run recorded per-user
 hits, corrected within its table's family), ``findings`` (the verdicts counted before and
-after correction, and between protocols), ``chart``
+after correction, and between protocols), ``history`` (the causal configurations
+against the scorers that see the same history, the order control, cold users), ``chart``
 (accuracy.png), ``diagnostics`` (the sections on the grid's cells: leakage, throughput,
 failed and missing cells), ``measurements`` (the sections on the records beside the grid:
 speed-up, scaling, serving, other benchmarks), ``scaling`` (the scaling, serving and

@@ -3,7 +3,8 @@
 The report only reads JSON (never trains) and is deterministic: the same files render the
 same bytes, with dates taken from the runs' own provenance, never the clock. Its sections
 come from :mod:`~harness.report.provenance`, :mod:`~harness.report.accuracy`,
-:mod:`~harness.report.findings`, :mod:`~harness.report.segments`,
+:mod:`~harness.report.findings`, :mod:`~harness.report.history`,
+:mod:`~harness.report.segments`,
 :mod:`~harness.report.diagnostics` and
 :mod:`~harness.report.measurements`; this module puts them in order, renders them in a
 format, and writes the report out.
@@ -24,6 +25,7 @@ from harness.report.accuracy import accuracy_section, feature_help_section
 from harness.report.chart import plot_accuracy
 from harness.report.diagnostics import leakage_section, problems_section, throughput_section
 from harness.report.findings import findings_section
+from harness.report.history import history_section
 from harness.report.layout import group_for, row_configs, table_keys
 from harness.report.measurements import (
     other_section,
@@ -57,6 +59,7 @@ def report_items(runs: list[Run]) -> tuple[Run, list[str | Table]]:
         accuracy_section,
         feature_help_section,
         findings_section,
+        history_section,
         _segments,
         leakage_section,
         throughput_section,

@@ -143,8 +143,11 @@ def _generator(*key: str) -> np.random.Generator:
     return np.random.default_rng([REPORT_SEED, zlib.crc32("/".join(key).encode())])
 
 
-def _verdict(group: CellGroup, reference: CellGroup, metric: str, warm_only: bool,
-             family: str, key: tuple[str, ...]) -> Verdict | None:
+def pair_verdict(group: CellGroup, reference: CellGroup, metric: str, warm_only: bool,
+                 family: str, key: tuple[str, ...]) -> Verdict | None:
+    """``group`` minus ``reference`` over the seeds both completed (user × seed when both
+    have per-user hits, else seed-only; module docstring), its p not yet adjusted; None
+    without a seed in common. ``key`` seeds the cell's generator."""
     seeds = sorted(set(group.ok_seeds) & set(reference.ok_seeds))
     if not seeds:
         return None
@@ -180,21 +183,23 @@ def verdict_table(run: Run, protocol: str, fit_on: str, warm_only: bool = False,
             if group is None or reference is None:
                 continue
             family = BASELINE_FAMILY if config in BASELINES else FEATURES
-            verdict = _verdict(group, reference, metric, warm_only, family,
+            verdict = pair_verdict(group, reference, metric, warm_only, family,
                                (protocol, fit_on, str(warm_only), config, split))
             if verdict is not None:
                 found[(config, split)] = verdict
     for family in (FEATURES, BASELINE_FAMILY):
         keys = [k for k, v in found.items() if v.family == family]
-        adjusted = adjust([found[k].p_value for k in keys], correction)
-        for k, p_adjusted in zip(keys, adjusted, strict=True):
-            found[k] = _with_adjusted(found[k], float(p_adjusted))
+        found.update(zip(keys, with_adjusted([found[k] for k in keys], correction),
+                         strict=True))
     return VerdictTable(protocol, fit_on, warm_only, configs, list(run.splits), found,
                         correction)
 
 
-def _with_adjusted(verdict: Verdict, adjusted: float) -> Verdict:
-    return Verdict(**{**verdict.__dict__, "adjusted": adjusted})
+def with_adjusted(verdicts: list[Verdict], correction: str = HOLM) -> list[Verdict]:
+    """The verdicts of one family, each with its p adjusted within it."""
+    adjusted = adjust([v.p_value for v in verdicts], correction) if verdicts else []
+    return [Verdict(**{**v.__dict__, "adjusted": float(p)})
+            for v, p in zip(verdicts, adjusted, strict=True)]
 
 
 _LAST: list = []  # (run, tables) of the last run: the two sections that read them share one
@@ -215,4 +220,5 @@ def verdict_tables(run: Run) -> list[VerdictTable]:
 
 __all__ = ["ALPHA", "BASELINE_FAMILY", "FEATURES", "HEADLINE", "HEADLINE_K",
            "REFERENCE_CONFIG", "SEED_ONLY_METHOD", "USER_LEVEL_METHOD", "Verdict",
-           "VerdictTable", "per_user_coverage", "verdict_table", "verdict_tables"]
+           "VerdictTable", "pair_verdict", "per_user_coverage", "verdict_table",
+           "verdict_tables", "with_adjusted"]

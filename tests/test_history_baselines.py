@@ -1,0 +1,155 @@
+"""The history-aware scorers as retrievers (harness.model.history_baselines): each reads
+the past its protocol lets in, strictly before the query, as a loop over rows says it
+should; and the report's "Context from the past alone" section
+(harness.report.history)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.data.history import SECONDS_PER_DAY
+from harness.data.synthetic import synthetic_movielens
+from harness.evaluation.segments import ALL, EXCLUDE_SEEN
+from harness.model.history_scorers import history_ranks, item_cosine, padded_matrix
+from harness.model.history_specs import SPECS
+from harness.record.grid import Grid
+from harness.record.runs import Run, group_cells
+from harness.report.format import fmt_float
+from harness.report.history import history_section, same_information
+from harness.report.tables import Table
+from harness.report.verdicts import HEADLINE
+
+LENGTH = 20  # the registered item-kNN's history length
+ENV = {"test": True}  # a non-empty env: {} would look the environment up (git, CPU)
+
+
+@pytest.fixture(scope="module")
+def table():
+    """A small synthetic table, its times cut to whole days: a user has several rows in
+    one second, which are not each other's past (the rule a ``<=`` would break)."""
+    data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=300,
+                               n_interactions=3000)
+    days = data.ratings["timestamp"] // SECONDS_PER_DAY * SECONDS_PER_DAY
+    # Five users arrive after everyone else: cold on the time splits, their first test
+    # query without a past, their later ones with an online past.
+    late = data.user_codes < 5
+    days = np.where(late, days + days.max() - days.min() + SECONDS_PER_DAY, days)
+    return dataclasses.replace(data, ratings={**data.ratings, "timestamp": days})
+
+
+def _cell(data, name: str, split: str = "temporal"):
+    from harness.model.training import TrainOptions
+    from harness.run.cell import fit_cell
+    from harness.run.prepare import prepare_cell
+
+    cell = prepare_cell(data, split, name, 0, TrainOptions())
+    return cell, fit_cell(cell)
+
+
+def _reference_pasts(data, queries: np.ndarray, pool: np.ndarray) -> list[list[int]]:
+    """Each query's earlier items, most recent first, by a loop over rows: the pool's rows
+    of its user with a strictly earlier timestamp (a second's rows by table position)."""
+    users, times, items = (data.user_codes, data.ratings["timestamp"], data.title_codes)
+    pasts = []
+    for row in queries:
+        earlier = [r for r in pool if users[r] == users[row] and times[r] < times[row]]
+        earlier.sort(key=lambda r: (times[r], r), reverse=True)
+        pasts.append([int(items[r]) for r in earlier])
+    return pasts
+
+
+@pytest.mark.parametrize("name", ["item_knn", "item_knn_trainside"])
+def test_item_knn_ranks_the_last_items_of_the_past_its_protocol_lets_in(table, name):
+    from harness.run.evaluate import left_out
+
+    cell, fitted = _cell(table, name)
+    split = cell.split
+    pool = (np.union1d(split.train, split.test) if SPECS[name].protocol == "online"
+            else split.train)
+    queries = split.test
+    pasts = _reference_pasts(table, queries, pool)
+    num_items = table.candidate_titles.size
+    padded = np.full((queries.size, LENGTH), -1)
+    for i, past in enumerate(pasts):
+        padded[i, :min(LENGTH, len(past))] = past[:LENGTH]
+    seen = padded_matrix(np.array([p + [-1] * (max(map(len, pasts)) + 1 - len(p))
+                                   for p in pasts]), num_items)
+    times, titles = table.ratings["timestamp"], table.title_codes
+    cosine = item_cosine(table.user_codes[split.train], titles[split.train],
+                         num_users=int(table.user_codes.max()) + 1, num_items=num_items)
+    expected = history_ranks(cosine, padded_matrix(padded, num_items), titles[queries],
+                             times[queries], titles[pool], times[pool], num_items, seen)
+    rank = cell.retriever.ranker(cell, fitted, "test")
+    for ranking in (ALL, EXCLUDE_SEEN):
+        np.testing.assert_array_equal(rank(left_out(cell, "test", ranking)),
+                                      expected.ranks[ranking], err_msg=ranking)
+    described = cell.retriever.describe(cell, fitted)
+    assert described["cold_queries"] == sum(not past for past in pasts) > 0
+    assert described["cold_fallback"] == "popularity so far"
+    if name == "item_knn":  # online: only a cold user's first second has no past
+        assert described["cold_users"] == 5
+        assert described["cold_queries"] < np.isin(table.user_codes[queries], range(5)).sum()
+
+
+def test_a_causal_configuration_is_judged_against_scorers_that_see_no_more_than_it():
+    scorers = ["popularity", "ease", "popularity_so_far", "item_knn", "item_knn_trainside",
+               "ease_history_trainside"]
+    assert same_information("causal", scorers) == scorers
+    assert same_information("causal_trainside", scorers) == [
+        "popularity", "ease", "item_knn_trainside", "ease_history_trainside"]
+
+
+LEARNED = ("baseline", "history", "history_shuffled")
+SCORERS = ("popularity", "item_knn", "item_knn_shuffled", "item_knn_trainside")
+
+
+@pytest.fixture(scope="module")
+def history_run(table):
+    """A run of the history grid's shape on the synthetic table: two seeds, one epoch."""
+    from harness.model.training import TrainOptions
+    from harness.run.cell import run_cell
+
+    results = [run_cell(table, "temporal", config, seed,
+                        TrainOptions(epochs=1, batch_size=512), env=ENV)
+               for config in SCORERS + LEARNED for seed in (0, 1)]
+    grid = Grid(splits=("temporal",), configs=LEARNED, seeds=(0, 1), baselines=SCORERS,
+                fit_on=("train",))
+    return Run(path=Path("history.json"), sources=(), cells=group_cells(results, grid),
+               leakage={}, provenance={}, grid=grid)
+
+
+def _mean(run: Run, config: str) -> float:
+    return float(np.mean(run.cells[("temporal", config, "train", "tutorial")].metric(HEADLINE)))
+
+
+def test_the_history_section_names_the_strongest_same_history_scorer_and_the_order_gain(
+        history_run):
+    tables = {t.name: t for t in history_section(history_run) if isinstance(t, Table)}
+    rows = {row[0]: row for row in tables["history_same_information"].rows}
+    assert set(rows) == {"history", "history_shuffled"}
+    means = {s: _mean(history_run, s) for s in SCORERS}
+    strongest = max(means, key=means.__getitem__)
+    for config, row in rows.items():
+        assert row[1] == "online" and row[4] == strongest
+        assert row[6].startswith(fmt_float(_mean(history_run, config) - means[strongest],
+                                           sign=True))
+        assert row[7].startswith(fmt_float(_mean(history_run, config) - means["popularity"],
+                                           sign=True))
+    order = {row[0]: row[1] for row in tables["history_order_control"].rows}
+    gain = _mean(history_run, "history") - _mean(history_run, "history_shuffled")
+    assert order["history − history_shuffled"].startswith(fmt_float(gain, sign=True))
+    assert "item_knn − item_knn_shuffled" in order
+    assert "family: these 2 cells" in tables["history_order_control"].title
+
+
+def test_a_run_without_history_has_no_history_section(history_run):
+    grid = Grid(splits=("temporal",), configs=("baseline",), seeds=(0, 1),
+                baselines=("popularity",), fit_on=("train",))
+    cells = {key: group for key, group in history_run.cells.items()
+             if key[1] in ("baseline", "popularity")}
+    run = dataclasses.replace(history_run, cells=cells, grid=grid)
+    assert history_section(run) == []
