@@ -64,7 +64,7 @@ def test_a_flag_overrides_the_file(tmp_path):
     ("exclude_seen = 1\n", "exclude_seen must be true or false"),
     ("configs = [\"nope\"]\n", "unknown feature configuration or baseline 'nope'"),
     ("splits = [\"random\", \"nope\"]\n", "unknown split 'nope'"),
-    ("protocol = \"some\"\n", "protocol must be one of tutorial, logq, tuned, all, both"),
+    ("protocol = \"some\"\n", "protocol must be one of tutorial, logq, tuned, all, both, or"),
     ("splits = [\n", "not a TOML file"),
 ])
 def test_a_bad_grid_file_is_one_line(tmp_path, text, message):

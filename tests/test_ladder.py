@@ -93,6 +93,8 @@ def test_logq_fits_on_train_by_default_and_runs_the_baselines_once():
 @pytest.mark.parametrize("word, protocols", [
     ("logq", (LOGQ,)), ("all", PROTOCOLS), ("both", PROTOCOLS), ("tutorial", (TUTORIAL,)),
     (None, (TUTORIAL,)),
+    ("tuned,tutorial", (TUTORIAL, TUNED)),
+    ("logq, tutorial,logq", (TUTORIAL, LOGQ)),
 ])
 def test_protocol_words(word, protocols):
     settings = GridSettings(splits=("random",), configs=("baseline",), protocol=word)
@@ -104,8 +106,8 @@ def test_an_unknown_protocol_is_one_line_naming_every_word():
     with pytest.raises(UserError) as raised:
         GridSettings(protocol="some").to_grid()
     message = str(raised.value)
-    assert message == ("--protocol must be one of tutorial, logq, tuned, all, both; "
-                       "got 'some'")
+    assert message == ("--protocol must be one of tutorial, logq, tuned, all, both, or a "
+                       "comma-separated list of tutorial, logq, tuned; got 'some'")
     assert PROTOCOL_CHOICES == ("tutorial", "logq", "tuned", "all", "both")
 
 
@@ -117,13 +119,23 @@ def test_a_grid_file_takes_the_new_protocol_words(tmp_path, word):
         (LOGQ,) if word == "logq" else PROTOCOLS)
 
 
+def test_a_grid_file_takes_a_list_of_protocols(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('protocol = ["tuned", "tutorial"]\n')
+    assert read_grid_file(path).to_grid().protocols == (TUTORIAL, TUNED)
+    path.write_text('protocol = ["tuned", "ladder"]\n')
+    with pytest.raises(UserError, match="protocol must be one of .* got 'tuned,ladder'"):
+        read_grid_file(path)
+
+
 def test_a_grid_file_with_an_unknown_protocol_exits_2_in_one_line(tmp_path, capsys):
     path = tmp_path / "grid.toml"
     path.write_text('protocol = "ladder"\n')
     assert main(["tune", "--grid-file", str(path), "--out", str(tmp_path / "t.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "protocol must be one of tutorial, logq, tuned, all, both; got 'ladder'" in err
+    assert ("protocol must be one of tutorial, logq, tuned, all, both, or a comma-separated "
+            "list of tutorial, logq, tuned; got 'ladder'") in err
 
 
 def test_pytest_benchmarks_collects_logq_cells_and_refuses_an_unknown_protocol():
@@ -135,7 +147,7 @@ def test_pytest_benchmarks_collects_logq_cells_and_refuses_an_unknown_protocol()
     assert not [i for i in ids if re.fullmatch(r"random-(baseline|timestamp)-train-s0", i)]
     refused = run_benchmarks("--quick", "--protocol", "ladder", "--collect-only")
     assert refused.returncode == 4  # pytest's usage error
-    assert "invalid choice: 'ladder'" in refused.stderr and "Traceback" not in refused.stderr
+    assert "--protocol must be one of" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def _ladder(steps: dict[str, tuple[str, ...]], tutorial: bool = True) -> object:

@@ -7,7 +7,7 @@ Every key is optional; a flag given on the command line overrides the file's val
     configs = ["baseline", "timestamp", "popularity", "ease"]  # configurations, baselines
     seeds = 5                            # a count (seeds 0..4) or a list of seeds
     epochs = 3
-    protocol = "all"                     # tutorial | logq | tuned | all (both: all)
+    protocol = "all"                     # tutorial | logq | tuned | a list | all (both: all)
     fit_on = "default"                   # train | all | default
     dataset = "movielens-100k"           # or "interactions:data/inter.csv"
     exclude_seen = false
@@ -30,7 +30,7 @@ from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import check_bands
 from harness.model.features import FIT_ON
 from harness.record.grid import DEFAULT_FIT_ON
-from harness.run.settings import FILE_KEYS, PROTOCOL_CHOICES, GridSettings, split_configs
+from harness.run.settings import FILE_KEYS, GridSettings, parse_protocols, split_configs
 
 
 def _names(value, key: str) -> tuple[str, ...]:
@@ -64,6 +64,16 @@ def _choice(choices):
     return parse
 
 
+def _protocol(value, key: str) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    try:
+        parse_protocols(value)
+    except UserError as error:
+        raise UserError(str(error).replace("--protocol", key, 1)) from None
+    return value
+
+
 def _boolean(value, key: str) -> bool:
     if not isinstance(value, bool):
         raise UserError(f"{key} must be true or false, got {value!r}")
@@ -89,7 +99,7 @@ def _text(value, key: str) -> str:
 
 _PARSERS = {
     "splits": _names, "configs": _names, "seeds": _seeds, "epochs": _positive,
-    "protocol": _choice(PROTOCOL_CHOICES), "fit_on": _choice((*FIT_ON, DEFAULT_FIT_ON)),
+    "protocol": _protocol, "fit_on": _choice((*FIT_ON, DEFAULT_FIT_ON)),
     "dataset": _text, "exclude_seen": _boolean, "segment_bands": _bands, "tuned": _text,
 }
 assert set(_PARSERS) == set(FILE_KEYS)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.errors import UnknownNameError
+from harness.errors import UnknownNameError, UserError
 from harness.evaluation.segments import ALL, DEFAULT_BANDS, EXCLUDE_SEEN, Evaluation
 from harness.record.cell import PROTOCOLS, TUNED, TUTORIAL
 from harness.record.grid import (
@@ -41,6 +41,18 @@ PROTOCOL_CHOICES = (*PROTOCOLS, ALL_PROTOCOLS, BOTH)
 # The settings a grid file may hold: what the grid is, not where its output goes.
 FILE_KEYS = ("splits", "configs", "seeds", "epochs", "protocol", "fit_on", "dataset",
              "exclude_seen", "segment_bands", "tuned")
+
+
+def parse_protocols(value: str) -> tuple[str, ...]:
+    """The protocols a ``protocol`` setting names, in ``PROTOCOLS`` order: one of them, a
+    comma-separated list of them (``tutorial,tuned``), or "all" ("both")."""
+    if value in (ALL_PROTOCOLS, BOTH):
+        return PROTOCOLS
+    words = _csv(value) if isinstance(value, str) else ()
+    if not words or any(word not in PROTOCOLS for word in words):
+        raise UserError(f"--protocol must be one of {', '.join(PROTOCOL_CHOICES)}, or a "
+                        f"comma-separated list of {', '.join(PROTOCOLS)}; got {value!r}")
+    return tuple(protocol for protocol in PROTOCOLS if protocol in words)
 
 
 def split_configs(names: tuple[str, ...] | None, quick: bool
@@ -124,8 +136,12 @@ class GridSettings:
 
     @property
     def protocols(self) -> tuple[str, ...]:
-        protocol = self.protocol or TUTORIAL
-        return PROTOCOLS if protocol in (ALL_PROTOCOLS, BOTH) else (protocol,)
+        """The protocols asked for (:func:`parse_protocols`; default the tutorial's).
+
+        Raises:
+            UserError: a word that names no protocol.
+        """
+        return parse_protocols(self.protocol or TUTORIAL)
 
     def to_grid(self) -> Grid:
         """The grid asked for, defaults filled in, checked against the registries.
@@ -133,7 +149,6 @@ class GridSettings:
         Raises:
             UserError, UnknownNameError: an unknown name or an impossible value.
         """
-        from harness.errors import UserError
         from splits import SPLITS
 
         quick = self.quick
@@ -146,9 +161,6 @@ class GridSettings:
             seeds = tuple(range(seeds))
         fit_on = self.fit_on or DEFAULT_FIT_ON
         configs, baselines = split_configs(self.configs, quick)
-        if self.protocol is not None and self.protocol not in PROTOCOL_CHOICES:
-            raise UserError(f"--protocol must be one of {', '.join(PROTOCOL_CHOICES)}; "
-                            f"got {self.protocol!r}")
         return Grid(
             splits=self.splits or tuple(SPLITS),
             configs=configs,
@@ -215,10 +227,11 @@ def _options() -> tuple[tuple[str, dict], ...]:
         ("--quick", {"action": "store_true", "help": f"CI smoke run: "
                      f"{QUICK_USER_FRACTION:.0%}% of users, {QUICK_EPOCHS} epoch, configs "
                      f"{','.join(QUICK_BASELINES + QUICK_CONFIGS)}"}),
-        ("--protocol", {"choices": PROTOCOL_CHOICES, "help": "tutorial: the tutorial's "
-                        "fixed hyperparameters (default); logq: the same with TFRS's logQ "
-                        "correction on; tuned: each (split, configuration)'s own from "
-                        "--tuned; all: every protocol; both: the older name of all"}),
+        ("--protocol", {"help": "tutorial: the tutorial's fixed hyperparameters "
+                        "(default); logq: the same with TFRS's logQ correction on; tuned: "
+                        "each (split, configuration)'s own from --tuned; a comma-separated "
+                        "list of those (tutorial,tuned); all: every protocol; both: the "
+                        "older name of all"}),
         ("--exclude-seen", {"action": "store_true", "default": None, "help": "headline "
                             "metrics rank each query among the titles its user did not "
                             "interact with in training"}),
@@ -231,4 +244,5 @@ def _options() -> tuple[tuple[str, dict], ...]:
 OPTIONS = _options()
 
 __all__ = ["ALL_PROTOCOLS", "BOTH", "DEFAULT_EPOCHS", "DEFAULT_SEEDS", "FILE_KEYS", "OPTIONS",
-           "PROTOCOL_CHOICES", "QUICK_EPOCHS", "GridSettings", "split_configs"]
+           "PROTOCOL_CHOICES", "QUICK_EPOCHS", "GridSettings", "parse_protocols",
+           "split_configs"]
