@@ -192,7 +192,7 @@ def test_a_causal_configuration_trains_end_to_end(table, config):
     result = result_of(cell, trained, metrics, timings, ENV, per_user)
     accuracy = result.metrics["test/top_100_categorical_accuracy"]
     assert math.isfinite(accuracy) and 0.0 < accuracy <= 1.0
-    assert result.provenance["config"]["past"] == dataclasses.asdict(CONFIGS[config].past)
+    assert result.provenance["config"]["past"] == CONFIGS[config].past.to_dict()
     history = trained.model.query_tower.history_embeddings
     if history is not None:  # titles in no training row's past keep a zero embedding
         in_training_past = np.zeros(history.shape[0], bool)

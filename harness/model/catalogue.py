@@ -1,10 +1,11 @@
 """The candidate catalogue's fixed encodings, which :func:`harness.model.features.fit_features`
-computes once per fit: each title's words (the tutorial's TextVectorization) and
-genres."""
+computes once per fit: each title's words (the tutorial's TextVectorization), genres and
+release year."""
 
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 
@@ -44,4 +45,18 @@ def tokenize_titles(fit_titles: tuple[str, ...], all_titles: tuple[str, ...],
     return tokens
 
 
-__all__ = ["genres_of_titles", "tokenize_titles"]
+_YEAR = re.compile(r"\((\d{4})\)\s*$")  # "Toy Story (1995)"
+
+
+def release_years(titles: np.ndarray) -> np.ndarray:
+    """[len(titles)] int64 each title's release-year id: the year in parentheses at the
+    end of the title, numbered 1.. in year order over the titles' years; 0 for a title
+    without one. Known for every title of the catalogue at any time (metadata, not
+    history)."""
+    found = [_YEAR.search(str(title)) for title in titles]
+    years = np.array([int(m.group(1)) if m else 0 for m in found], np.int64)
+    vocabulary = np.unique(years[years > 0])
+    return np.where(years > 0, np.searchsorted(vocabulary, years) + 1, 0).astype(np.int64)
+
+
+__all__ = ["genres_of_titles", "release_years", "tokenize_titles"]

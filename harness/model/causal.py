@@ -31,14 +31,17 @@ query's (rows in the same second are not each other's past):
 - the validation slice: as the test rows, with the split's training side in the place
   of the whole split (online) or the rows trained on (training side only).
 
-Not here: the candidate side's item popularity and age as of the daily refresh
-(``history.item_past``), which need the catalogue embedded once per refresh and each
-query ranked against its refresh's catalogue.
+The candidate side's ``item_popularity`` and ``item_age`` (:func:`candidate_past`) read
+the same rows, grouped by title, as of the catalogue's daily refresh (00:00 UTC): a
+training row's candidate carries its title's values as of the row's refresh; at
+evaluation the catalogue is embedded once per refresh day (:func:`catalogue_past`) and
+each query is ranked against its own day's catalogue. A training batch's other rows serve
+as negatives with their own rows' values (the in-batch softmax's approximation).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -49,6 +52,7 @@ from harness.data.history import (
     ONLINE,
     TRAIN_SIDE,
     PastIndex,
+    item_past,
     last_items,
     log2_buckets,
     sampled_items,
@@ -60,6 +64,7 @@ from splits import Split
 HISTORY = "history"  # the [n, N] feature of the last titles
 LAST, SAMPLED = "last", "sampled"  # history_order: the latest N, or the order control
 HISTORY_ORDERS = (LAST, SAMPLED)
+CANDIDATE_PAST = ("item_popularity", "item_age")  # the candidate tower's features of the past
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,10 @@ class PastOptions:
             random from the whole past (the order control).
         buckets: the number of log2 buckets (the last holds everything from
             ``2 ** (buckets - 2)`` on).
+        item_popularity, item_age: the candidate tower's embeddings of the log2 bucket
+            of its title's rows before the query's daily refresh, and of the seconds from
+            its first row to that refresh (:func:`candidate_past`): the catalogue is
+            embedded once per refresh day and each query ranked against its day's.
     """
 
     user_recency: bool = False
@@ -90,6 +99,8 @@ class PastOptions:
     history_protocol: str = ONLINE
     buckets: int = DEFAULT_BUCKETS
     history_order: str = LAST
+    item_popularity: bool = False
+    item_age: bool = False
 
     def __post_init__(self):
         if self.history_order not in HISTORY_ORDERS:
@@ -101,7 +112,8 @@ class PastOptions:
         if not isinstance(self.history_length, int) or self.history_length < 0:
             raise ValueError(f"history_length must be an integer >= 0, got "
                              f"{self.history_length!r}")
-        if not (self.user_recency or self.user_activity or self.history_length):
+        if not (self.user_recency or self.user_activity or self.history_length
+                or self.candidate_bucketed()):
             raise ValueError("PastOptions needs at least one feature")
         if self.buckets < 2:
             raise ValueError(f"buckets must be at least 2, got {self.buckets!r}")
@@ -109,6 +121,16 @@ class PastOptions:
     def bucketed(self) -> tuple[str, ...]:
         """The bucketed features it sets, in the query tower's order."""
         return tuple(name for name in ("user_recency", "user_activity") if getattr(self, name))
+
+    def candidate_bucketed(self) -> tuple[str, ...]:
+        """The candidate tower's bucketed features it sets, in the tower's order."""
+        return tuple(name for name in CANDIDATE_PAST if getattr(self, name))
+
+    def to_dict(self) -> dict:
+        """Every option, less the candidate ones where unset: a configuration described
+        before they existed (and the tuned file's fingerprint of it) stays as it was."""
+        return {key: value for key, value in asdict(self).items()
+                if key not in CANDIDATE_PAST or value}
 
 
 def history_rows(protocol: str, side: str, split: Split, train_rows: np.ndarray
@@ -173,6 +195,34 @@ def past_features(past: PastOptions, data: MovieLens, rows: np.ndarray,
     return features
 
 
+def item_index(data: MovieLens, past_rows: np.ndarray) -> PastIndex:
+    """The rows ``past_rows`` grouped by title, for :func:`candidate_past` and
+    :func:`catalogue_past`."""
+    items = data.title_codes[past_rows]
+    return PastIndex.of(items, data.ratings["timestamp"][past_rows], items,
+                        num_groups=data.candidate_titles.size)
+
+
+def candidate_past(past: PastOptions, data: MovieLens, rows: np.ndarray,
+                   index: PastIndex) -> dict[str, np.ndarray]:
+    """name -> [n] int64 log2 buckets of each row's title's popularity and age as of the
+    row's refresh (the start of its UTC day), over the rows ``index`` holds
+    (:func:`item_index` of the side's :func:`history_rows`); only those ``past`` sets."""
+    popularity, age = item_past(index, data.title_codes[rows], data.ratings["timestamp"][rows])
+    values = {"item_popularity": popularity, "item_age": age}
+    return {name: log2_buckets(values[name], past.buckets) for name in past.candidate_bucketed()}
+
+
+def catalogue_past(past: PastOptions, index: PastIndex, refresh: int
+                   ) -> dict[str, np.ndarray]:
+    """name -> [num_candidates] int64 the same buckets for every title of the catalogue as
+    of the refresh at ``refresh`` (Unix seconds, a day's 00:00 UTC)."""
+    items = np.arange(index.group_starts.size - 1)
+    popularity, age = item_past(index, items, np.full(items.size, refresh, np.int64))
+    values = {"item_popularity": popularity, "item_age": age}
+    return {name: log2_buckets(values[name], past.buckets) for name in past.candidate_bucketed()}
+
+
 # The causal configurations: (name, description, options), each the tutorial's baseline
 # plus features of the past. Registered by harness.model.features and run only when named.
 CAUSAL_CONFIGS = (
@@ -187,13 +237,21 @@ CAUSAL_CONFIGS = (
     ("causal", "recency_activity + history (history: online)",
      PastOptions(user_recency=True, user_activity=True,
                  history_length=DEFAULT_HISTORY_LENGTH)),
+    ("item_past", "baseline + log2 buckets of each candidate title's interactions so far and "
+     "age, as of the daily refresh (history: online)",
+     PastOptions(item_popularity=True, item_age=True)),
     ("causal_trainside", "causal, a test query's past from the training side only "
      "(history: training side only)",
      PastOptions(user_recency=True, user_activity=True,
                  history_length=DEFAULT_HISTORY_LENGTH, history_protocol=TRAIN_SIDE)),
 )
 
+# Every feature of the past at once (with the release year: harness.model.features).
+CAUSAL_ALL = PastOptions(user_recency=True, user_activity=True,
+                         history_length=DEFAULT_HISTORY_LENGTH, item_popularity=True,
+                         item_age=True)
 
-__all__ = ["CAUSAL_CONFIGS", "HISTORY", "HISTORY_ORDERS", "HISTORY_PROTOCOLS", "LAST", "ONLINE",
-           "SAMPLED", "TRAIN_SIDE",
-           "PastOptions", "history_rows", "past_features"]
+
+__all__ = ["CANDIDATE_PAST", "CAUSAL_ALL", "CAUSAL_CONFIGS", "HISTORY", "HISTORY_ORDERS",
+           "HISTORY_PROTOCOLS", "LAST", "ONLINE", "SAMPLED", "TRAIN_SIDE", "PastOptions",
+           "candidate_past", "catalogue_past", "history_rows", "item_index", "past_features"]

@@ -15,8 +15,8 @@ import numpy as np
 
 from harness.data.sources import MovieLens
 from harness.errors import UserError
-from harness.model.catalogue import genres_of_titles, tokenize_titles
-from harness.model.causal import CAUSAL_CONFIGS, PastOptions
+from harness.model.catalogue import genres_of_titles, release_years, tokenize_titles
+from harness.model.causal import CAUSAL_ALL, CAUSAL_CONFIGS, PastOptions
 from splits.registry import Registry
 
 FIT_ON = ("train", "all")
@@ -44,7 +44,10 @@ class FeatureConfig:
         zip_prefix: leading characters of the zip code kept as the location feature.
         past: the query tower's features of the user's past, strictly from earlier rows
             (:mod:`harness.model.causal`, which encodes them: which rows are the past
-            depends on the split, which ``transform`` does not know); None: none.
+            depends on the split, which ``transform`` does not know), and the candidate
+            tower's of its title's past; None: none.
+        release_year: the movie tower adds an embedding of the title's release year, read
+            from the title ("Toy Story (1995)"; none: the unknown id 0).
     """
 
     name: str
@@ -61,12 +64,14 @@ class FeatureConfig:
     max_tokens: int = 10_000
     zip_prefix: int = 3
     past: PastOptions | None = None
+    release_year: bool = False
 
     def to_dict(self) -> dict:
-        # ``past`` only where set: every other configuration's description (and the tuned
-        # file's fingerprint of it) stays what it was before the field existed.
-        return {key: value for key, value in asdict(self).items()
-                if key != "past" or value is not None}
+        # ``past`` and ``release_year`` only where set: a configuration's description
+        # (and the tuned file's fingerprint of it) stays what it was before they existed.
+        values = {**asdict(self), "past": self.past and self.past.to_dict()}
+        return {key: value for key, value in values.items()
+                if key not in ("past", "release_year") or value}
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureConfig:
@@ -84,7 +89,8 @@ class FeatureConfig:
         (:func:`for_dataset`).
         """
         return frozenset(name for name, used in (("user_profile", self.user_profile),
-                                                 ("genres", self.genres)) if used)
+                                                 ("genres", self.genres),
+                                                 ("titles", self.release_year)) if used)
 
 
 CONFIGS: Registry[FeatureConfig] = Registry("feature configuration")
@@ -108,8 +114,14 @@ for _config in (
 # only when named (``--configs history``): the default grid, its tuned file and the
 # committed results stay as they are.
 DEFAULT_CONFIGS = tuple(CONFIGS)
-for _name, _description, _past in CAUSAL_CONFIGS:
-    CONFIGS.register(_name, FeatureConfig(_name, _description, past=_past))
+for _config in (
+    *(FeatureConfig(name, description, past=past) for name, description, past in CAUSAL_CONFIGS),
+    FeatureConfig("release_year", "baseline + the title's release-year embedding (metadata)",
+                  release_year=True),
+    FeatureConfig("causal_all", "causal + item_past + release_year (history: online)",
+                  release_year=True, past=CAUSAL_ALL),
+):
+    CONFIGS.register(_config.name, _config)
 
 
 def get_config(name: str) -> FeatureConfig:
@@ -179,6 +191,8 @@ class FittedFeatures:
             titles of the fit rows.
         title_genres: [n_candidates, len(data.genre_names)] float32, each row the mean
             (multi-hot / count) of that title's genres.
+        title_years: [n_candidates] int64 each title's release-year id (1.. in year
+            order over the catalogue's years, 0 for a title without one).
     """
 
     config: FeatureConfig
@@ -190,6 +204,7 @@ class FittedFeatures:
     candidate_titles: np.ndarray | None = None
     title_tokens: np.ndarray | None = None
     title_genres: np.ndarray | None = None
+    title_years: np.ndarray | None = None
 
     def vocabulary_size(self, name: str) -> int:
         """Number of ids of a looked-up feature, the out-of-vocabulary id 0 included."""
@@ -267,6 +282,8 @@ def fit_features(config: FeatureConfig, data: MovieLens, rows: np.ndarray,
                                               config.max_tokens)
     if config.genres:
         fitted.title_genres = genres_of_titles(data, fitted.candidate_titles)
+    if config.release_year:
+        fitted.title_years = release_years(fitted.candidate_titles)
     if config.timestamp:
         timestamps = ratings["timestamp"][rows].astype(np.float64)
         fitted.timestamp_boundaries = np.linspace(timestamps.min(), timestamps.max(),

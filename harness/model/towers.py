@@ -141,13 +141,16 @@ def _mean_of_slots(table, items):
 
 
 class CandidateTower(keras.Model):
-    """Movie tower: title id embedding, title words and optional genres, then Dense.
+    """Movie tower: title id embedding, title words, optional genres and release year,
+    and optional features of the title's past as of a refresh, then Dense.
 
     Its input is a candidate row (index into ``FittedFeatures.candidate_titles``); each
-    candidate's words and genres are constant tables. A batch repeats popular titles,
-    so the tower runs once per distinct candidate of the batch and the rows are
-    gathered back: the same values as running it per row, at a cost that grows with
-    the batch's distinct candidates rather than the batch or the catalogue.
+    candidate's words, genres and year are constant tables, and its features of the past
+    (``context``: ``harness.model.causal.candidate_past``) come with the row. A batch
+    repeats popular titles, so the tower runs once per distinct (candidate, context) of
+    the batch and the rows are gathered back: the same values as running it per row, at
+    a cost that grows with the batch's distinct candidates rather than the batch or the
+    catalogue.
     """
 
     def __init__(self, fitted: FittedFeatures, seeds: _Seeds):
@@ -170,22 +173,45 @@ class CandidateTower(keras.Model):
             self.title_genres = tf.constant(fitted.title_genres)
             self.genre_embedding = seeds.dense(dim, use_bias=False)  # mean of genre vectors
             self.genre_embedding.build((None, fitted.title_genres.shape[1]))
-        self.dense = _dense_stack(config, seeds, dim * (1 + config.title_text + config.genres))
+        # Drawn only when set, so every other configuration's weights stay as they were.
+        self.title_years = None
+        if config.release_year:
+            self.title_years = tf.constant(fitted.title_years)
+            self.year_embeddings = seeds.table(self, "year_embeddings",
+                                               int(fitted.title_years.max()) + 1, dim)
+        past = config.past
+        self.context_names = () if past is None else past.candidate_bucketed()
+        self._context_buckets = None if past is None else past.buckets
+        self._context_tables = [seeds.table(self, f"{name}_embeddings", past.buckets, dim)
+                                for name in self.context_names]
+        parts = (1 + config.title_text + config.genres + config.release_year
+                 + len(self.context_names))
+        self.dense = _dense_stack(config, seeds, dim * parts)
 
-    def embed_candidates(self, rows):
-        """[n] distinct candidate rows -> [n, output_dim] embeddings."""
-        words = genres = None
+    def embed_candidates(self, rows, context=None):
+        """[n] distinct candidate rows (and their ``context``) -> [n, output_dim]."""
+        words = genres = years = None
         if self.title_words is not None:
             words = tf.gather(self.title_words, rows).to_sparse()
         if self.title_genres is not None:
             genres = tf.gather(self.title_genres, rows)
-        return self._embed(tf.gather(self.title_embeddings, rows), words, genres)
+        if self.title_years is not None:
+            years = tf.gather(self.title_years, rows)
+        return self._embed(tf.gather(self.title_embeddings, rows), words, genres, years,
+                           context)
 
-    def catalogue(self):
-        """[num_candidates, output_dim] embeddings of every candidate, in row order."""
-        return self._embed(self.title_embeddings, self._catalogue_words, self.title_genres)
+    def catalogue(self, context=None):
+        """[num_candidates, output_dim] embeddings of every candidate, in row order.
 
-    def _embed(self, title_embeddings, words, genres):
+        Args:
+            context: name -> [num_candidates] each candidate's features of the past as
+                of one refresh (``harness.model.causal.catalogue_past``), for a tower
+                that has them.
+        """
+        return self._embed(self.title_embeddings, self._catalogue_words, self.title_genres,
+                           self.title_years, context)
+
+    def _embed(self, title_embeddings, words, genres, years, context):
         parts = [title_embeddings]
         if words is not None:
             # The mean of a title's word embeddings: Embedding(mask_zero=True) followed
@@ -194,11 +220,29 @@ class CandidateTower(keras.Model):
                                                        combiner="mean"))
         if genres is not None:
             parts.append(self.genre_embedding.call(genres))
+        if years is not None:
+            parts.append(tf.gather(self.year_embeddings, years))
+        for name, table in zip(self.context_names, self._context_tables, strict=True):
+            parts.append(tf.gather(table, context[name]))
         return _forward(self.dense, tf.concat(parts, axis=1))
 
-    def call(self, candidate):
-        distinct, position = tf.unique(tf.cast(candidate, tf.int64))
-        return tf.gather(self.embed_candidates(distinct), position)
+    def call(self, candidate, context=None):
+        """[n] candidate rows (and ``context``: name -> [n] their features of the past)
+        -> [n, output_dim]."""
+        key = tf.cast(candidate, tf.int64)
+        if not self.context_names:
+            distinct, position = tf.unique(key)
+            return tf.gather(self.embed_candidates(distinct), position)
+        for name in self.context_names:  # one key per distinct (row, context)
+            key = key * self._context_buckets + tf.cast(context[name], tf.int64)
+        distinct, position = tf.unique(key)
+        count = tf.shape(distinct)[0]
+
+        def first(values):  # each distinct key's value (every row of a key shares it)
+            return tf.math.unsorted_segment_max(tf.cast(values, tf.int64), position, count)
+
+        distinct_context = {name: first(context[name]) for name in self.context_names}
+        return tf.gather(self.embed_candidates(first(candidate), distinct_context), position)
 
 
 class TwoTowerModel(tfrs.models.Model):
@@ -223,10 +267,14 @@ class TwoTowerModel(tfrs.models.Model):
         self._logit_offset = (None if sampling_probability is None else tf.constant(
             -np.log(np.clip(sampling_probability, 1e-6, 1.0)), tf.float32))
 
+    def candidate_context(self, features) -> dict | None:
+        """The candidate tower's features of the past among ``features`` (None: none)."""
+        return {name: features[name] for name in self.candidate_tower.context_names} or None
+
     def compute_loss(self, features, training=False):
         rows = tf.cast(features["candidate"], tf.int64)
         query = self.query_tower(features)
-        candidate = self.candidate_tower(rows)
+        candidate = self.candidate_tower(rows, self.candidate_context(features))
         offset = (None if self._logit_offset is None
                   else tf.gather(self._logit_offset, rows))
         return in_batch_softmax(query, candidate, offset,

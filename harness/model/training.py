@@ -124,8 +124,9 @@ def _epoch_function(model: TwoTowerModel, features: dict[str, np.ndarray], batch
     optimizer = model.optimizer
     # Create every weight and Adagrad's accumulators now (one eager row through each
     # tower): a tf.function that creates variables on its first call is traced twice.
-    model.query_tower({name: values[:1] for name, values in features.items()})
-    model.candidate_tower(features["candidate"][:1])
+    first = {name: values[:1] for name, values in features.items()}
+    model.query_tower(first)
+    model.candidate_tower(first["candidate"], model.candidate_context(first))
     _create_optimizer_slots(optimizer, model.trainable_variables)
 
     @tf.function

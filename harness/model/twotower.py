@@ -13,12 +13,19 @@ from dataclasses import replace
 
 import numpy as np
 
+from harness.data.history import refresh_time
 from harness.data.sources import MovieLens
 from harness.data.splitdata import validation_split
 from harness.evaluation.keys import accuracy_key
 from harness.evaluation.metrics import true_candidate_ranks
 from harness.evaluation.retrieval import embed, retrieve_top_k
-from harness.model.causal import history_rows, past_features
+from harness.model.causal import (
+    candidate_past,
+    catalogue_past,
+    history_rows,
+    item_index,
+    past_features,
+)
 from harness.model.features import fit_features, for_dataset, get_config
 from harness.model.retriever import SIDES, FitRecord, Prepared, Ranker, Retriever
 from harness.model.training import TrainedModel, TrainOptions, train
@@ -31,14 +38,51 @@ def validation_score(cell, model) -> float:
     """Top-100 accuracy of the validation slice under ``model``: exact ranks, as for test."""
     features = cell.validation_features
     queries = embed(model.query_tower, features, cell.options.eval_batch_size)
-    ranks = true_candidate_ranks(queries, model.candidate_tower.catalogue(),
-                                 features["candidate"], 100)
+    ranks = exact_ranks(cell, model, "validation", queries, features["candidate"], 100)
     return float(np.mean(ranks < 100))
 
 
+def exact_ranks(cell, model, side: str, queries, true_rows, cap=None, seen=None
+                ) -> np.ndarray:
+    """[n] FactorizedTopK's ranks of a side's true candidates among the catalogue; for a
+    candidate tower with features of the past, each query among its refresh day's
+    catalogue (one catalogue embedded per day, one day at a time).
+
+    Args:
+        queries: [n, dim] the side's query embeddings; true_rows: [n] their candidates.
+        cap, seen: as :func:`harness.evaluation.metrics.true_candidate_ranks`'s.
+    """
+    tower = model.candidate_tower
+    if not tower.context_names:
+        return true_candidate_ranks(queries, tower.catalogue(), true_rows, cap, seen)
+    past = cell.config.past
+    rows = cell.rows(side)
+    index = item_index(cell.data, history_rows(past.history_protocol, side, cell.split,
+                                               cell.train_rows))
+    refresh = refresh_time(cell.data.ratings["timestamp"][rows])
+    order = np.argsort(refresh, kind="stable")
+    days, starts = np.unique(refresh[order], return_index=True)
+    ranks = np.empty(order.size, np.int64)
+    for day, start, stop in zip(days.tolist(), starts, [*starts[1:], order.size], strict=True):
+        at = order[start:stop]
+        day_seen = None if seen is None else (seen[0][at], seen[1][at], seen[2])
+        catalogue = tower.catalogue(catalogue_past(past, index, day))
+        ranks[at] = true_candidate_ranks(np.asarray(queries)[at], catalogue,
+                                         np.asarray(true_rows)[at], cap, day_seen)
+    return ranks
+
+
 def candidate_embeddings(cell, trained: TrainedModel):
-    """[num_candidates, dim] embeddings of the whole catalogue."""
-    return trained.model.candidate_tower.catalogue()
+    """[num_candidates, dim] embeddings of the whole catalogue (with features of the past:
+    as of the test queries' last refresh, what a serving system would hold)."""
+    tower = trained.model.candidate_tower
+    if not tower.context_names:
+        return tower.catalogue()
+    past = cell.config.past
+    index = item_index(cell.data, history_rows(past.history_protocol, "test", cell.split,
+                                               cell.train_rows))
+    last = int(refresh_time(cell.data.ratings["timestamp"][cell.rows("test")]).max())
+    return tower.catalogue(catalogue_past(past, index, last))
 
 
 def infer_top_k(cell, trained: TrainedModel, k: int = 100) -> np.ndarray:
@@ -90,6 +134,9 @@ class TwoTower(Retriever):
                                          train_rows)
                 features[side].update(past_features(config.past, data, rows, past_rows,
                                                     (seed, SIDES.index(side))))
+                if config.past.candidate_bucketed():  # the title's past, same rows
+                    features[side].update(candidate_past(config.past, data, rows,
+                                                         item_index(data, past_rows)))
         return Prepared(train_rows=train_rows, validation_rows=validation_rows,
                         config=config, fitted=fitted, features=features)
 
@@ -103,13 +150,19 @@ class TwoTower(Retriever):
 
     def ranker(self, cell, fitted: TrainedModel, side: str, cap: int | None = None
                ) -> Ranker:
-        candidates = candidate_embeddings(cell, fitted)
+        model = fitted.model
+        # One catalogue for every query, embedded once here; with features of the past,
+        # one per refresh day, embedded as each ranking needs it (exact_ranks).
+        candidates = (None if model.candidate_tower.context_names
+                      else candidate_embeddings(cell, fitted))
         features = cell.features(side)
-        queries = embed(fitted.model.query_tower, features, cell.options.eval_batch_size)
+        queries = embed(model.query_tower, features, cell.options.eval_batch_size)
         true_rows = features["candidate"]
 
         def rank(left_out) -> np.ndarray:
             seen = None if left_out is None else left_out.bounds
+            if candidates is None:
+                return exact_ranks(cell, model, side, queries, true_rows, cap, seen)
             return true_candidate_ranks(queries, candidates, true_rows, cap, seen)
 
         return rank
@@ -133,5 +186,5 @@ class TwoTower(Retriever):
             examples_per_second=fitted.examples_per_second)
 
 
-__all__ = ["VALIDATION_METRIC", "TwoTower", "candidate_embeddings", "infer_top_k",
-           "validation_score"]
+__all__ = ["VALIDATION_METRIC", "TwoTower", "candidate_embeddings", "exact_ranks",
+           "infer_top_k", "validation_score"]
