@@ -241,3 +241,30 @@ def test_impossible_past_options_are_refused():
         PastOptions(user_recency=True, history_protocol="future")
     with pytest.raises(ValueError, match="at least one feature"):
         PastOptions()
+
+
+def test_exclude_seen_leaves_out_the_users_history_at_that_moment(table):
+    """Under a history protocol a query's seen titles are its user's history at its time
+    (earlier test rows in, later training rows out), as the history-aware scorers'."""
+    from harness.evaluation.metrics import true_candidate_ranks
+    from harness.evaluation.retrieval import embed
+    from harness.evaluation.segments import EXCLUDE_SEEN
+    from harness.run.cell import fit_cell
+    from harness.run.evaluate import left_out
+
+    cell = _prepared(table, "history")
+    fitted = fit_cell(cell)
+    found = cell.retriever.ranker(cell, fitted, "test")(left_out(cell, "test", EXCLUDE_SEEN))
+    users, times, titles = table.user_codes, table.ratings["timestamp"], table.title_codes
+    rows, pool = cell.rows("test"), np.arange(table.num_ratings)
+    starts, stops, items = [], [], []
+    for row in rows:  # by a loop: the distinct titles of the user's strictly earlier rows
+        earlier = pool[(users[pool] == users[row]) & (times[pool] < times[row])]
+        starts.append(len(items))
+        items += sorted(set(titles[earlier].tolist()))
+        stops.append(len(items))
+    queries = embed(fitted.model.query_tower, cell.test_features, 4096)
+    expected = true_candidate_ranks(queries, fitted.model.candidate_tower.catalogue(),
+                                    titles[rows], None,
+                                    (np.array(starts), np.array(stops), np.array(items)))
+    np.testing.assert_array_equal(found, expected)

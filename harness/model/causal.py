@@ -31,6 +31,10 @@ query's (rows in the same second are not each other's past):
 - the validation slice: as the test rows, with the split's training side in the place
   of the whole split (online) or the rows trained on (training side only).
 
+Under ``exclude_seen`` a test query leaves out its user's history at that moment (every
+earlier title its protocol lets in, :func:`seen_at_query_time`), as the history-aware
+scorers do, instead of the user's training titles.
+
 The candidate side's ``item_popularity`` and ``item_age`` (:func:`candidate_past`) read
 the same rows, grouped by title, as of the catalogue's daily refresh (00:00 UTC): a
 training row's candidate carries its title's values as of the row's refresh; at
@@ -195,6 +199,26 @@ def past_features(past: PastOptions, data: MovieLens, rows: np.ndarray,
     return features
 
 
+def seen_at_query_time(data: MovieLens, rows: np.ndarray, past_rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``exclude_seen`` leaves out of a query's ranking under a history protocol:
+    the distinct titles of its user's rows among ``past_rows`` strictly before its time
+    (the history-aware scorers' rule), as (starts, stops, items): query i leaves out
+    ``items[starts[i]:stops[i]]`` (``harness.evaluation.ranking.count_higher``'s form)."""
+    users, times, titles = data.user_codes, data.ratings["timestamp"], data.title_codes
+    index = PastIndex.of(users[past_rows], times[past_rows], titles[past_rows],
+                         num_groups=int(users.max()) + 1)
+    starts, stops = index.before(users[rows], times[rows])
+    lengths = stops - starts
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    query = np.repeat(np.arange(lengths.size), lengths)
+    num_items = data.candidate_titles.size
+    keys = np.unique(query * num_items + index.values[np.repeat(starts, lengths) + offsets])
+    query, items = np.divmod(keys, num_items)
+    bounds = np.searchsorted(query, np.arange(lengths.size + 1))
+    return bounds[:-1], bounds[1:], items
+
+
 def item_index(data: MovieLens, past_rows: np.ndarray) -> PastIndex:
     """The rows ``past_rows`` grouped by title, for :func:`candidate_past` and
     :func:`catalogue_past`."""
@@ -254,4 +278,5 @@ CAUSAL_ALL = PastOptions(user_recency=True, user_activity=True,
 
 __all__ = ["CANDIDATE_PAST", "CAUSAL_ALL", "CAUSAL_CONFIGS", "HISTORY", "HISTORY_ORDERS",
            "HISTORY_PROTOCOLS", "LAST", "ONLINE", "SAMPLED", "TRAIN_SIDE", "PastOptions",
-           "candidate_past", "catalogue_past", "history_rows", "item_index", "past_features"]
+           "candidate_past", "catalogue_past", "history_rows", "item_index", "past_features",
+           "seen_at_query_time"]

@@ -25,6 +25,7 @@ from harness.model.causal import (
     history_rows,
     item_index,
     past_features,
+    seen_at_query_time,
 )
 from harness.model.features import fit_features, for_dataset, get_config
 from harness.model.retriever import SIDES, FitRecord, Prepared, Ranker, Retriever
@@ -158,9 +159,17 @@ class TwoTower(Retriever):
         features = cell.features(side)
         queries = embed(model.query_tower, features, cell.options.eval_batch_size)
         true_rows = features["candidate"]
+        past = cell.config.past
+
+        @functools.cache
+        def seen_in_history():  # under a history protocol: the history at that moment
+            rows = cell.rows(side)
+            return seen_at_query_time(cell.data, rows, history_rows(
+                past.history_protocol, side, cell.split, cell.train_rows))
 
         def rank(left_out) -> np.ndarray:
-            seen = None if left_out is None else left_out.bounds
+            seen = (None if left_out is None else left_out.bounds if past is None
+                    else seen_in_history())
             if candidates is None:
                 return exact_ranks(cell, model, side, queries, true_rows, cap, seen)
             return true_candidate_ranks(queries, candidates, true_rows, cap, seen)
