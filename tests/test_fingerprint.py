@@ -273,13 +273,19 @@ def test_reading_the_tuned_file_loads_neither_optuna_nor_tensorflow():
     assert json.loads(result.stdout) == []
 
 
-def test_the_committed_tuned_file_is_accepted_by_the_tuned_protocol(monkeypatch):
+@pytest.mark.parametrize("tuned_file, results", [
+    (DEFAULT_TUNED, "results/benchmark.json"),
+    ("results/tuned-history.json", "results/history/benchmark.json"),
+])
+def test_the_committed_tuned_file_is_accepted_by_the_tuned_protocol(monkeypatch, tuned_file,
+                                                                    results):
     """What ``pytest benchmarks --protocol tuned`` checks before any cell runs
     (benchmarks/conftest.py: read_tuned with expected_by_run, then every tuned cell), on
-    the real data's sha256 as results/benchmark.json records it."""
+    the real data's sha256 as the grid's committed results record it: the default grid's
+    and the history grid's (benchmarks/history.toml)."""
     monkeypatch.chdir(ROOT)  # DEFAULT_TUNED is relative to the working directory
-    header = json.loads((ROOT / "results" / "benchmark.json").read_text())["ctxbench"]
-    tuned = read_tuned(DEFAULT_TUNED, expected_by_run(header["data_sha256"]),
+    header = json.loads((ROOT / results).read_text())["ctxbench"]
+    tuned = read_tuned(tuned_file, expected_by_run(header["data_sha256"]),
                        header["dataset"])
     for split in header["grid"]["splits"]:
         for config in header["grid"]["configs"]:

@@ -144,6 +144,12 @@ def test_the_history_section_names_the_strongest_same_history_scorer_and_the_ord
     assert order["history − history_shuffled"].startswith(fmt_float(gain, sign=True))
     assert "item_knn − item_knn_shuffled" in order
     assert "family: these 2 cells" in tables["history_order_control"].title
+    def counted(column: int) -> str:  # the marks of a column's cells, as the line counts
+        marks = [next(m for m in "▲▼·" if f" {m} " in row[column]) for row in rows.values()]
+        return ", ".join(f"{marks.count(m)} {m}" for m in "▲▼·") + f" of {len(marks)} cells"
+
+    assert (f"- Against the strongest same-history scorer, after correction: {counted(6)}; "
+            f"against popularity: {counted(7)}.") in history_section(history_run)
 
 
 def test_a_run_without_history_has_no_history_section(history_run):

@@ -165,7 +165,16 @@ def _against_same_information(run, protocol, fit_on, causal, scorers, correction
     return [Table("history_same_information", title,
                   ["configuration", "history", "split", "top-100", "strongest same-history "
                    "scorer", "its top-100", "Δ vs that scorer", "Δ vs popularity"],
-                  rows, fit_on=fit_on, protocol=protocol), ""]
+                  rows, fit_on=fit_on, protocol=protocol), "",
+            f"- Against the strongest same-history scorer, after correction: {_marks(best)}; "
+            f"against popularity: {_marks(popular)}.", ""]
+
+
+def _marks(verdicts: dict[tuple[str, str], Verdict]) -> str:
+    """"2 ▲, 1 ▼, 7 · of 10 cells": a family's marks (by adjusted p), counted."""
+    marks = [v.mark() for v in verdicts.values()]
+    return (f"{marks.count('▲')} ▲, {marks.count('▼')} ▼, {marks.count('·')} · of "
+            f"{len(marks)} cells")
 
 
 def _order_control(run, protocol, fit_on, correction):
@@ -180,7 +189,8 @@ def _order_control(run, protocol, fit_on, correction):
              f"Δ top-{HEADLINE_K} test accuracy; family: these {len(found)} cells, "
              f"correction: {correction}; ▲/▼ by adjusted p < 0.05; {USER_LEVEL_METHOD}")
     return [Table("history_order_control", title, ["difference", *run.splits], rows,
-                  fit_on=fit_on, protocol=protocol), ""]
+                  fit_on=fit_on, protocol=protocol), "",
+            f"- The last N against N drawn at random, after correction: {_marks(found)}.", ""]
 
 
 def _cold_users(run, protocol, fit_on):
