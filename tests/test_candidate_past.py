@@ -103,13 +103,17 @@ def test_each_query_is_ranked_against_its_own_days_catalogue(table):
 
 
 @pytest.mark.parametrize("name", ["item_past", "causal_all", "release_year"])
-def test_a_candidate_feature_configuration_trains_and_ranks_end_to_end(table, name):
-    from harness.run.cell import run_cell
+def test_a_candidate_feature_configuration_trains_ranks_and_serves_end_to_end(table, name):
+    from harness.run.cell import fit_cell, run_cell
+    from harness.run.prepare import prepare_cell
+    from harness.run.serving import cell_serving
 
     result = run_cell(table, "temporal", name, 0, FAST, env={"test": True})
     accuracy = result.metrics["test/top_100_categorical_accuracy"]
     assert 0.0 < accuracy <= 1.0
     assert FeatureConfig.from_dict(result.provenance["config"]) == CONFIGS[name]
+    cell = prepare_cell(table, "temporal", name, 0, FAST)  # the grid's serving workload
+    assert cell_serving(cell, fit_cell(cell), rounds=1)
 
 
 def test_the_new_configurations_are_opt_in_and_leave_the_others_descriptions_alone():

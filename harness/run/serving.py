@@ -34,6 +34,7 @@ from harness.evaluation.serving import (
     time_side_by_side,
 )
 from harness.evaluation.topk import ExactTopK
+from harness.model.twotower import candidate_embeddings
 from harness.scanncompat import unavailable_reason
 from harness.tfcompat import tf
 
@@ -149,11 +150,12 @@ def _curve_point(index: ScannIndex, queries, leaves: int, reference, k: int) -> 
 
 
 def cell_serving(cell, trained, k: int = 100, rounds: int = 5) -> dict:
-    """:func:`measure_serving` for a cell: its test queries against its catalogue, with
-    each test interaction's title as the true candidate."""
+    """:func:`measure_serving` for a cell: its test queries against its catalogue (for a
+    candidate tower with features of the past, as of the last refresh), with each test
+    interaction's title as the true candidate."""
     features = cell.test_features
     queries = embed(trained.model.query_tower, features, cell.options.eval_batch_size)
-    candidates = trained.model.candidate_tower.catalogue()
+    candidates = candidate_embeddings(cell, trained)
     return measure_serving(np.asarray(queries), np.asarray(candidates), k, rounds,
                            true_rows=features["candidate"],
                            tf_block_size=cell.options.eval_batch_size)
