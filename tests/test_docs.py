@@ -187,12 +187,18 @@ def where_in_results(label: str) -> tuple[str, str, str]:
     return f"### Top-100 test accuracy, {protocol} protocol, fit_on={fit_on}", config, ""
 
 
-def test_the_readme_findings_table_quotes_results() -> None:
-    """Each cell of the README's findings table is the matching cell of
-    results/results.md (mean, then the CI half-width where the README shows one): a
-    results/ regenerated with other numbers, or a typo, makes this fail."""
-    findings = markdown_table(section(README.read_text(encoding="utf-8"), "What it found"))
-    results = (ROOT / "results" / "results.md").read_text(encoding="utf-8")
+# The README's findings sections and the results.md each quotes.
+FINDINGS = {"What it found": "results/results.md",
+            "Context from the past alone": "results/history/results.md"}
+
+
+@pytest.mark.parametrize("title", FINDINGS)
+def test_the_readme_findings_table_quotes_results(title: str) -> None:
+    """Each cell of a README findings table is the matching cell of its results.md (mean,
+    then the interval where the README shows one): results regenerated with other
+    numbers, or a typo, makes this fail."""
+    findings = markdown_table(section(README.read_text(encoding="utf-8"), title))
+    results = (ROOT / FINDINGS[title]).read_text(encoding="utf-8")
     assert len(findings) >= 10, f"the findings table lost rows: {list(findings)}"
     problems = []
     for label, cells in findings.items():
@@ -206,6 +212,20 @@ def test_the_readme_findings_table_quotes_results() -> None:
             if numbers(source)[: len(numbers(cell))] != numbers(cell):
                 problems.append(f"{label} / {split}: README {cell!r}, results.md {source!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_readme_history_findings_quote_the_history_report() -> None:
+    """Every signed difference and every count of marks the README's history findings
+    state appears in results/history/results.md as the report printed it."""
+    body = section(README.read_text(encoding="utf-8"), "Context from the past alone")
+    after_table = body.rsplit("|\n", 1)[-1]
+    results = (ROOT / FINDINGS["Context from the past alone"]).read_text(encoding="utf-8")
+    quoted = re.findall(r"[+−-]\d\.\d{4}(?: \[[+−-]\d\.\d{4}, [+−-]\d\.\d{4}\])?",
+                        after_table)
+    counted = re.findall(r"\d+ ▲, \d+ ▼, \d+ · of \d+ cells", after_table)
+    assert quoted and counted, "the history findings quote no difference or count"
+    missing = [text for text in quoted + counted if text.replace("−", "-") not in results]
+    assert not missing, f"not in {FINDINGS['Context from the past alone']}: {missing}"
 
 
 def test_the_readme_stays_short() -> None:

@@ -275,6 +275,7 @@ def test_reading_the_tuned_file_loads_neither_optuna_nor_tensorflow():
 
 @pytest.mark.parametrize("tuned_file, results", [
     (DEFAULT_TUNED, "results/benchmark.json"),
+    ("results/tuned-history.json", "results/history/benchmark.json"),
 ])
 def test_the_committed_tuned_file_is_accepted_by_the_tuned_protocol(monkeypatch, tuned_file,
                                                                     results):
