@@ -87,7 +87,7 @@ def test_each_query_is_ranked_against_its_own_days_catalogue(table):
     cell = prepare_cell(table, "temporal", "item_past", 0, FAST)
     model = fit_cell(cell).model
     features = cell.test_features
-    queries = np.asarray(embed(model.query_tower, features, 4096))
+    queries = np.asarray(embed(model.query_tower, features, cell.options.eval_batch_size))
     found = exact_ranks(cell, model, "test", queries, features["candidate"])
     rows = cell.rows("test")
     index = item_index(table, history_rows("online", "test", cell.split, cell.train_rows))
@@ -113,7 +113,18 @@ def test_a_candidate_feature_configuration_trains_ranks_and_serves_end_to_end(ta
     assert 0.0 < accuracy <= 1.0
     assert FeatureConfig.from_dict(result.provenance["config"]) == CONFIGS[name]
     cell = prepare_cell(table, "temporal", name, 0, FAST)  # the grid's serving workload
-    assert cell_serving(cell, fit_cell(cell), rounds=1)
+    trained = fit_cell(cell)
+    assert cell_serving(cell, trained, rounds=1)
+    # The tower embeds a batch once per distinct (title, features of the past): each row
+    # as its own embedding would be (another batch shape: float tolerance).
+    tower, features = trained.model.candidate_tower, cell.train_features
+    rows = features["candidate"][:300]
+    context = {name: features[name][:300] for name in tower.context_names}
+    batched = tower(rows, context or None).numpy()
+    one_by_one = np.concatenate([tower.embed_candidates(
+        rows[i:i + 1], {name: values[i:i + 1] for name, values in context.items()}).numpy()
+        for i in range(rows.size)])
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-5, atol=1e-6)
 
 
 def test_the_new_configurations_are_opt_in_and_leave_the_others_descriptions_alone():

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pasttable import whole_day_table
 
-from harness.data.history import NONE, SECONDS_PER_DAY, log2_buckets
-from harness.data.synthetic import synthetic_movielens
+from harness.data.history import NONE, log2_buckets
 from harness.model.causal import (
     CAUSAL_CONFIGS,
     HISTORY,
@@ -41,12 +41,7 @@ LENGTH = 20  # the registered configurations' history length
 
 @pytest.fixture(scope="module")
 def table():
-    """A small synthetic table, its times cut to whole days: a user has several rows in
-    one second, which are not each other's past (the rule a ``<=`` would break)."""
-    data = synthetic_movielens(np.random.default_rng(0), n_users=40, n_items=300,
-                               n_interactions=3000)
-    days = data.ratings["timestamp"] // SECONDS_PER_DAY * SECONDS_PER_DAY
-    return dataclasses.replace(data, ratings={**data.ratings, "timestamp": days})
+    return whole_day_table()
 
 
 def _prepared(data, config: str, options: TrainOptions = FAST):
@@ -263,7 +258,8 @@ def test_exclude_seen_leaves_out_the_users_history_at_that_moment(table):
         starts.append(len(items))
         items += sorted(set(titles[earlier].tolist()))
         stops.append(len(items))
-    queries = embed(fitted.model.query_tower, cell.test_features, 4096)
+    queries = embed(fitted.model.query_tower, cell.test_features,
+                    cell.options.eval_batch_size)  # the ranker's batches
     expected = true_candidate_ranks(queries, fitted.model.candidate_tower.catalogue(),
                                     titles[rows], None,
                                     (np.array(starts), np.array(stops), np.array(items)))

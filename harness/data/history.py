@@ -238,6 +238,22 @@ def sampled_items(index: PastIndex, users, timestamps, rng: np.random.Generator,
     return _gather(index.values, starts[:, None] + offsets, valid)
 
 
+def distinct_before(index: PastIndex, groups, timestamps, num_values: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each query's distinct values among its group's rows in ``index`` strictly before
+    its time (a user's history at that moment: what ``exclude_seen`` leaves out under a
+    history protocol, the row EASE^R scores), as (starts, stops, values): query i's are
+    ``values[starts[i]:stops[i]]``, ascending; every value lies in [0, num_values)."""
+    starts, stops = index.before(groups, timestamps)
+    lengths = stops - starts
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    query = np.repeat(np.arange(lengths.size), lengths)
+    keys = np.unique(query * num_values + index.values[np.repeat(starts, lengths) + offsets])
+    query, values = np.divmod(keys, num_values)
+    bounds = np.searchsorted(query, np.arange(lengths.size + 1))
+    return bounds[:-1], bounds[1:], values
+
+
 def _gather(values: np.ndarray, positions: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """values[positions] where valid, else ``NONE``; int32."""
     safe = np.where(valid, positions, 0)
@@ -275,5 +291,6 @@ def daily_counts(items, timestamps, num_items: int, days):
 
 __all__ = ["DEFAULT_BUCKETS", "DEFAULT_HISTORY_LENGTH", "HISTORY_PROTOCOLS", "NONE", "ONLINE",
            "SECONDS_PER_DAY", "TRAIN_SIDE",
-           "CausalFeatures", "PastIndex", "causal_features", "daily_counts", "item_past",
+           "CausalFeatures", "PastIndex", "causal_features", "daily_counts", "distinct_before",
+           "item_past",
            "last_items", "log2_buckets", "refresh_time", "sampled_items", "user_past"]

@@ -56,6 +56,7 @@ from harness.data.history import (
     ONLINE,
     TRAIN_SIDE,
     PastIndex,
+    distinct_before,
     item_past,
     last_items,
     log2_buckets,
@@ -203,20 +204,12 @@ def seen_at_query_time(data: MovieLens, rows: np.ndarray, past_rows: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What ``exclude_seen`` leaves out of a query's ranking under a history protocol:
     the distinct titles of its user's rows among ``past_rows`` strictly before its time
-    (the history-aware scorers' rule), as (starts, stops, items): query i leaves out
-    ``items[starts[i]:stops[i]]`` (``harness.evaluation.ranking.count_higher``'s form)."""
+    (the history-aware scorers' rule, ``history.distinct_before``), as (starts, stops,
+    items): ``harness.evaluation.ranking.count_higher``'s form."""
     users, times, titles = data.user_codes, data.ratings["timestamp"], data.title_codes
     index = PastIndex.of(users[past_rows], times[past_rows], titles[past_rows],
                          num_groups=int(users.max()) + 1)
-    starts, stops = index.before(users[rows], times[rows])
-    lengths = stops - starts
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    query = np.repeat(np.arange(lengths.size), lengths)
-    num_items = data.candidate_titles.size
-    keys = np.unique(query * num_items + index.values[np.repeat(starts, lengths) + offsets])
-    query, items = np.divmod(keys, num_items)
-    bounds = np.searchsorted(query, np.arange(lengths.size + 1))
-    return bounds[:-1], bounds[1:], items
+    return distinct_before(index, users[rows], times[rows], data.candidate_titles.size)
 
 
 def item_index(data: MovieLens, past_rows: np.ndarray) -> PastIndex:
@@ -232,9 +225,8 @@ def candidate_past(past: PastOptions, data: MovieLens, rows: np.ndarray,
     """name -> [n] int64 log2 buckets of each row's title's popularity and age as of the
     row's refresh (the start of its UTC day), over the rows ``index`` holds
     (:func:`item_index` of the side's :func:`history_rows`); only those ``past`` sets."""
-    popularity, age = item_past(index, data.title_codes[rows], data.ratings["timestamp"][rows])
-    values = {"item_popularity": popularity, "item_age": age}
-    return {name: log2_buckets(values[name], past.buckets) for name in past.candidate_bucketed()}
+    return _item_buckets(past, *item_past(index, data.title_codes[rows],
+                                          data.ratings["timestamp"][rows]))
 
 
 def catalogue_past(past: PastOptions, index: PastIndex, refresh: int
@@ -242,7 +234,11 @@ def catalogue_past(past: PastOptions, index: PastIndex, refresh: int
     """name -> [num_candidates] int64 the same buckets for every title of the catalogue as
     of the refresh at ``refresh`` (Unix seconds, a day's 00:00 UTC)."""
     items = np.arange(index.group_starts.size - 1)
-    popularity, age = item_past(index, items, np.full(items.size, refresh, np.int64))
+    return _item_buckets(past, *item_past(index, items, np.full(items.size, refresh, np.int64)))
+
+
+def _item_buckets(past: PastOptions, popularity: np.ndarray, age: np.ndarray
+                  ) -> dict[str, np.ndarray]:
     values = {"item_popularity": popularity, "item_age": age}
     return {name: log2_buckets(values[name], past.buckets) for name in past.candidate_bucketed()}
 

@@ -104,9 +104,11 @@ class HistoryRetriever(Retriever):
 
         def rank(left_out) -> np.ndarray:
             ranking = ALL if left_out is None else EXCLUDE_SEEN
-            if ranking not in done:
-                seen = None if left_out is None else past_matrix(
-                    queries.index, queries.users, queries.timestamps, num_items)
+            if ranking not in done:  # one call ranks both when asked for the second
+                seen = None
+                if left_out is not None:  # every earlier item: EASE^R's row already
+                    seen = history if spec.length is None else past_matrix(
+                        queries.index, queries.users, queries.timestamps, num_items)
                 done.update(history_ranks(weights, history, queries.true_items,
                                           queries.timestamps, queries.pool_items,
                                           queries.pool_timestamps, num_items, seen).ranks)

@@ -46,6 +46,7 @@ from harness.data.history import (
     TRAIN_SIDE,
     PastIndex,
     daily_counts,
+    distinct_before,
     refresh_time,
 )
 from harness.evaluation.metrics import popularity_ranks, ranks_ties_against, taken_back
@@ -79,13 +80,12 @@ def padded_matrix(padded: np.ndarray, num_items: int) -> scipy.sparse.csr_array:
 def past_matrix(index: PastIndex, users, timestamps, num_items: int
                 ) -> scipy.sparse.csr_array:
     """[n, num_items] float64 binary CSR: every item of each query's user's rows strictly
-    before its time, over the rows ``index`` holds (grouped by user)."""
-    starts, stops = index.before(users, timestamps)
-    lengths = stops - starts
-    query = np.repeat(np.arange(lengths.size), lengths)
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    items = index.values[np.repeat(starts, lengths) + offsets]
-    return _binary(query, items, lengths.size, num_items)
+    before its time, over the rows ``index`` holds (grouped by user)
+    (:func:`harness.data.history.distinct_before`)."""
+    starts, stops, items = distinct_before(index, users, timestamps, num_items)
+    indptr = np.append(starts, stops[-1] if stops.size else 0)
+    return scipy.sparse.csr_array((np.ones(items.size), items, indptr),
+                                  shape=(starts.size, num_items))
 
 
 def _binary(query: np.ndarray, items: np.ndarray, n: int, num_items: int

@@ -233,16 +233,14 @@ class CandidateTower(keras.Model):
         if not self.context_names:
             distinct, position = tf.unique(key)
             return tf.gather(self.embed_candidates(distinct), position)
+        buckets = self._context_buckets
         for name in self.context_names:  # one key per distinct (row, context)
-            key = key * self._context_buckets + tf.cast(context[name], tf.int64)
+            key = key * buckets + tf.cast(context[name], tf.int64)
         distinct, position = tf.unique(key)
-        count = tf.shape(distinct)[0]
-
-        def first(values):  # each distinct key's value (every row of a key shares it)
-            return tf.math.unsorted_segment_max(tf.cast(values, tf.int64), position, count)
-
-        distinct_context = {name: first(context[name]) for name in self.context_names}
-        return tf.gather(self.embed_candidates(first(candidate), distinct_context), position)
+        distinct_context = {}
+        for name in reversed(self.context_names):  # the key read back, digit by digit
+            distinct, distinct_context[name] = distinct // buckets, distinct % buckets
+        return tf.gather(self.embed_candidates(distinct, distinct_context), position)
 
 
 class TwoTowerModel(tfrs.models.Model):

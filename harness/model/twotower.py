@@ -56,11 +56,9 @@ def exact_ranks(cell, model, side: str, queries, true_rows, cap=None, seen=None
     tower = model.candidate_tower
     if not tower.context_names:
         return true_candidate_ranks(queries, tower.catalogue(), true_rows, cap, seen)
-    past = cell.config.past
-    rows = cell.rows(side)
-    index = item_index(cell.data, history_rows(past.history_protocol, side, cell.split,
-                                               cell.train_rows))
-    refresh = refresh_time(cell.data.ratings["timestamp"][rows])
+    past, index = cell.config.past, _titles_past(cell, side)
+    queries, true_rows = np.asarray(queries), np.asarray(true_rows)
+    refresh = refresh_time(cell.data.ratings["timestamp"][cell.rows(side)])
     order = np.argsort(refresh, kind="stable")
     days, starts = np.unique(refresh[order], return_index=True)
     ranks = np.empty(order.size, np.int64)
@@ -68,9 +66,14 @@ def exact_ranks(cell, model, side: str, queries, true_rows, cap=None, seen=None
         at = order[start:stop]
         day_seen = None if seen is None else (seen[0][at], seen[1][at], seen[2])
         catalogue = tower.catalogue(catalogue_past(past, index, day))
-        ranks[at] = true_candidate_ranks(np.asarray(queries)[at], catalogue,
-                                         np.asarray(true_rows)[at], cap, day_seen)
+        ranks[at] = true_candidate_ranks(queries[at], catalogue, true_rows[at], cap, day_seen)
     return ranks
+
+
+def _titles_past(cell, side: str):
+    """The rows a side's queries read as their titles' past, grouped by title."""
+    protocol = cell.config.past.history_protocol
+    return item_index(cell.data, history_rows(protocol, side, cell.split, cell.train_rows))
 
 
 def candidate_embeddings(cell, trained: TrainedModel):
@@ -79,11 +82,8 @@ def candidate_embeddings(cell, trained: TrainedModel):
     tower = trained.model.candidate_tower
     if not tower.context_names:
         return tower.catalogue()
-    past = cell.config.past
-    index = item_index(cell.data, history_rows(past.history_protocol, "test", cell.split,
-                                               cell.train_rows))
     last = int(refresh_time(cell.data.ratings["timestamp"][cell.rows("test")]).max())
-    return tower.catalogue(catalogue_past(past, index, last))
+    return tower.catalogue(catalogue_past(cell.config.past, _titles_past(cell, "test"), last))
 
 
 def infer_top_k(cell, trained: TrainedModel, k: int = 100) -> np.ndarray:

@@ -67,10 +67,7 @@ def _choice(choices):
 def _protocol(value, key: str) -> str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         value = ",".join(value)
-    try:
-        parse_protocols(value)
-    except UserError as error:
-        raise UserError(str(error).replace("--protocol", key, 1)) from None
+    parse_protocols(value, key)
     return value
 
 

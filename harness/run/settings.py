@@ -43,14 +43,18 @@ FILE_KEYS = ("splits", "configs", "seeds", "epochs", "protocol", "fit_on", "data
              "exclude_seen", "segment_bands", "tuned")
 
 
-def parse_protocols(value: str) -> tuple[str, ...]:
+def parse_protocols(value: str, name: str = "--protocol") -> tuple[str, ...]:
     """The protocols a ``protocol`` setting names, in ``PROTOCOLS`` order: one of them, a
-    comma-separated list of them (``tutorial,tuned``), or "all" ("both")."""
+    comma-separated list of them (``tutorial,tuned``), or "all" ("both").
+
+    Raises:
+        UserError: a word that names no protocol (the message names the setting).
+    """
     if value in (ALL_PROTOCOLS, BOTH):
         return PROTOCOLS
     words = _csv(value) if isinstance(value, str) else ()
     if not words or any(word not in PROTOCOLS for word in words):
-        raise UserError(f"--protocol must be one of {', '.join(PROTOCOL_CHOICES)}, or a "
+        raise UserError(f"{name} must be one of {', '.join(PROTOCOL_CHOICES)}, or a "
                         f"comma-separated list of {', '.join(PROTOCOLS)}; got {value!r}")
     return tuple(protocol for protocol in PROTOCOLS if protocol in words)
 
