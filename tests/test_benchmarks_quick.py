@@ -115,11 +115,12 @@ def test_rerun_resumes_every_cell_without_training_and_writes_the_json(quick_gri
     assert output["machine_info"]["ctxbench"] == first["machine_info"]["ctxbench"]
 
 
-def test_run_directory_of_another_grid_is_refused(quick_grid):
+def test_run_directory_of_another_epoch_count_is_refused(quick_grid):
+    """Every cell shares the epochs (an extended grid resumes: tests/test_interrupt.py)."""
     tmp, _ = quick_grid
-    other = run_benchmarks(*QUICK_GRID, "--seeds", "3", "--run-dir", str(tmp / "run"))
+    other = run_benchmarks(*QUICK_GRID, "--epochs", "2", "--run-dir", str(tmp / "run"))
     assert other.returncode != 0
-    assert "grid.seeds: 2 != 3" in other.stdout + other.stderr
+    assert "epochs: 1 != 2" in other.stdout + other.stderr
 
 
 @pytest.mark.parametrize("args, message", [

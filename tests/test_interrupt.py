@@ -157,3 +157,29 @@ def test_progress_counts_only_the_cells_that_run_and_ends_at_its_total(tmp_path,
     assert counts and {total for _, total in counts} == {2}
     assert counts[-1] == (2, 2)
     assert "[ctxbench" not in result.stdout + result.stderr  # the old hand-made counter
+
+
+def test_an_extended_grid_resumes_the_cells_it_shares_and_reruns_a_changed_one(tmp_path,
+                                                                               dataset,
+                                                                               complete):
+    """A configuration added to the grid runs alone; a stored cell whose description no
+    longer matches the code's (here, its configuration's embedding size) runs again."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(complete / "run", run_dir)
+    popularity, baseline = (run_dir / "cells" / f"random-{name}-{fit_on}-s0.json"
+                            for name, fit_on in (("popularity", "train"), ("baseline", "train")))
+    record = json.loads(baseline.read_text())
+    record["identity"]["config"]["embedding_dim"] += 1
+    baseline.write_text(json.dumps(record))
+    kept = popularity.read_bytes()
+
+    extended = run_benchmarks("--quick", "--splits", "random", "--configs",
+                              "popularity,ease,baseline", "--no-speedup", "--dataset",
+                              dataset, "--seeds", "1", "--run-dir", str(run_dir),
+                              "--benchmark-json", str(tmp_path / "out.json"))
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    assert f"run directory {run_dir}: 2 of 3 cells to run, 1 resumed" in extended.stderr
+    assert popularity.read_bytes() == kept
+    assert json.loads(baseline.read_text())["identity"]["config"]["embedding_dim"] == (
+        record["identity"]["config"]["embedding_dim"] - 1)
+    assert _header(tmp_path / "out.json")["session"]["cells_resumed"] == 1

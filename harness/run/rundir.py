@@ -1,13 +1,15 @@
 """The resumable run directory: one JSON file per finished cell, and a manifest.
 
 A run directory keeps one JSON file per finished cell, written atomically the moment the
-cell ends, and a manifest of what produced it: the suite version, the data's sha256, the
-grid, the descriptions of its splits and configurations
-(:func:`harness.record.fingerprint.described`), the evaluation, library versions and machine.
-What is computed, never the bytes of the code: a refactor resumes, a change that can move
-a number bumps the suite version and starts afresh. Re-running the same command in the
-same directory skips finished cells; a directory made by a different run is refused with
-what differs (:func:`harness.record.fingerprint.differences`).
+cell ends, and a manifest of what all its cells share: the suite version, the data's
+sha256, the epochs, the evaluation, library versions and machine. Each cell's own
+identity (its split's and configuration's descriptions, its tuned hyperparameters) is
+stored in its file (:meth:`harness.run.session.GridSession.cell_identity`), so grids that
+share cells share them here. What is computed, never the bytes of the code: a refactor
+resumes, a change that can move a number bumps the suite version and starts afresh.
+Re-running the same command in the same directory skips finished cells; a directory made
+under a different manifest is refused with what differs
+(:func:`harness.record.fingerprint.differences`).
 """
 
 from __future__ import annotations

@@ -30,10 +30,10 @@ from harness.data.datasets import check_dataset_name
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
-from harness.model.features import get_config, missing_features
+from harness.model.features import CONFIGS, get_config, missing_features
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
-from harness.record.fingerprint import described
+from harness.record.fingerprint import config_description, split_description
 from harness.record.grid import QUICK_USER_FRACTION
 from harness.record.machine import machine
 from harness.record.provenance import current_suite_version, environment
@@ -132,17 +132,28 @@ class GridSession:
                 "sha256": self.settings.grid_file_sha256}
 
     def _manifest(self) -> dict:
-        """What produced the run directory's cells: a different one is refused there."""
-        manifest = {"fingerprint": described(self.grid.splits, self.grid.configs),
-                    "data_sha256": self.data.sha256,
-                    "grid": self.grid.to_dict(), "versions": self.env["versions"],
-                    "evaluation": self.evaluation.to_dict(),
-                    "suite_version": current_suite_version(), "machine": machine()}
-        if self.tuned is not None:
-            manifest["tuned_sha256"] = self.tuned.sha256
-        if self.grid_file() is not None:
-            manifest["grid_file"] = self.grid_file()
-        return manifest
+        """What every cell of the run directory shares: a different one is refused there.
+
+        The grid's names are not in it: a cell's own identity (:meth:`cell_identity`) is
+        stored with it, so a grid extended by a configuration, a protocol or a seed resumes
+        every cell it shares with the run that made the directory."""
+        return {"data_sha256": self.data.sha256, "epochs": self.grid.epochs,
+                "quick": self.grid.quick, "versions": self.env["versions"],
+                "evaluation": self.evaluation.to_dict(),
+                "suite_version": current_suite_version(), "machine": machine()}
+
+    def cell_identity(self, cell: Cell) -> dict:
+        """What one cell computes beyond the manifest: its split's and configuration's
+        descriptions and, under the tuned protocol, its hyperparameters. A stored cell
+        whose identity differs runs again."""
+        identity = {"split": split_description(cell.split)}
+        if cell.config in CONFIGS:
+            identity["config"] = config_description(cell.config)
+        if (cell.protocol == TUNED and self.tuned is not None
+                and cell.config not in self.unavailable):
+            chosen = self.tuned.cell(cell.split, cell.config, cell.seed)
+            identity["tuned"] = {"params": chosen.params, "epochs": chosen.epochs}
+        return identity
 
     @property
     def opened(self) -> bool:
@@ -204,7 +215,8 @@ class GridSession:
         """Whether the run directory holds the cell finished (by this --fresh pass, with
         ``fresh``)."""
         record = self.run_dir.load(cell)
-        if record is None or record.get("status") != "ok":
+        if (record is None or record.get("status") != "ok"
+                or record.get("identity") != self.cell_identity(cell)):
             return False
         return self._fresh_token is None or record.get("fresh") == self._fresh_token
 
@@ -221,7 +233,7 @@ class GridSession:
 
     def store(self, cell: Cell, status: str, entries: list[dict], summary: str) -> None:
         """Writes a cell that ended ("ok" or "failed") and advances the progress bar."""
-        record = {"status": status, "entries": entries}
+        record = {"status": status, "entries": entries, "identity": self.cell_identity(cell)}
         if self._fresh_token is not None:
             record["fresh"] = self._fresh_token
         self.run_dir.store(cell, record)
