@@ -183,3 +183,27 @@ def test_an_extended_grid_resumes_the_cells_it_shares_and_reruns_a_changed_one(t
     assert json.loads(baseline.read_text())["identity"]["config"]["embedding_dim"] == (
         record["identity"]["config"]["embedding_dim"] - 1)
     assert _header(tmp_path / "out.json")["session"]["cells_resumed"] == 1
+
+
+def test_a_baseline_too_large_for_the_memory_is_skipped_before_the_grid_starts(tmp_path,
+                                                                                dataset):
+    """EASE^R's stated need (8 dense float64 matrices of the file's 199 titles, 2.4 MiB)
+    over a 2 MiB limit: skipped with its reason before any cell runs; item-kNN's (4 of
+    them, 1.2 MiB) fits and runs."""
+    result = run_benchmarks("--quick", "--splits", "temporal", "--configs",
+                            "popularity,ease,item_knn", "--no-speedup", "--dataset", dataset,
+                            "--seeds", "1", "--run-dir", str(tmp_path / "run"),
+                            "--benchmark-json", str(tmp_path / "out.json"),
+                            env={"CTXBENCH_MEMORY_LIMIT": str(2 / 1024)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    skip = ("ctxbench: skipped: ease needs 0.00236 GiB for its 199 x 199 item matrices and "
+            "this machine has 0.00195 GiB (CTXBENCH_MEMORY_LIMIT)")
+    start = next(i for i, line in enumerate(lines) if "cells to run" in line)
+    assert skip in lines[:start], lines[:start + 1]
+    assert "2 of 3 cells to run" in lines[start]
+    header = _header(tmp_path / "out.json")
+    assert header["skipped_configs"] == {"ease": skip.removeprefix("ctxbench: skipped: ")}
+    ran = {entry["extra_info"]["config"] for entry in
+           json.loads((tmp_path / "out.json").read_text())["benchmarks"]}
+    assert ran == {"popularity", "item_knn"}

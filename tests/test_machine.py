@@ -140,3 +140,20 @@ def test_machine_info_holds_no_measurement():
     # pytest-benchmark compares machine_info between runs: a per-session rate there
     # makes every comparison warn that the machine differs.
     assert "gemm_gflops" not in machine_module.machine()
+
+
+def test_the_memory_a_cell_may_take(tmp_path, monkeypatch):
+    from harness.errors import UserError
+    from harness.record.machine import MEMORY_LIMIT_ENV, memory_available
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:   20000000 kB\n")
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    assert memory_available(meminfo) == (20000000 * 1024, "MemAvailable")
+    assert memory_available(tmp_path / "none") == (None, "unknown")
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "1.5")
+    assert memory_available(meminfo) == (int(1.5 * 2**30), MEMORY_LIMIT_ENV)
+    for bad in ("abc", "0", "-2", "nan"):
+        monkeypatch.setenv(MEMORY_LIMIT_ENV, bad)
+        with pytest.raises(UserError, match=f"{MEMORY_LIMIT_ENV} must be a positive"):
+            memory_available(meminfo)

@@ -186,6 +186,9 @@ class RetrieverEntry:
         description: one line for listings.
         default: whether a grid that names no retrievers runs it (the history-aware
             scorers, like the causal configurations, run only when named).
+        item_matrices: its peak memory in dense float64 catalogue x catalogue matrices
+            (measured; 0 for a retriever whose memory does not grow with the catalogue's
+            square): what :meth:`memory_need` states before a grid starts.
     """
 
     name: str
@@ -193,6 +196,12 @@ class RetrieverEntry:
     build: Callable[[RetrieverEntry], Retriever]
     description: str = ""
     default: bool = True
+    item_matrices: float = 0.0
+
+    def memory_need(self, num_items: int) -> int:
+        """Bytes its item-item matrices take at its peak for a catalogue of
+        ``num_items``."""
+        return int(self.item_matrices * num_items**2 * 8)
 
 
 __all__ = ["SIDES", "FitRecord", "LeftOut", "Prepared", "Ranker", "Retriever",

@@ -15,6 +15,8 @@ import os
 import platform
 from pathlib import Path
 
+from harness.errors import UserError
+
 # Instruction-set extensions that decide which kernels oneDNN, Eigen, OpenBLAS and
 # LLVM (numba) pick, in the names Linux's /proc/cpuinfo uses.
 ISA_FLAGS = (
@@ -103,6 +105,35 @@ def machine() -> dict[str, object]:
     }
 
 
+MEMORY_LIMIT_ENV = "CTXBENCH_MEMORY_LIMIT"  # GiB a cell may use, instead of MemAvailable
+
+
+def memory_available(meminfo: Path = Path("/proc/meminfo")) -> tuple[int | None, str]:
+    """Bytes a cell may take, and where that figure comes from: ``CTXBENCH_MEMORY_LIMIT``
+    (GiB) when set, else the kernel's MemAvailable; (None, why) when neither is known.
+
+    Raises:
+        UserError: ``CTXBENCH_MEMORY_LIMIT`` is not a positive number.
+    """
+    value = os.environ.get(MEMORY_LIMIT_ENV)
+    if value:
+        try:
+            gib = float(value)
+        except ValueError:
+            gib = float("nan")
+        if not gib > 0:
+            raise UserError(f"{MEMORY_LIMIT_ENV} must be a positive number of GiB, got "
+                            f"{value!r}")
+        return int(gib * 2**30), MEMORY_LIMIT_ENV
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024, "MemAvailable"
+    except (OSError, IndexError, ValueError):
+        pass
+    return None, "unknown"
+
+
 def _size_text(size: int) -> str:
     return f"{size // 1024**2} MiB" if size >= 1024**2 else f"{size // 1024} KiB"
 
@@ -145,5 +176,5 @@ def same_machine(first: dict | None, second: dict | None) -> bool:
                for key in IDENTITY_KEYS) and first.get("isa_cap") == second.get("isa_cap")
 
 
-__all__ = ["GEMM_SHAPE", "ISA_FLAGS", "caches", "describe", "isa_level", "machine",
-           "same_machine"]
+__all__ = ["GEMM_SHAPE", "ISA_FLAGS", "MEMORY_LIMIT_ENV", "caches", "describe", "isa_level",
+           "machine", "memory_available", "same_machine"]

@@ -31,11 +31,12 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import CONFIGS, get_config, missing_features
+from harness.model.registry import get_retriever
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import config_description, split_description
 from harness.record.grid import QUICK_USER_FRACTION
-from harness.record.machine import machine
+from harness.record.machine import machine, memory_available
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
 from harness.run.gemm import gemm_gflops
@@ -50,6 +51,11 @@ FRESH_MARKER = "fresh.json"  # a --fresh pass not yet completed, and its token
 # How a session ended: ran to its end (failed cells included), interrupted (Ctrl-C), or
 # stopped otherwise (a refused option or data, an internal error).
 COMPLETED, INTERRUPTED, STOPPED = "completed", "interrupted", "stopped"
+
+
+def _gib(size: int) -> str:
+    """Bytes as GiB with three significant digits (a small limit stays readable)."""
+    return f"{size / 2**30:.3g} GiB"
 
 
 class GridSession:
@@ -120,9 +126,21 @@ class GridSession:
 
     @functools.cached_property
     def unavailable(self) -> dict[str, str]:
-        """Configuration -> why the dataset cannot feed it (reported, never run)."""
-        return {name: reason for name in self.grid.configs
-                if (reason := missing_features(get_config(name), self.data)) is not None}
+        """Configuration or baseline -> why it cannot run here (reported, never run): the
+        dataset lacks a feature it needs, or its item-item matrices need more memory than
+        the machine has (:meth:`harness.model.retriever.RetrieverEntry.memory_need`),
+        decided before any cell starts rather than by the OOM killer halfway through."""
+        reasons = {name: reason for name in self.grid.configs
+                   if (reason := missing_features(get_config(name), self.data)) is not None}
+        num_items = int(self.data.candidate_titles.size)
+        available, source = memory_available()
+        for name in self.grid.baselines:
+            need = get_retriever(name).memory_need(num_items)
+            if available is not None and need > available:
+                reasons[name] = (f"{name} needs {_gib(need)} for its {num_items:,} x "
+                                 f"{num_items:,} item matrices and this machine has "
+                                 f"{_gib(available)} ({source})")
+        return reasons
 
     def grid_file(self) -> dict | None:
         """The grid file's redacted path and sha256, when one was read."""
@@ -205,10 +223,13 @@ class GridSession:
         runnable = [cell for cell in self.selected if cell.config not in self.unavailable]
         self.to_run = [cell for cell in runnable if not self.finished(cell)]
         self.resumed = len(runnable) - len(self.to_run)
-        self._progress.start(
+        skipped = sorted({self.unavailable[cell.config] for cell in self.selected
+                          if cell.config in self.unavailable})
+        self._progress.start("\n".join([
+            *(f"ctxbench: skipped: {reason}" for reason in skipped),
             f"ctxbench: run directory {self._run_dir.path}: {len(self.to_run)} of "
             f"{len(self.selected)} cells to run, {self.resumed} resumed"
-            + (" (--fresh: finished cells measured again)" if self.settings.fresh else ""),
+            + (" (--fresh: finished cells measured again)" if self.settings.fresh else "")]),
             len(self.to_run))
 
     def finished(self, cell: Cell) -> bool:
