@@ -13,7 +13,12 @@ import pytest
 from pasttable import whole_day_table
 
 from harness.evaluation.segments import ALL, EXCLUDE_SEEN
-from harness.model.history_scorers import history_ranks, item_cosine, padded_matrix
+from harness.model.history_scorers import (
+    history_ranks,
+    item_cosine,
+    item_cosine_neighbours,
+    padded_matrix,
+)
 from harness.model.history_specs import SPECS
 from harness.record.grid import Grid
 from harness.record.runs import Run, group_cells
@@ -82,6 +87,38 @@ def test_item_knn_ranks_the_last_items_of_the_past_its_protocol_lets_in(table, n
     if name == "item_knn":  # online: only a cold user's first second has no past
         assert described["cold_users"] == 5
         assert described["cold_queries"] < np.isin(table.user_codes[queries], range(5)).sum()
+
+
+def test_the_neighbour_cut_keeps_each_items_largest_similarities(table):
+    import scipy.sparse
+
+    from harness.data.splitdata import split_data
+
+    split, _ = split_data(table, "temporal", 0, 0.2)
+    users, titles = table.user_codes[split.train], table.title_codes[split.train]
+    sizes = {"num_users": int(table.user_codes.max()) + 1,
+             "num_items": table.candidate_titles.size}
+    dense = item_cosine(users, titles, **sizes)
+    whole = item_cosine_neighbours(users, titles, **sizes, neighbours=sizes["num_items"],
+                                   block_size=7)  # blocks that do not divide the catalogue
+    np.testing.assert_allclose(whole.toarray(), dense, rtol=1e-12, atol=0)
+    cut = item_cosine_neighbours(users, titles, **sizes, neighbours=3, block_size=7)
+    for item in range(sizes["num_items"]):
+        kept = cut.toarray()[item]
+        largest = np.sort(dense[item])[::-1][:3]
+        np.testing.assert_allclose(np.sort(kept[kept > 0])[::-1], largest[largest > 0],
+                                   rtol=1e-12)
+    # The sparse matrix ranks as the same matrix dense does (weights on a 2^-10 grid, so
+    # that sums in any order are exact and the two products agree bit for bit).
+    weights = scipy.sparse.csr_array(np.round(cut.toarray() * 1024) / 1024)
+    true_items = table.title_codes[split.test]
+    history = padded_matrix((true_items[:, None] + np.arange(1, 4)) % sizes["num_items"],
+                            sizes["num_items"])
+    pool = (titles, table.ratings["timestamp"][split.train], sizes["num_items"])
+    when = table.ratings["timestamp"][split.test]
+    np.testing.assert_array_equal(
+        history_ranks(weights, history, true_items, when, *pool).ranks[ALL],
+        history_ranks(weights.toarray(), history, true_items, when, *pool).ranks[ALL])
 
 
 def test_a_causal_configuration_is_judged_against_scorers_that_see_no_more_than_it():
