@@ -31,12 +31,12 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import CONFIGS, get_config, missing_features
-from harness.model.registry import get_retriever
+from harness.model.registry import too_large
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import config_description, split_description
 from harness.record.grid import QUICK_USER_FRACTION
-from harness.record.machine import machine, memory_available
+from harness.record.machine import machine
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
 from harness.run.gemm import gemm_gflops
@@ -51,11 +51,6 @@ FRESH_MARKER = "fresh.json"  # a --fresh pass not yet completed, and its token
 # How a session ended: ran to its end (failed cells included), interrupted (Ctrl-C), or
 # stopped otherwise (a refused option or data, an internal error).
 COMPLETED, INTERRUPTED, STOPPED = "completed", "interrupted", "stopped"
-
-
-def _gib(size: int) -> str:
-    """Bytes as GiB with three significant digits (a small limit stays readable)."""
-    return f"{size / 2**30:.3g} GiB"
 
 
 class GridSession:
@@ -133,13 +128,9 @@ class GridSession:
         reasons = {name: reason for name in self.grid.configs
                    if (reason := missing_features(get_config(name), self.data)) is not None}
         num_items = int(self.data.candidate_titles.size)
-        available, source = memory_available()
         for name in self.grid.baselines:
-            need = get_retriever(name).memory_need(num_items)
-            if available is not None and need > available:
-                reasons[name] = (f"{name} needs {_gib(need)} for its {num_items:,} x "
-                                 f"{num_items:,} item matrices and this machine has "
-                                 f"{_gib(available)} ({source})")
+            if (reason := too_large(name, num_items)) is not None:
+                reasons[name] = reason
         return reasons
 
     def grid_file(self) -> dict | None:
