@@ -23,6 +23,7 @@ def test_every_stage_is_measured_and_rendered(dataset, monkeypatch):
     record = measure(dataset)
     for stage in (*STAGES, "ease_history_fit", "ease_history_rank"):
         assert record[stage]["seconds"] > 0 and record[stage]["peak_rss_mib"] > 0, stage
+        assert (stage == "load") == ("peak_alloc_mib" not in record[stage]), stage
     assert record["item_knn_fit"]["variant"] == "dense cosine"
     assert record["feature_pass"]["rows"] == record["n_train"] + record["n_test"]
     assert record["item_knn_rank"]["queries"] == record["n_test"]  # all: under the sample
