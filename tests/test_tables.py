@@ -96,6 +96,17 @@ def test_caption_reads_the_version_and_commit_the_run_recorded(tmp_path):
     assert text.endswith("; ctxbench 0.2.0, git ffffffffffff (dirty).")
 
 
+def test_caption_names_every_commit_the_cells_were_measured_at(tmp_path):
+    """A resumed or extended run holds cells from several commits: each is named."""
+    document = _fixture()
+    cells = _cells(document)
+    for i, entry in enumerate(cells):
+        entry["extra_info"]["provenance"].update(git_commit=("b" if i % 2 else "a") * 40,
+                                                 git_dirty=bool(i % 2))
+    text = caption("T", load_run(_write(tmp_path / "mixed.json", document)))
+    assert text.endswith(", git aaaaaaaaaaaa, bbbbbbbbbbbb (dirty).")
+
+
 def test_the_commit_falls_back_to_pytest_benchmarks_commit_info(tmp_path):
     document = _fixture()
     document["commit_info"]["id"] = "abcdef0123456789"
