@@ -70,21 +70,6 @@ def make_retriever(name: str) -> Retriever:
     return entry.build(entry)
 
 
-def too_large(name: str, num_items: int) -> str | None:
-    """Why the retriever ``name`` cannot run on a catalogue of ``num_items`` here (its
-    item matrices need more memory than the machine has:
-    :func:`harness.record.machine.memory_available`), or None when it fits or the
-    machine's memory is unknown."""
-    from harness.record.machine import memory_available
-
-    need = get_retriever(name).memory_need(num_items)
-    available, source = memory_available()
-    if available is None or need <= available:
-        return None
-    return (f"{name} needs {need / 2**30:.3g} GiB for its {num_items:,} x {num_items:,} "
-            f"item matrices and this machine has {available / 2**30:.3g} GiB ({source})")
-
-
 def non_learned_names(default_only: bool = False) -> tuple[str, ...]:
     """The registered retrievers that are not trained, in registration order (only those
     a grid runs when it names none, with ``default_only``)."""
@@ -130,4 +115,4 @@ for _name in CONFIGS:
 
 
 __all__ = ["EASE", "POPULARITY", "RETRIEVERS", "get_retriever", "make_retriever",
-           "non_learned_names", "register", "too_large", "unregister"]
+           "non_learned_names", "register", "unregister"]

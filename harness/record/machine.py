@@ -134,6 +134,21 @@ def memory_available(meminfo: Path = Path("/proc/meminfo")) -> tuple[int | None,
     return None, "unknown"
 
 
+def too_large(name: str, num_items: int) -> str | None:
+    """Why the registered retriever ``name`` cannot run on a catalogue of ``num_items``
+    here (its item matrices,
+    :meth:`harness.model.retriever.RetrieverEntry.memory_need`, need more than
+    :func:`memory_available`), or None when it fits or the memory is unknown."""
+    from harness.model.registry import get_retriever
+
+    need = get_retriever(name).memory_need(num_items)
+    available, source = memory_available()
+    if available is None or need <= available:
+        return None
+    return (f"{name} needs {need / 2**30:.3g} GiB for its {num_items:,} x {num_items:,} "
+            f"item matrices and this machine has {available / 2**30:.3g} GiB ({source})")
+
+
 def _size_text(size: int) -> str:
     return f"{size // 1024**2} MiB" if size >= 1024**2 else f"{size // 1024} KiB"
 
@@ -177,4 +192,4 @@ def same_machine(first: dict | None, second: dict | None) -> bool:
 
 
 __all__ = ["GEMM_SHAPE", "ISA_FLAGS", "MEMORY_LIMIT_ENV", "caches", "describe", "isa_level",
-           "machine", "memory_available", "same_machine"]
+           "machine", "memory_available", "same_machine", "too_large"]

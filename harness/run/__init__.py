@@ -9,7 +9,9 @@ directory), ``gemm`` (this machine's TensorFlow GEMM rate, recorded beside the m
 Optuna trial: drawn, trained, scored), ``tunestudy`` (one study and its storage), ``tuning``
 (every study of a tuning: the tuned file's document), ``tuned`` (the tuned file, read
 without Optuna or TensorFlow), ``budget`` (the budget curve: scores after every epoch),
-``datascale`` (the MovieLens-25M-shaped dataset through the whole harness), ``settings`` (a
+``datascale`` (the MovieLens-25M-shaped dataset through the whole harness),
+``historyscale`` (the history grid's feature pass and scorers at 100k and 25M's shape),
+``settings`` (a
 grid run's options), ``gridfile`` (the same from a TOML grid file), ``session`` (one grid
 run: data, run directory, resume and outcome), ``publish`` (its benchmark entries and
 header, and its results written all at once), ``progress`` (the progress bar every long

@@ -97,7 +97,7 @@ def _measure(data, record: dict, seed: int) -> dict:
         padded_matrix,
         past_matrix,
     )
-    from harness.model.registry import too_large
+    from harness.record.machine import too_large
 
     users, times, titles = data.user_codes, data.ratings["timestamp"], data.title_codes
     num_items, num_users = int(data.candidate_titles.size), int(users.max()) + 1

@@ -19,9 +19,10 @@ import json
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.record.cell import Cell
+from harness.model.features import CONFIGS
+from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
-from harness.record.fingerprint import differences
+from harness.record.fingerprint import config_description, differences, split_description
 
 MANIFEST = "manifest.json"
 RUN_ID_CHARS = 12  # hex digits of a run id: distinct enough for one machine's runs
@@ -33,6 +34,20 @@ def run_id(identity: dict) -> str:
     again and a changed one starts afresh."""
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return digest[:RUN_ID_CHARS]
+
+
+def cell_identity(cell: Cell, tuned=None) -> dict:
+    """What one cell computes beyond its run directory's manifest: its split's and
+    configuration's descriptions and, under the tuned protocol, its hyperparameters
+    (``tuned``: the session's :class:`harness.run.tuned.Tuned`, None when it has none).
+    A stored cell whose identity differs from the code's runs again."""
+    identity = {"split": split_description(cell.split)}
+    if cell.config in CONFIGS:
+        identity["config"] = config_description(cell.config)
+    if cell.protocol == TUNED and tuned is not None:
+        chosen = tuned.cell(cell.split, cell.config, cell.seed)
+        identity["tuned"] = {"params": chosen.params, "epochs": chosen.epochs}
+    return identity
 
 
 class RunDirectory:

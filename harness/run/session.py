@@ -30,19 +30,17 @@ from harness.data.datasets import check_dataset_name
 from harness.data.table import DEFAULT_DATASET
 from harness.errors import USER_ERRORS, UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
-from harness.model.features import CONFIGS, get_config, missing_features
-from harness.model.registry import too_large
+from harness.model.features import get_config, missing_features
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
-from harness.record.fingerprint import config_description, split_description
 from harness.record.grid import QUICK_USER_FRACTION
-from harness.record.machine import machine
+from harness.record.machine import machine, too_large
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
 from harness.run.gemm import gemm_gflops
 from harness.run.progress import Progress
 from harness.run.publish import BENCHMARK_JSON, check_writable, publish
-from harness.run.rundir import RunDirectory, run_id
+from harness.run.rundir import RunDirectory, cell_identity, run_id
 from harness.run.settings import GridSettings
 from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned, tune_command
 
@@ -121,17 +119,14 @@ class GridSession:
 
     @functools.cached_property
     def unavailable(self) -> dict[str, str]:
-        """Configuration or baseline -> why it cannot run here (reported, never run): the
-        dataset lacks a feature it needs, or its item-item matrices need more memory than
-        the machine has (:meth:`harness.model.retriever.RetrieverEntry.memory_need`),
-        decided before any cell starts rather than by the OOM killer halfway through."""
-        reasons = {name: reason for name in self.grid.configs
-                   if (reason := missing_features(get_config(name), self.data)) is not None}
+        """Configuration or baseline -> why it cannot run here, decided before any cell
+        starts (reported, never run): the dataset lacks a feature it needs, or its item
+        matrices need more memory than the machine has (not left to the OOM killer)."""
+        reasons = {name: missing_features(get_config(name), self.data)
+                   for name in self.grid.configs}
         num_items = int(self.data.candidate_titles.size)
-        for name in self.grid.baselines:
-            if (reason := too_large(name, num_items)) is not None:
-                reasons[name] = reason
-        return reasons
+        reasons |= {name: too_large(name, num_items) for name in self.grid.baselines}
+        return {name: reason for name, reason in reasons.items() if reason is not None}
 
     def grid_file(self) -> dict | None:
         """The grid file's redacted path and sha256, when one was read."""
@@ -141,28 +136,16 @@ class GridSession:
                 "sha256": self.settings.grid_file_sha256}
 
     def _manifest(self) -> dict:
-        """What every cell of the run directory shares: a different one is refused there.
-
-        The grid's names are not in it: a cell's own identity (:meth:`cell_identity`) is
-        stored with it, so a grid extended by a configuration, a protocol or a seed resumes
-        every cell it shares with the run that made the directory."""
+        """What every cell of the run directory shares (a different one is refused there);
+        not the grid's names: each cell is stored with its own :meth:`cell_identity`."""
         return {"data_sha256": self.data.sha256, "epochs": self.grid.epochs,
                 "quick": self.grid.quick, "versions": self.env["versions"],
                 "evaluation": self.evaluation.to_dict(),
                 "suite_version": current_suite_version(), "machine": machine()}
 
     def cell_identity(self, cell: Cell) -> dict:
-        """What one cell computes beyond the manifest: its split's and configuration's
-        descriptions and, under the tuned protocol, its hyperparameters. A stored cell
-        whose identity differs runs again."""
-        identity = {"split": split_description(cell.split)}
-        if cell.config in CONFIGS:
-            identity["config"] = config_description(cell.config)
-        if (cell.protocol == TUNED and self.tuned is not None
-                and cell.config not in self.unavailable):
-            chosen = self.tuned.cell(cell.split, cell.config, cell.seed)
-            identity["tuned"] = {"params": chosen.params, "epochs": chosen.epochs}
-        return identity
+        """:func:`harness.run.rundir.cell_identity`, with this session's tuned file."""
+        return cell_identity(cell, None if cell.config in self.unavailable else self.tuned)
 
     @property
     def opened(self) -> bool:
