@@ -149,3 +149,15 @@ def test_an_unwritable_run_directory_is_one_user_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(UserError, match="cannot"):
         RunDirectory(blocker / "run", {"code": "abc"})
+
+
+def test_a_cells_identity_describes_what_it_computes():
+    from harness.run.rundir import cell_identity
+
+    knn = cell_identity(Cell("temporal", "item_knn", "train", 0))
+    assert knn["scorer"] == {"kind": "item_knn", "history_protocol": "online",
+                             "history_length": 20, "history_order": "last"}
+    assert knn["split"]["name"] == "temporal"
+    learned = cell_identity(Cell("temporal", "history", "train", 0))
+    assert learned["config"]["past"]["history_length"] == 20 and "scorer" not in learned
+    assert set(cell_identity(Cell("temporal", "popularity", "train", 0))) == {"split"}

@@ -7,6 +7,10 @@ not) and the cache sizes. Every results file records :func:`machine` (read from
 ``/proc/cpuinfo`` and ``/sys``, no TensorFlow) and a short GEMM measurement
 (:func:`harness.run.gemm.gemm_gflops`, which needs TensorFlow and so lives with the run),
 and :func:`same_machine` decides whether two runs' speeds may be compared at all.
+
+What a cell may hold: :func:`memory_available` (MemAvailable, or ``CTXBENCH_MEMORY_LIMIT``)
+and :func:`too_large`, the memory guard's one line for a retriever whose item matrices
+would not fit.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A run directory keeps one JSON file per finished cell, written atomically the mo
 cell ends, and a manifest of what all its cells share: the suite version, the data's
 sha256, the epochs, the evaluation, library versions and machine. Each cell's own
 identity (its split's and configuration's descriptions, its tuned hyperparameters) is
-stored in its file (:meth:`harness.run.session.GridSession.cell_identity`), so grids that
+stored in its file (:func:`cell_identity`), so grids that
 share cells share them here. What is computed, never the bytes of the code: a refactor
 resumes, a change that can move a number bumps the suite version and starts afresh.
 Re-running the same command in the same directory skips finished cells; a directory made
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.errors import UserError
 from harness.model.features import CONFIGS
+from harness.model.history_specs import SPECS
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
 from harness.record.fingerprint import config_description, differences, split_description
@@ -38,12 +39,15 @@ def run_id(identity: dict) -> str:
 
 def cell_identity(cell: Cell, tuned=None) -> dict:
     """What one cell computes beyond its run directory's manifest: its split's and
-    configuration's descriptions and, under the tuned protocol, its hyperparameters
-    (``tuned``: the session's :class:`harness.run.tuned.Tuned`, None when it has none).
-    A stored cell whose identity differs from the code's runs again."""
+    configuration's (or history-aware scorer's) descriptions and, under the tuned
+    protocol, its hyperparameters (``tuned``: the session's
+    :class:`harness.run.tuned.Tuned`, None when it has none). A stored cell whose identity
+    differs from the code's runs again."""
     identity = {"split": split_description(cell.split)}
     if cell.config in CONFIGS:
         identity["config"] = config_description(cell.config)
+    elif cell.config in SPECS:
+        identity["scorer"] = SPECS[cell.config].to_dict()
     if cell.protocol == TUNED and tuned is not None:
         chosen = tuned.cell(cell.split, cell.config, cell.seed)
         identity["tuned"] = {"params": chosen.params, "epochs": chosen.epochs}
