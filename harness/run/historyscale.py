@@ -161,11 +161,11 @@ def render(document: dict) -> str:
         f"`{document['command']}` on {describe(document['machine'])}; one process per "
         "table. Seconds of each stage, the peak memory it allocated on top of what the "
         "process held (tracemalloc; the load is not traced) and the process's peak RSS by "
-        "its end. Temporal "
-        "split (the global cut), history online; the feature pass computes every causal "
-        "feature of `causal_all` for both sides; the rankings take each test query's "
-        "history (item-kNN: its last 20 titles; EASE^R: every earlier title) against the "
-        "whole catalogue.",
+        "its end. Temporal split (the global cut), history online; the feature pass "
+        "computes every causal feature of `causal_all` for both sides; the rankings take "
+        "each test query's history (item-kNN: its last 20 titles; EASE^R: every earlier "
+        "title) against the whole catalogue, from an index of the online rows built once "
+        "outside their times.",
         "",
         "| table | stage | seconds | allocated (MiB) | peak RSS (MiB) | notes |",
         "| --- | --- | ---: | ---: | ---: | --- |",
