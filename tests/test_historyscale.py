@@ -41,3 +41,19 @@ def test_the_memory_guard_cuts_item_knn_and_skips_ease(dataset, monkeypatch):
     assert record["ease_history_skipped"].startswith("ease_history needs 0.00236 GiB")
     assert "| EASE^R | | | | skipped: ease_history needs" in render(
         {"command": "c", "machine": {"cpu": "x"}, "tables": [record]})
+
+
+def test_the_committed_costs_are_their_json_rendered():
+    """results/history/scale.md is what render() makes of the committed scale.json, which
+    holds both tables: the 25M shape's item-kNN cut and EASE^R skipped by the guard."""
+    import json
+
+    from benchrun import ROOT
+
+    document = json.loads((ROOT / "results/history/scale.json").read_text())
+    assert (ROOT / "results/history/scale.md").read_text() == render(document)
+    small, large = document["tables"]
+    assert small["n_items"] == 1664 and large["n_interactions"] == 25_000_095
+    assert small["item_knn_fit"]["variant"] == "dense cosine" and "ease_history_fit" in small
+    assert large["item_knn_fit"]["variant"].startswith(f"cosine cut to {NEIGHBOURS}")
+    assert large["ease_history_skipped"].startswith("ease_history needs 232 GiB")
