@@ -103,8 +103,7 @@ def test_the_neighbour_cut_keeps_each_items_largest_similarities(table):
                                    block_size=7)  # blocks that do not divide the catalogue
     np.testing.assert_allclose(whole.toarray(), dense, rtol=1e-12, atol=0)
     cut = item_cosine_neighbours(users, titles, **sizes, neighbours=3, block_size=7)
-    for item in range(sizes["num_items"]):
-        kept = cut.toarray()[item]
+    for item, kept in enumerate(cut.toarray()):
         largest = np.sort(dense[item])[::-1][:3]
         np.testing.assert_allclose(np.sort(kept[kept > 0])[::-1], largest[largest > 0],
                                    rtol=1e-12)

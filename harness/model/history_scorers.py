@@ -101,14 +101,8 @@ def item_cosine(train_users, train_items, *, num_users: int, num_items: int) -> 
     """[num_items, num_items] float64 (C order) cosine similarity of items' training co-occurrence:
     C[i, j] / sqrt(C[i, i] C[j, j]) over the binary user x item training matrix's
     C = XᵀX; 0 for an item with no training row, and on the diagonal."""
-    history = training_matrix(train_users, train_items, num_users=num_users,
-                              num_items=num_items)
-    cooccurrence = (history.T @ history).toarray()
-    norms = np.sqrt(np.diag(cooccurrence))
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    similarity = cooccurrence * scale[:, None] * scale[None, :]
-    np.fill_diagonal(similarity, 0.0)
-    return np.ascontiguousarray(similarity)
+    cosine = _Cosine(train_users, train_items, num_users, num_items)
+    return np.ascontiguousarray(cosine.rows(0, num_items))
 
 
 def item_cosine_neighbours(train_users, train_items, *, num_users: int, num_items: int,
@@ -119,18 +113,11 @@ def item_cosine_neighbours(train_users, train_items, *, num_users: int, num_item
     ``numpy.argpartition``), computed ``block_size`` items at a time so that memory grows
     with the catalogue times the block, not the catalogue's square (the MovieLens-25M
     shape's 62,423 titles: a dense similarity is 29 GiB)."""
-    history = training_matrix(train_users, train_items, num_users=num_users,
-                              num_items=num_items)
-    by_item = history.T.tocsr()
-    counts = np.diff(by_item.indptr).astype(np.float64)  # binary: C[i, i], users of item i
-    scale = np.divide(1.0, np.sqrt(counts), out=np.zeros_like(counts), where=counts > 0)
+    cosine = _Cosine(train_users, train_items, num_users, num_items)
     keep = min(neighbours, num_items)
     rows, columns, values = [], [], []
     for start in range(0, num_items, block_size):
-        stop = min(start + block_size, num_items)
-        similarity = (by_item[start:stop] @ history).toarray()
-        similarity *= scale[start:stop, None] * scale[None, :]
-        similarity[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        similarity = cosine.rows(start, min(start + block_size, num_items))
         top = np.argpartition(-similarity, keep - 1, axis=1)[:, :keep]
         top_values = np.take_along_axis(similarity, top, axis=1)
         local, slot = np.nonzero(top_values > 0)
@@ -142,6 +129,26 @@ def item_cosine_neighbours(train_users, train_items, *, num_users: int, num_item
         shape=(num_items, num_items))
     weights.sort_indices()
     return weights
+
+
+class _Cosine:
+    """The cosine of items' training co-occurrence, a block of rows at a time (the one
+    computation both the dense matrix and its neighbour cut read)."""
+
+    def __init__(self, train_users, train_items, num_users: int, num_items: int):
+        self.history = training_matrix(train_users, train_items, num_users=num_users,
+                                       num_items=num_items)
+        self.by_item = self.history.T.tocsr()
+        counts = np.diff(self.by_item.indptr).astype(np.float64)  # binary X: C[i, i]
+        norms = np.sqrt(counts)
+        self.scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """[stop - start, num_items] float64 rows of the cosine, the diagonal zeroed."""
+        cooccurrence = (self.by_item[start:stop] @ self.history).toarray()
+        similarity = cooccurrence * self.scale[start:stop, None] * self.scale[None, :]
+        similarity[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        return similarity
 
 
 @dataclass(frozen=True)

@@ -58,17 +58,16 @@ def _commit(run: Run) -> str:
     """Every commit the run's cells were measured at (a resumed or extended run's cells
     can come from several), each marked when its working tree was dirty; the run's own
     (pytest-benchmark's commit_info) when no cell names one."""
-    found = [(result.provenance.get("git_commit"), result.provenance.get("git_dirty"))
-             for group in run.cells.values() for result in group.seeds.values()]
-    found = [pair for pair in found if isinstance(pair[0], str) and pair[0]
-             and pair[0] != UNKNOWN]
-    if not found:
-        found = [(run.provenance.get("git_commit"), run.provenance.get("git_dirty"))]
-        if not isinstance(found[0][0], str) or not found[0][0] or found[0][0] == UNKNOWN:
-            return UNKNOWN
-    return ", ".join(commit[:SHA_PREFIX] + (" (dirty)" if dirty else "")
-                     for commit, dirty in sorted(set(found), key=lambda pair: (
-                         pair[0], bool(pair[1]))))
+    def known(provenance) -> set[tuple[str, bool]]:
+        commit = provenance.get("git_commit")
+        if not isinstance(commit, str) or not commit or commit == UNKNOWN:
+            return set()
+        return {(commit[:SHA_PREFIX], bool(provenance.get("git_dirty")))}
+
+    found = set().union(*(known(result.provenance) for group in run.cells.values()
+                          for result in group.seeds.values())) or known(run.provenance)
+    return ", ".join(commit + (" (dirty)" if dirty else "")
+                     for commit, dirty in sorted(found)) or UNKNOWN
 
 
 def caption(title: str, run: Run, protocol: str | None = None,
