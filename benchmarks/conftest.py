@@ -17,7 +17,8 @@ from harness.record.grid import BASELINES
 from harness.record.machine import machine
 from harness.run.gridfile import read_grid_file
 from harness.run.publish import benchmark_entry_of, complete_json
-from harness.run.session import COMPLETED, INTERRUPTED, STOPPED, GridSession
+from harness.run.session import GridSession
+from harness.run.sessionend import COMPLETED, INTERRUPTED, STOPPED, finish
 from harness.run.settings import OPTIONS, GridSettings
 
 SESSION = pytest.StashKey[GridSession]()
@@ -94,6 +95,7 @@ def grid_run(request) -> GridSession:
     except USER_ERRORS as error:
         session.refused = True  # exits 2, as a Ctrl-C does: not an interruption
         pytest.exit(f"error: {error}", returncode=2)
+    session.run_elsewhere()  # with --cluster: every cell left, before the first test
     return session
 
 
@@ -184,7 +186,7 @@ def pytest_sessionfinish(session, exitstatus):
         outcome = INTERRUPTED  # Ctrl-C (KeyboardInterrupt), or pytest.exit elsewhere
     else:
         outcome = STOPPED
-    status = grid.finish(outcome, lambda: _benchmark_json(session.config, grid.others),
+    status = finish(grid, outcome, lambda: _benchmark_json(session.config, grid.others),
                          _render)
     if status is not None:
         session.exitstatus = status

@@ -9,6 +9,7 @@ its retriever only when asked (:func:`make_retriever`), importing its module the
 
 from __future__ import annotations
 
+from harness.model.causal import SAMPLED
 from harness.model.features import CONFIGS
 from harness.model.history_specs import EASE_HISTORY, HISTORY_BASELINES, ITEM_KNN
 from harness.model.retriever import Retriever, RetrieverEntry
@@ -95,10 +96,11 @@ def _ease(entry: RetrieverEntry) -> Retriever:
     return EaseRetriever(entry)
 
 
-register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction counts"))
+register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction counts",
+                        seeded=False))
 register(RetrieverEntry(EASE, False, _ease,
                         "EASE^R, its L2 weight chosen on the split's validation slice",
-                        item_matrices=EASE_ITEM_MATRICES))
+                        item_matrices=EASE_ITEM_MATRICES, seeded=False))
 def _history(entry: RetrieverEntry) -> Retriever:
     from harness.model.history_baselines import HistoryRetriever
 
@@ -108,7 +110,8 @@ def _history(entry: RetrieverEntry) -> Retriever:
 _HISTORY_MATRICES = {ITEM_KNN: ITEM_KNN_ITEM_MATRICES, EASE_HISTORY: EASE_ITEM_MATRICES}
 for _name, _spec, _description in HISTORY_BASELINES:
     register(RetrieverEntry(_name, False, _history, _description, default=False,
-                            item_matrices=_HISTORY_MATRICES.get(_spec.kind, 0.0)))
+                            item_matrices=_HISTORY_MATRICES.get(_spec.kind, 0.0),
+                            seeded=_spec.order == SAMPLED))
 for _name in CONFIGS:
     register(RetrieverEntry(_name, True, _two_tower,
                             f"two towers: {CONFIGS[_name].description}"))

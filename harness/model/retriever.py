@@ -189,6 +189,10 @@ class RetrieverEntry:
         item_matrices: its peak memory in dense float64 catalogue x catalogue matrices
             (measured; 0 for a retriever whose memory does not grow with the catalogue's
             square): what :meth:`memory_need` states before a grid starts.
+        seeded: whether its fit or ranking reads the cell's seed (True unless declared
+            otherwise): one that does not, on a split that does not either, is computed
+            once per grid and its record shared by the other seeds
+            (:mod:`harness.run.reuse`).
     """
 
     name: str
@@ -197,6 +201,7 @@ class RetrieverEntry:
     description: str = ""
     default: bool = True
     item_matrices: float = 0.0
+    seeded: bool = True
 
     def memory_need(self, num_items: int) -> int:
         """Bytes its item-item matrices take at its peak for a catalogue of

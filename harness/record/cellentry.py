@@ -62,8 +62,11 @@ def benchmark_entry(cell: Cell, kind: str, extra_info: dict, stats: dict,
         stats: pytest-benchmark's stats block (with ``data`` and ``iterations``).
         options: pytest-benchmark's options block.
     """
-    return {"group": benchmark_group(cell, kind), "name": f"test_{kind}[{cell.key}]",
-            "fullname": f"benchmarks/test_grid.py::test_{kind}[{cell.key}]",
+    from harness.record.grid import BASELINES
+
+    test = "test_baseline" if cell.config in BASELINES else f"test_{kind}"
+    return {"group": benchmark_group(cell, kind), "name": f"{test}[{cell.key}]",
+            "fullname": f"benchmarks/test_grid.py::{test}[{cell.key}]",
             "params": {"cell": cell.key}, "param": cell.key, "extra_info": extra_info,
             "options": options or {}, "stats": stats}
 

@@ -138,19 +138,22 @@ def memory_available(meminfo: Path = Path("/proc/meminfo")) -> tuple[int | None,
     return None, "unknown"
 
 
-def too_large(name: str, num_items: int) -> str | None:
+def too_large(name: str, num_items: int,
+              memory: tuple[int | None, str] | None = None) -> str | None:
     """Why the registered retriever ``name`` cannot run on a catalogue of ``num_items``
     here (its item matrices,
     :meth:`harness.model.retriever.RetrieverEntry.memory_need`, need more than
-    :func:`memory_available`), or None when it fits or the memory is unknown."""
+    ``memory``: (bytes, where they come from), :func:`memory_available` unless given, a
+    cluster's smallest worker's), or None when it fits or the memory is unknown."""
     from harness.model.registry import get_retriever
 
     need = get_retriever(name).memory_need(num_items)
-    available, source = memory_available()
+    available, source = memory_available() if memory is None else memory
     if available is None or need <= available:
         return None
+    where = "this machine" if memory is None else "a worker"
     return (f"{name} needs {need / 2**30:.3g} GiB for its {num_items:,} x {num_items:,} "
-            f"item matrices and this machine has {available / 2**30:.3g} GiB ({source})")
+            f"item matrices and {where} has {available / 2**30:.3g} GiB ({source})")
 
 
 def _size_text(size: int) -> str:

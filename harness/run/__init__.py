@@ -13,9 +13,14 @@ without Optuna or TensorFlow), ``budget`` (the budget curve: scores after every 
 ``historyscale`` (the history grid's feature pass and scorers at 100k and 25M's shape),
 ``settings`` (a
 grid run's options), ``gridfile`` (the same from a TOML grid file), ``session`` (one grid
-run: data, run directory, resume and outcome), ``publish`` (its benchmark entries and
-header, and its results written all at once), ``progress`` (the progress bar every long
-command shows on stderr).
+run: data, run directory, resume), ``sessionend`` (its results published, or how to
+resume), ``gridcell`` (a grid cell's benchmarks,
+the same under pytest and on a cluster worker), ``cluster`` (the cells on a Dask cluster),
+``reuse`` (a deterministic retriever on a deterministic split computed once),
+``clusterscale`` (the quick grid serially and on a local cluster, side by side),
+``projection`` (the full grid and tuning at 25M's shape on W workers, on paper),
+``publish`` (its benchmark entries and header, and its results written all at once),
+``progress`` (the progress bar every long command shows on stderr).
 May import: everything below (``data``, ``evaluation``, ``model``, ``record``); never
 ``report``.
 """

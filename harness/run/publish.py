@@ -55,6 +55,24 @@ def one_round_stats(seconds: float) -> dict:
             "total": seconds, "data": [seconds], "iterations": 1}
 
 
+def check_outputs(settings) -> tuple[Path | None, Path | None]:
+    """A grid's results directory and benchmark JSON (each None when not asked for),
+    checked before anything runs.
+
+    Raises:
+        UserError: one exists without ``overwrite``; the directory is not writable.
+    """
+    results_dir = Path(settings.results_dir) if settings.results_dir else None
+    benchmark_json = Path(settings.benchmark_json) if settings.benchmark_json else None
+    for existing in (results_dir and results_dir / BENCHMARK_JSON, benchmark_json):
+        if existing and existing.exists() and not settings.overwrite:
+            raise UserError(f"{existing} exists; pass --overwrite to replace it or "
+                            "write elsewhere")
+    if results_dir is not None:
+        check_writable(results_dir)
+    return results_dir, benchmark_json
+
+
 def check_writable(directory: Path) -> None:
     """Refuses a results directory that cannot be created or written into.
 

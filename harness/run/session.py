@@ -28,27 +28,32 @@ from pathlib import Path
 
 from harness.data.datasets import check_dataset_name
 from harness.data.table import DEFAULT_DATASET
-from harness.errors import USER_ERRORS, UserError
+from harness.errors import UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
-from harness.record.grid import QUICK_USER_FRACTION
 from harness.record.machine import machine, too_large
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
+from harness.run.cluster import (
+    connect,
+    describe_cluster,
+    parse_cluster,
+    run_on_cluster,
+    worker_memory,
+)
 from harness.run.gemm import gemm_gflops
+from harness.run.gridcell import load_grid_data
 from harness.run.progress import Progress
-from harness.run.publish import BENCHMARK_JSON, check_writable, publish
+from harness.run.publish import check_outputs
+from harness.run.reuse import share, source_of
 from harness.run.rundir import RunDirectory, cell_identity, run_id
 from harness.run.settings import GridSettings
 from harness.run.tuned import DEFAULT_TUNED, expected_by_run, read_tuned, tune_command
 
 RUNS_DIR = Path(".ctxbench") / "runs"  # under the root: the default run directories
 FRESH_MARKER = "fresh.json"  # a --fresh pass not yet completed, and its token
-# How a session ended: ran to its end (failed cells included), interrupted (Ctrl-C), or
-# stopped otherwise (a refused option or data, an internal error).
-COMPLETED, INTERRUPTED, STOPPED = "completed", "interrupted", "stopped"
 
 
 class GridSession:
@@ -73,16 +78,9 @@ class GridSession:
         self.dataset = check_dataset_name(settings.dataset or DEFAULT_DATASET)
         self.root = Path(root)
         self._progress = Progress(terminal)
-        self.results_dir = Path(settings.results_dir) if settings.results_dir else None
-        self.benchmark_json = (Path(settings.benchmark_json) if settings.benchmark_json
-                               else None)
-        for existing in (self.results_dir and self.results_dir / BENCHMARK_JSON,
-                         self.benchmark_json):
-            if existing and existing.exists() and not settings.overwrite:
-                raise UserError(f"{existing} exists; pass --overwrite to replace it or "
-                                "write elsewhere")
-        if self.results_dir is not None:
-            check_writable(self.results_dir)
+        self.results_dir, self.benchmark_json = check_outputs(settings)
+        if settings.cluster:
+            parse_cluster(settings.cluster)  # a bad value refused before anything runs
         self.tuned_path = settings.tuned_path(DEFAULT_TUNED)
         if self.tuned_path is not None and not self.tuned_path.is_file():
             raise UserError(f"--protocol {settings.protocol} needs the tuned hyperparameters: "
@@ -95,27 +93,31 @@ class GridSession:
         self.selected: list[Cell] = self.cells
         self.to_run: list[Cell] = []
         self.skipped: dict[str, str] = {}  # configuration -> why the dataset cannot run it
-        self.live: dict[str, tuple] = {}  # cell key -> its training, until inference
+        self.live: dict[str, object] = {}  # cell key -> its training (gridcell.Live)
+        self.elsewhere: dict[str, object] = {}  # cell key -> its outcome on the cluster
         self.others: list[dict] = []  # entries of benchmarks that are not cells
         self.resumed = 0
         self.refused = False  # the data or run directory was refused: not an interruption
         self._data = None
+        self.client = None  # the cluster's distributed.Client, while it runs cells
+        self._cluster = contextlib.ExitStack()
         self._run_dir: RunDirectory | None = None
-        self._fresh_token: str | None = None
+        self.fresh_token: str | None = None
         self.started = time.perf_counter()
         self.utc_start = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
     @property
     def data(self):
         if self._data is None:
-            from harness.data.datasets import load_dataset
-            from harness.data.sources import subsample_users
-
-            data = load_dataset(self.dataset, self.settings.data_dir)
-            if self.grid.quick:
-                data = subsample_users(data, QUICK_USER_FRACTION, seed=0)
-            self._data = data
+            self._data = load_grid_data(self.dataset, self.settings.data_dir, self.grid.quick)
         return self._data
+
+    @property
+    def context(self):
+        """What each cell reads (:class:`harness.run.gridcell.CellContext`)."""
+        from harness.run.gridcell import CellContext
+
+        return CellContext(self.data, self.grid.epochs, self.tuned, self.evaluation, self.env)
 
     @functools.cached_property
     def unavailable(self) -> dict[str, str]:
@@ -125,7 +127,8 @@ class GridSession:
         reasons = {name: missing_features(get_config(name), self.data)
                    for name in self.grid.configs}
         num_items = int(self.data.candidate_titles.size)
-        reasons |= {name: too_large(name, num_items) for name in self.grid.baselines}
+        memory = None if self.client is None else worker_memory(self.client)
+        reasons |= {name: too_large(name, num_items, memory) for name in self.grid.baselines}
         return {name: reason for name, reason in reasons.items() if reason is not None}
 
     def grid_file(self) -> dict | None:
@@ -169,8 +172,10 @@ class GridSession:
         self.selected = [cell for cell in self.cells if cell in cells]
 
     def open(self) -> None:
-        """Loads the data, checks the tuned file, opens the run directory, says where it is
-        and how many cells are left to run."""
+        """Loads the data, joins the cluster if asked, checks the tuned file, opens the run
+        directory, says where it is and how many cells are left to run."""
+        if self.settings.cluster:
+            self.client = self._cluster.enter_context(connect(self.settings.cluster))
         if self.evaluation.ranking == EXCLUDE_SEEN:
             from harness.model.training import TrainOptions
             from harness.run.prepare import check_exclusion
@@ -191,9 +196,9 @@ class GridSession:
         if self.settings.fresh:
             marker = self._run_dir.path / FRESH_MARKER
             existing = read_json(marker) if marker.exists() else None
-            self._fresh_token = (existing.get("token") if isinstance(existing, dict)
+            self.fresh_token = (existing.get("token") if isinstance(existing, dict)
                                  else None) or uuid.uuid4().hex
-            write_json_atomic(marker, {"token": self._fresh_token})
+            write_json_atomic(marker, {"token": self.fresh_token})
         runnable = [cell for cell in self.selected if cell.config not in self.unavailable]
         self.to_run = [cell for cell in runnable if not self.finished(cell)]
         self.resumed = len(runnable) - len(self.to_run)
@@ -201,6 +206,7 @@ class GridSession:
                           if cell.config in self.unavailable})
         self._progress.start("\n".join([
             *(f"ctxbench: skipped: {reason}" for reason in skipped),
+            *([describe_cluster(self.client, self.settings.cluster)] if self.client else []),
             f"ctxbench: run directory {self._run_dir.path}: {len(self.to_run)} of "
             f"{len(self.selected)} cells to run, {self.resumed} resumed"
             + (" (--fresh: finished cells measured again)" if self.settings.fresh else "")]),
@@ -213,7 +219,7 @@ class GridSession:
         if (record is None or record.get("status") != "ok"
                 or record.get("identity") != self.cell_identity(cell)):
             return False
-        return self._fresh_token is None or record.get("fresh") == self._fresh_token
+        return self.fresh_token is None or record.get("fresh") == self.fresh_token
 
     def skip_reason(self, cell: Cell) -> str | None:
         """Why a cell's benchmark does not run: its configuration needs what the dataset
@@ -223,16 +229,36 @@ class GridSession:
             self.skipped[cell.config] = reason
             return reason
         if self.finished(cell):
-            return "finished in an earlier run of this run directory"
-        return None
+            outcome = self.elsewhere.get(cell.key)
+            return ("finished in an earlier run of this run directory" if outcome is None
+                    else f"ran on the cluster: {outcome.summary}")
+        return share(self, cell)
 
-    def store(self, cell: Cell, status: str, entries: list[dict], summary: str) -> None:
-        """Writes a cell that ended ("ok" or "failed") and advances the progress bar."""
-        record = {"status": status, "entries": entries, "identity": self.cell_identity(cell)}
-        if self._fresh_token is not None:
-            record["fresh"] = self._fresh_token
-        self.run_dir.store(cell, record)
-        self.progress(cell, summary)
+    def run_elsewhere(self) -> None:
+        """Runs the cells left on the cluster (each deterministic one's first seed only),
+        then leaves it; the tests report what came back."""
+        if self.client is not None:
+            try:
+                run_on_cluster(self, [cell for cell in self.to_run
+                                      if source_of(cell, self.selected) is None])
+            finally:
+                self.close()
+
+    def close(self) -> None:
+        """Leaves the cluster (a local one stops)."""
+        self.client = None
+        self._cluster.close()
+
+    def store(self, cell: Cell, outcome) -> None:
+        """Writes a cell that ended (a :class:`harness.run.gridcell.Outcome`, "ok" or
+        "failed", unless not ``kept``) and advances the progress bar."""
+        if outcome.kept:
+            record = {"status": outcome.status, "entries": outcome.entries,
+                      "identity": self.cell_identity(cell)}
+            if self.fresh_token is not None:
+                record["fresh"] = self.fresh_token
+            self.run_dir.store(cell, record)
+        self.progress(cell, outcome.summary)
 
     def progress(self, cell: Cell, what: str) -> None:
         """One line about a cell that ended, and one more cell on the bar."""
@@ -257,43 +283,5 @@ class GridSession:
         kept = sum(self.finished(cell) for cell in self.selected)
         return f"{kept} of {len(self.selected)} cells kept in {self._run_dir.path}"
 
-    def finish(self, outcome: str, build_json, render) -> int | None:
-        """Publishes a completed session's results, or says how to resume one that was not.
 
-        Args:
-            outcome: ``COMPLETED``, ``INTERRUPTED`` or ``STOPPED``.
-            build_json: makes the pytest-benchmark JSON document (``complete_json``
-                applied), called only when something is to be written.
-            render: renders the report of a JSON file into a directory
-                (:func:`harness.run.publish.publish`).
-
-        Returns:
-            An exit status to report instead of pytest's, or None.
-        """
-        if outcome == INTERRUPTED:
-            self.say(f"ctxbench: interrupted: run the same command again to resume "
-                     f"({self.kept()})")
-            return None
-        if outcome != COMPLETED:
-            if self._run_dir is not None:
-                self.say(f"ctxbench: the session did not complete, so nothing was written: "
-                         f"run the same command again to resume ({self.kept()})")
-            return None
-        if self._fresh_token is not None:  # the --fresh pass is complete
-            (self._run_dir.path / FRESH_MARKER).unlink(missing_ok=True)
-        where = f"run directory {self._run_dir.path}" if self._run_dir else None
-        if self.results_dir is None and self.benchmark_json is None:
-            if where:
-                self.say(f"ctxbench: finished; cells in {where}")
-            return None
-        try:
-            written = publish(build_json(), self.results_dir, self.benchmark_json, render)
-        except USER_ERRORS as error:
-            self.say(f"ctxbench: could not write the results: {error}")
-            return 2
-        self.say("ctxbench: wrote " + ", ".join(map(str, written))
-                 + (f" ({where})" if where else ""))
-        return None
-
-
-__all__ = ["COMPLETED", "FRESH_MARKER", "INTERRUPTED", "RUNS_DIR", "STOPPED", "GridSession"]
+__all__ = ["FRESH_MARKER", "RUNS_DIR", "GridSession"]

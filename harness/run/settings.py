@@ -109,6 +109,8 @@ class GridSettings:
         run_dir: the resumable run directory (default: one per run under the root).
         fresh: measure every selected cell again instead of resuming finished ones.
         grid_file: the grid file read, and its sha256.
+        cluster: where the cells run: ``local:N`` or a Dask scheduler's address
+            (:mod:`harness.run.cluster`); None, in this process.
     """
 
     splits: tuple[str, ...] | None = None
@@ -130,6 +132,7 @@ class GridSettings:
     fresh: bool = False
     grid_file: str | None = None
     grid_file_sha256: str | None = None
+    cluster: str | None = None
 
     def with_file(self, file: GridSettings) -> GridSettings:
         """These settings over a grid file's: each :data:`FILE_KEYS` setting not given
@@ -242,6 +245,9 @@ def _options() -> tuple[tuple[str, dict], ...]:
         ("--segment-bands", {"help": "edges of the warm users' activity bands (default "
                              f"{','.join(map(str, DEFAULT_BANDS))})"}),
         ("--tuned", {"help": f"the tuned hyperparameters (default: {DEFAULT_TUNED})"}),
+        ("--cluster", {"help": "run the cells on a Dask cluster: local:N (N worker "
+                       "processes here) or a scheduler's address (tcp://host:8786); "
+                       "needs the cluster extra"}),
     )
 
 
