@@ -274,3 +274,49 @@ def test_a_bad_cluster_option_gets_one_line_before_anything_runs():
     assert result.returncode != 0
     assert "local:N needs N >= 1 workers" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_tuning_on_a_local_cluster_chooses_what_the_serial_tuning_does(dataset, tmp_path):
+    """Each study runs on one worker with the serial run's TPE seed: the same draws, the
+    same trial scores (within one query of the validation slice), the same choices."""
+    tune = [sys.executable, "-m", "harness", "tune", "--dataset", dataset, "--quick",
+            "--splits", "random,temporal", "--configs", "baseline", "--seeds", "2",
+            "--trials", "3", "--max-epochs", "2"]
+    env = {**outside_xdist(), "PYTHONHASHSEED": "0"}
+    runs = {}
+    for name, extra in (("serial", ()), ("cluster", ("--cluster", "local:2"))):
+        out = tmp_path / f"{name}.json"
+        result = subprocess.run([*tune, "--out", str(out), "--run-dir",
+                                 str(tmp_path / name), *extra], env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[name] = json.loads(out.read_text())
+    serial, cluster = runs["serial"]["cells"], runs["cluster"]["cells"]
+    assert list(cluster) == list(serial) and len(serial) == 3  # random x 2 seeds, temporal
+    for name, study in serial.items():
+        assert cluster[name]["params"] == study["params"], name
+        assert cluster[name]["epochs"] == study["epochs"], name
+        for mine, theirs in zip(cluster[name]["trials"], study["trials"], strict=True):
+            assert mine["params"] == theirs["params"]
+            assert mine["value"] == pytest.approx(theirs["value"], abs=1e-3)
+    assert runs["cluster"]["provenance"]["cluster"].startswith("tcp://127.0.0.1:")
+
+
+def test_tuning_on_a_remote_cluster_needs_a_shared_storage(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "tune", "--cluster", "tcp://127.0.0.1:9",
+         "--out", str(tmp_path / "t.json")], env={**outside_xdist()},
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "needs --storage: workers on other machines cannot reach this machine's SQLite "
+        "study file")
+
+
+def test_without_the_cluster_extra_the_option_says_what_to_install(monkeypatch):
+    from harness.run.cluster import connect
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(UserError, match=r"pip install 'ctxbench\[cluster\]'"), \
+            connect("local:1"):
+        pass

@@ -367,6 +367,26 @@ def test_speed_is_never_judged_across_machines(capsys, tmp_path, changes):
     assert "new.json: " in out
 
 
+def test_a_cell_run_on_another_machine_is_not_judged_for_speed(capsys, tmp_path):
+    # A cluster run: each cell names the worker machine it ran on. Half the throughput
+    # is judged where base and new cells share a machine, and not for the group whose
+    # cells ran on a worker of another kind (fails if the run's machine alone decides).
+    base = build()
+    slower = build(examples=40_000.0 * 0.5, queries=150_000.0 * 0.5)
+    worker = {**base["machine_info"]["ctxbench"], "cores": 64}
+    for entry in slower["benchmarks"]:
+        info = entry["extra_info"]
+        if (info["split"], info["config"]) == ("temporal", "baseline"):
+            info["provenance"]["machine"] = worker
+    status, out, _ = compare(capsys, write(tmp_path / "base.json", base),
+                             write(tmp_path / "new.json", slower))
+    assert status == 1, out
+    regressions = [line for line in out.splitlines() if "median train examples/s fell" in line]
+    assert any(line.startswith("- random/baseline") or "random/baseline" in line
+               for line in regressions), out
+    assert not any("temporal/baseline" in line for line in regressions), out
+
+
 def test_a_different_gemm_rate_alone_is_the_same_machine(capsys, tmp_path):
     # The GEMM rate is a measurement (it varies on a shared machine), not an identity.
     slower = _on_machine(build(examples=40_000.0 * 0.5), gemm_gflops=10.0)

@@ -7,6 +7,7 @@ option answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -98,10 +99,14 @@ def cmd_tune(args) -> int:
         raise UserError(f"{out} exists; pass --overwrite to replace it")
     # Imported once the options are checked: the studies load Optuna and TensorFlow
     # (seconds), which a refused option never needs.
+    from harness.run.cluster import connect, parse_cluster
     from harness.run.tuning import open_storage, studies, tune_all
 
     if args.storage is not None:
         open_storage(args.storage)  # an unreachable database fails now, not after loading
+    if args.cluster and isinstance(parse_cluster(args.cluster), str) and not args.storage:
+        raise UserError(f"--cluster {args.cluster} needs --storage: workers on other "
+                        "machines cannot reach this machine's SQLite study file")
     data = load_data(args)
     configs = _runnable(configs, data, named=args.configs is not None)
     if args.quick:
@@ -115,10 +120,13 @@ def cmd_tune(args) -> int:
         run_dir = Path(args.run_dir) if args.run_dir else tuning_run_dir(
             out, shared(produced_by))
         run_dir.mkdir(parents=True, exist_ok=True)
-        storage = f"sqlite:///{run_dir / 'study.db'}"
+        storage = f"sqlite:///{run_dir.resolve() / 'study.db'}"  # absolute: workers' too
     print(f"tuning {len(studies(splits, configs, settings))} studies of {settings.trials} "
           f"trials; studies in {redact(storage)}", file=sys.stderr)
-    document = tune_all(data, splits, configs, settings, storage, args.worker, produced_by)
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(connect(args.cluster)) if args.cluster else None
+        document = tune_all(data, splits, configs, settings, storage, args.worker,
+                            produced_by, client, (args.dataset, args.data_dir, args.quick))
     write_json_atomic(out, document)
     print(f"wrote {out}", file=sys.stderr)
     return 0
@@ -184,6 +192,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                      help="this worker's number when several share --storage (seeds TPE)")
     sub.add_argument("--quick", action="store_true",
                      help="a users subsample (as the quick grid), for smoke runs")
+    sub.add_argument("--cluster", help="run the studies on a Dask cluster, one per worker "
+                     "at a time: local:N (N worker processes here) or a scheduler's address "
+                     "(with --storage); needs the cluster extra")
     sub.set_defaults(func=cmd_tune)
 
     sub = add_data_options(commands.add_parser(

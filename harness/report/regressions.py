@@ -4,9 +4,10 @@ Accuracy regresses when a top-k test accuracy (or the shown metric) of a (split,
 fit_on) drops significantly (Welch p < ``alpha``) by more than ``min_drop``; speed
 regresses when a median throughput falls below ``(1 - max_slowdown)`` x the base run's;
 a cell that succeeded in the base run and fails in the new one also counts. Speed is
-judged only between runs recorded on the same machine (CPU, instruction sets, caches,
-cores: :func:`harness.record.machine.same_machine`); across machines, or where a run does not
-record its machine, throughput is never judged.
+judged only between cells recorded on the same machine (CPU, instruction sets, caches,
+cores: :func:`harness.record.machine.same_machine`; a cell run on a cluster's worker names
+its own); across machines, or where a run does not record its machine, throughput is never
+judged.
 """
 
 from __future__ import annotations
@@ -49,9 +50,20 @@ class Thresholds:
             raise UserError(f"--max-slowdown must be in [0, 1), got {self.max_slowdown}")
 
 
-def speed_comparable(base: Run, new: Run) -> bool:
-    """Whether both runs recorded the same machine, so their speeds may be compared."""
-    return same_machine(base.provenance.get("machine"), new.provenance.get("machine"))
+def _machines(run: Run, key=None) -> list:
+    """The machines a run's cells (one group's, with ``key``) were measured on: each
+    cell's own where it names one (a cluster's worker), else the run's."""
+    default = run.provenance.get("machine")
+    groups = [run.cells[key]] if key in run.cells else [] if key else run.cells.values()
+    return [default, *(result.provenance.get("machine", default)
+                       for group in groups for result in group.seeds.values())]
+
+
+def speed_comparable(base: Run, new: Run, key=None) -> bool:
+    """Whether every cell of both runs (of the group ``key``, if given) was measured on
+    one machine, so their speeds may be compared (a cluster's workers may differ)."""
+    machines = _machines(base, key) + _machines(new, key)
+    return all(same_machine(machines[0], machine) for machine in machines)
 
 
 def judged_metrics(base: Run, metric: str) -> list[str]:
@@ -85,7 +97,7 @@ def regressions(base: Run, new: Run, thresholds: Thresholds, metric: str) -> lis
                     f"{test.mean_a:.4f} (Δ {test.difference:+.4f}, Welch "
                     f"{fmt_p(test.p_value)})"
                 )
-        for kind, label in THROUGHPUTS if speed_comparable(base, new) else ():
+        for kind, label in THROUGHPUTS if speed_comparable(base, new, key) else ():
             before = median_throughput(base_group, kind)
             after = median_throughput(new_group, kind)
             if (

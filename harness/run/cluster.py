@@ -158,16 +158,20 @@ def worker_info() -> dict:
             "table_load_seconds": round(sum(_LOADS), 3)}
 
 
+def version_mismatch(driver: dict) -> str | None:
+    """What differs between this worker's library versions and the driver's, or None."""
+    mine = versions()
+    differ = [f"{key} {mine.get(key)} (driver {driver.get(key)})"
+              for key in sorted(set(mine) | set(driver)) if mine.get(key) != driver.get(key)]
+    return f"worker {socket.gethostname()} has {', '.join(differ)}" if differ else None
+
+
 def run_job(job: CellJob) -> Outcome:
     """Runs one cell on this worker (a Dask task): its outcome, with the machine and the
     worker in every entry's provenance. Never raises for the cell's own errors."""
-    mine = versions()
-    if mine != job.env["versions"]:
-        differ = ", ".join(f"{key} {mine.get(key)} (driver {job.env['versions'].get(key)})"
-                           for key in sorted(set(mine) | set(job.env["versions"]))
-                           if mine.get(key) != job.env["versions"].get(key))
-        return Outcome("failed", [], f"FAILED: worker {socket.gethostname()} has {differ}",
-                       kept=False)
+    differ = version_mismatch(job.env["versions"])
+    if differ:
+        return Outcome("failed", [], f"FAILED: {differ}", kept=False)
     try:
         data = worker_table(job)
     except UserError as error:
@@ -206,5 +210,5 @@ def run_on_cluster(session, cells) -> None:
 
 
 __all__ = ["CONNECT_TIMEOUT_S", "LOCAL", "CellJob", "connect", "describe_cluster",
-           "parse_cluster", "run_job", "run_on_cluster", "worker_info", "worker_memory",
-           "worker_table"]
+           "parse_cluster", "run_job", "run_on_cluster", "version_mismatch", "worker_info",
+           "worker_memory", "worker_table"]

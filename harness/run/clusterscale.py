@@ -105,9 +105,13 @@ def render(document: dict) -> str:
         f"| local cluster, {workers} workers | {cluster['wall_seconds']:.1f} s | "
         f"{cluster['cells']} | {cluster['cell_seconds']:.1f} s |",
         "",
-        f"Speed-up {measured['speedup']:.2f}x on {document['machine']['cores']} cores "
-        "(each worker's TensorFlow uses every core, so two workers share them; the gain is "
-        "the overlap of one cell's single-threaded stages with another's). Largest "
+        f"Speed-up {measured['speedup']:.2f}x on {document['machine']['cores']} cores. "
+        f"Of the serial run's {serial['wall_seconds']:.1f} s, the cells' own are "
+        f"{serial['cell_seconds']:.1f} s; the rest is the process start, TensorFlow's "
+        "import, the table's load and the benchmark file, which the cluster's workers pay "
+        "again each. Each worker's TensorFlow uses every core, so two workers share them: "
+        "a cell's own seconds grow, and the gain is the overlap of one cell's "
+        "single-threaded stages with another's. Largest "
         f"difference of any metric between the two runs: "
         f"{measured['largest_metric_difference']:.3g}. Each worker's peak RSS: {held}.",
         "",
@@ -116,12 +120,28 @@ def render(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scale_record(document: dict) -> dict:
+    """The 25M-shaped costs: ``python -m harness.run.datascale``'s JSON, or the
+    ``dataset_scale`` entry of a benchmark JSON (``pytest benchmarks --dataset-scale``).
+
+    Raises:
+        UserError: neither.
+    """
+    if isinstance(document, dict) and document.get("kind") == "dataset_scale":
+        return document
+    for entry in document.get("benchmarks", []) if isinstance(document, dict) else []:
+        if entry.get("extra_info", {}).get("kind") == "dataset_scale":
+            return entry["extra_info"]
+    raise UserError("--scale: neither a dataset_scale JSON nor a benchmark JSON with a "
+                    "dataset_scale entry (pytest benchmarks --dataset-scale)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.run.clusterscale",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="the JSON to write (and .md beside)")
     parser.add_argument("--scale", required=True, help="python -m harness.run.datascale's "
-                        "JSON (the 25M-shaped costs)")
+                        "JSON, or a benchmark JSON with its entry (the 25M-shaped costs)")
     parser.add_argument("--workers", type=int, default=2, help="local cluster workers")
     parser.add_argument("--results", default=str(ROOT / "results"), help="the committed "
                         "results/ with benchmark.json and tuned.json (the 100k costs)")
@@ -129,12 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.workers < 1:
             raise UserError(f"--workers must be at least 1, got {args.workers}")
-        scale = read_json(Path(args.scale))
+        scale = scale_record(read_json(Path(args.scale)))
         results = Path(args.results)
         plan = projection(read_json(results / "benchmark.json"),
                           read_json(results / "tuned.json"), scale, WORKERS)
+        command = " ".join(["python -m harness.run.clusterscale",
+                            *(argv if argv is not None else sys.argv[1:])])
         document = {"kind": "cluster_scale", "utc_time": utc_now(), "machine": machine(),
-                    **environment(), "measured": measure(args.workers), "projection": plan}
+                    **environment(), "command": command, "measured": measure(args.workers),
+                    "projection": plan}
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -197,7 +197,7 @@ class GridSession:
             marker = self._run_dir.path / FRESH_MARKER
             existing = read_json(marker) if marker.exists() else None
             self.fresh_token = (existing.get("token") if isinstance(existing, dict)
-                                 else None) or uuid.uuid4().hex
+                                else None) or uuid.uuid4().hex
             write_json_atomic(marker, {"token": self.fresh_token})
         runnable = [cell for cell in self.selected if cell.config not in self.unavailable]
         self.to_run = [cell for cell in runnable if not self.finished(cell)]

@@ -32,12 +32,12 @@ def finish(session, outcome: str, build_json, render) -> int | None:
     session.close()
     if outcome == INTERRUPTED:
         session.say(f"ctxbench: interrupted: run the same command again to resume "
-                 f"({session.kept()})")
+                    f"({session.kept()})")
         return None
     if outcome != COMPLETED:
         if session.opened:
             session.say(f"ctxbench: the session did not complete, so nothing was written: "
-                     f"run the same command again to resume ({session.kept()})")
+                        f"run the same command again to resume ({session.kept()})")
         return None
     if session.fresh_token is not None:  # the --fresh pass is complete
         (session.run_dir.path / FRESH_MARKER).unlink(missing_ok=True)
@@ -52,7 +52,7 @@ def finish(session, outcome: str, build_json, render) -> int | None:
         session.say(f"ctxbench: could not write the results: {error}")
         return 2
     session.say("ctxbench: wrote " + ", ".join(map(str, written))
-             + (f" ({where})" if where else ""))
+                + (f" ({where})" if where else ""))
     return None
 
 

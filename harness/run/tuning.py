@@ -14,19 +14,25 @@ test row of any seed chooses that seed's hyperparameters.
 
 Studies live in an Optuna storage: by default an SQLite file in the run directory, so an
 interrupted tuning resumes where it stopped; any SQLAlchemy URL (PostgreSQL, MySQL) lets
-several processes or machines share the studies — run the same command on each.
+several processes or machines share the studies — run the same command on each. With
+``--cluster`` each study runs whole on one Dask worker (:func:`run_study`), seeded as a
+single process's, so it draws the trials a serial tuning draws.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import optuna
 
 from harness.data.sources import MovieLens
+from harness.errors import UserError
 from harness.record.fingerprint import tuning_identity
 from harness.record.redaction import redact
+from harness.run.cluster import version_mismatch, worker_table
 from harness.run.tunespace import TuneSettings, study_name, study_seeds
 from harness.run.tunestudy import FINISHED, counted, open_storage, summary, tune_study
 from harness.run.tunetrial import objective, suggest
@@ -57,6 +63,53 @@ def _counting(objective_of: Callable, done: Callable[[], object]) -> Callable:
     return make
 
 
+@dataclass(frozen=True)
+class StudyJob:
+    """One tuning study for a worker: the table's names, the study and its storage (a
+    URL every worker reaches)."""
+
+    dataset: str
+    data_dir: str | None
+    quick: bool
+    sha256: str
+    study: tuple  # (split, configuration, study seed)
+    settings: object
+    storage: str
+    produced_by: dict
+    versions: dict
+
+
+def run_study(job: StudyJob) -> dict:
+    """Runs (or resumes) one study on this worker: its summary for the tuned file. Its
+    TPE is seeded as a single process's (worker 0), so it draws what a serial tuning does.
+
+    Raises:
+        UserError: the worker's versions or data differ from the driver's.
+    """
+    differ = version_mismatch(job.versions)
+    if differ:
+        raise UserError(differ)
+    split, config, seed = job.study
+    return tune_study(worker_table(job), split, config, job.settings,
+                      open_storage(job.storage), 0, produced_by=job.produced_by, seed=seed)
+
+
+def tune_on_cluster(client, jobs: dict, done) -> dict:
+    """Runs each study (name -> :class:`StudyJob`) on the cluster, ``done(name)`` as each
+    ends: name -> its summary."""
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:8]
+    futures = {client.submit(run_study, job, pure=False, key=f"ctxbench-{name}-{token}"): name
+               for name, job in jobs.items()}
+    results = {}
+    for future in as_completed(futures):
+        name = futures[future]
+        results[name] = future.result()
+        done(name)
+    return results
+
+
 def studies(splits: tuple[str, ...], configs: tuple[str, ...], settings: TuneSettings
             ) -> list[tuple[str, str, int | None]]:
     """Every (split, configuration, study seed) a tuning runs: a seeded split once per
@@ -67,12 +120,15 @@ def studies(splits: tuple[str, ...], configs: tuple[str, ...], settings: TuneSet
 
 def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
              settings: TuneSettings, storage_url: str, worker: int = 0,
-             produced_by: dict | None = None) -> dict:
-    """Every (split, configuration)'s study, one after another: the ``tuned.json``
-    document (:mod:`harness.run.tuned` reads it).
+             produced_by: dict | None = None, client=None,
+             source: tuple | None = None) -> dict:
+    """Every (split, configuration)'s study, one after another (or on a cluster's
+    workers): the ``tuned.json`` document (:mod:`harness.run.tuned` reads it).
 
     ``produced_by`` is :func:`harness.record.fingerprint.tuning_identity` of this tuning when
-    the caller has computed it already (default: computed here).
+    the caller has computed it already (default: computed here). With ``client`` (a
+    ``distributed.Client``), each study runs on a worker, which loads the table ``source``
+    names ((dataset, data_dir, quick)) once; ``storage_url`` must reach every worker.
 
     Raises:
         UserError: an unreachable storage, or a study in it from another tuning.
@@ -86,19 +142,17 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
     start, utc_start = time.perf_counter(), utc_now()
     produced_by = produced_by or tuning_identity(data.sha256, settings.to_dict(), splits,
                                                  configs)
-    cells = {}
-    # The bar counts the trials still to run: a resumed study's finished ones are done.
+    # The trials each study still needs: a resumed study's finished ones are done.
     left = {study: _trials_left(storage, study_name(*study), settings.trials)
             for study in studies(splits, configs, settings)}
-    with progress(sum(left.values()), "tune", unit="trial") as bar:
-        expected = 0
-        for (split, config, seed), trials in left.items():
-            bar.set_postfix_str(study_name(split, config, seed), refresh=False)
-            cells[study_name(split, config, seed)] = tune_study(
-                data, split, config, settings, storage, worker, produced_by=produced_by,
-                objective_of=_counting(objective, bar.update), seed=seed)
-            expected += trials  # other workers sharing the storage ran the rest
-            bar.update(max(0, expected - bar.n))
+    if client is None:
+        cells = _tune_here(data, settings, storage, worker, produced_by, left)
+    else:  # each study on a worker, written in the order a serial run writes them
+        with progress(len(left), "tune", unit="study") as bar:
+            found = tune_on_cluster(client, {study_name(*study): StudyJob(
+                *source, data.sha256, study, settings, storage_url, produced_by,
+                environment()["versions"]) for study in left}, lambda name: bar.update(1))
+        cells = {study_name(*study): found[study_name(*study)] for study in left}
     return {
         "format": FORMAT,
         "identity": produced_by,
@@ -109,10 +163,31 @@ def tune_all(data: MovieLens, splits: tuple[str, ...], configs: tuple[str, ...],
                        "data_sha256": data.sha256, "machine": machine(),
                        "utc_start": utc_start, "utc_end": utc_now(),
                        "wall_seconds": time.perf_counter() - start,
-                       "peak_rss_mb": peak_rss_mib()},
+                       "peak_rss_mb": peak_rss_mib(),
+                       **({"cluster": client.scheduler.address} if client else {})},
     }
 
 
+def _tune_here(data: MovieLens, settings: TuneSettings, storage, worker: int,
+               produced_by: dict, left: dict) -> dict:
+    """The studies ``left`` (study -> trials still to run) one after another in this
+    process: name -> its summary."""
+    from harness.run.progress import progress
+
+    cells = {}
+    with progress(sum(left.values()), "tune", unit="trial") as bar:
+        expected = 0
+        for (split, config, seed), trials in left.items():
+            bar.set_postfix_str(study_name(split, config, seed), refresh=False)
+            cells[study_name(split, config, seed)] = tune_study(
+                data, split, config, settings, storage, worker, produced_by=produced_by,
+                objective_of=_counting(objective, bar.update), seed=seed)
+            expected += trials  # other workers sharing the storage ran the rest
+            bar.update(max(0, expected - bar.n))
+    return cells
+
+
 # The tuning's callers need only this module: the study's and the trial's names too.
-__all__ = ["FINISHED", "TuneSettings", "counted", "objective", "open_storage", "studies",
-           "suggest", "summary", "tune_all", "tune_study"]
+__all__ = ["FINISHED", "StudyJob", "TuneSettings", "counted", "objective", "open_storage",
+           "run_study", "studies", "suggest", "summary", "tune_all", "tune_on_cluster",
+           "tune_study"]
