@@ -41,7 +41,7 @@ def test_train(benchmark, grid_run, cell):
         grid_run.store(cell, failed.outcome)
         raise
     except Exception as error:
-        grid_run.progress(cell, f"FAILED in evaluation: {error}")
+        grid_run.progress(cell, f"FAILED: {error}")  # preparing or evaluating it
         raise
 
 

@@ -152,12 +152,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# A worker told it has only its --memory-limit, but never paused or stopped for it: what
+# the size guard reads, without the worker refusing work (dask's own memory management).
+UNMANAGED = {f"DASK_DISTRIBUTED__WORKER__MEMORY__{key}": "False"
+             for key in ("TARGET", "SPILL", "PAUSE", "TERMINATE")}
+
+
 @contextmanager
-def external_cluster(workers: int = 2):
+def external_cluster(workers: int = 2, memory_limit: str | None = None):
     """A scheduler and ``workers`` worker processes (one thread, no nanny) on 127.0.0.1:
     (address, {name: process})."""
     address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {**outside_xdist(), "PYTHONHASHSEED": "0"}
+    env = {**outside_xdist(), "PYTHONHASHSEED": "0", **(UNMANAGED if memory_limit else {})}
     dask = [sys.executable, "-m", "dask"]
     processes = [subprocess.Popen(
         [*dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
@@ -167,7 +173,8 @@ def external_cluster(workers: int = 2):
         for index in range(workers):
             named[f"w{index}"] = subprocess.Popen(
                 [*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host",
-                 "127.0.0.1", "--name", f"w{index}", "--no-dashboard"], env=env,
+                 "127.0.0.1", "--name", f"w{index}", "--no-dashboard",
+                 *(["--memory-limit", memory_limit] if memory_limit else [])], env=env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         processes += named.values()
         from distributed import Client
@@ -261,6 +268,28 @@ def test_the_size_guard_reads_the_smallest_workers_memory():
     reason = too_large("ease", 600, memory)  # 8 x 600² float64: 22 MiB
     assert reason.startswith("ease needs ") and "a worker has 0.00293 GiB" in reason
     assert too_large("popularity", 600, memory) is None
+
+
+def test_a_baseline_too_large_for_a_worker_is_skipped_before_the_grid_starts(dataset,
+                                                                             tmp_path):
+    """Workers of 2 MiB: EASE^R's 8 matrices of the file's 199 titles (2.4 MiB) are skipped
+    with the reason before any cell runs, though the driver's machine has the memory;
+    item-kNN's 4 (1.2 MiB) fit and run there."""
+    with external_cluster(2, memory_limit="2MiB") as (address, _):
+        result = run_benchmarks("--quick", "--splits", "temporal", "--configs",
+                                "popularity,ease,item_knn", "--no-speedup", "--seeds", "1",
+                                "--dataset", dataset, "--run-dir", str(tmp_path / "run"),
+                                "--benchmark-json", str(tmp_path / "out.json"),
+                                "--cluster", address)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if "cells to run" in line)
+    assert ("ctxbench: skipped: ease needs 0.00236 GiB for its 199 x 199 item matrices and "
+            "a worker has 0.00195 GiB (the smallest worker's memory limit)") in lines[:start]
+    assert "2 of 3 cells to run" in lines[start]
+    ran = {entry["extra_info"]["config"] for entry in
+           json.loads((tmp_path / "out.json").read_text())["benchmarks"]}
+    assert ran == {"popularity", "item_knn"}
 
 
 @pytest.mark.parametrize("value", ["local:0", "local:x", "nope", "http://host:1/x"])
