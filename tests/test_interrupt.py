@@ -201,6 +201,9 @@ def test_a_baseline_too_large_for_the_memory_is_skipped_before_the_grid_starts(t
             "this machine has 0.00195 GiB (CTXBENCH_MEMORY_LIMIT)")
     start = next(i for i, line in enumerate(lines) if "cells to run" in line)
     assert skip in lines[:start], lines[:start + 1]
+    # What runs states its need first; what was skipped does not.
+    assert "ctxbench: item_knn needs 0.00118 GiB for 199 titles" in lines[:start]
+    assert not any(line.startswith("ctxbench: ease needs") for line in lines[:start])
     assert "2 of 3 cells to run" in lines[start]
     header = _header(tmp_path / "out.json")
     assert header["skipped_configs"] == {"ease": skip.removeprefix("ctxbench: skipped: ")}

@@ -157,3 +157,43 @@ def test_the_memory_a_cell_may_take(tmp_path, monkeypatch):
         monkeypatch.setenv(MEMORY_LIMIT_ENV, bad)
         with pytest.raises(UserError, match=f"{MEMORY_LIMIT_ENV} must be a positive"):
             memory_available(meminfo)
+
+
+def test_a_retriever_states_its_memory_and_its_time_for_the_catalogue():
+    from harness.record.machine import stated_need
+
+    inversion = (1000, 0.02)
+    assert stated_need("ease", 2000, inversion) == (
+        "ease needs 0.238 GiB and about 5.8 s a cell (36 inversions of the catalogue "
+        "matrix; one of 1,000 x 1,000 took 0.020 s here) for 2,000 titles")
+    # 25M's catalogue: 36 x 0.02 s x 62.423³ = 49 h.
+    assert "about 49 h a cell" in stated_need("ease", 62_423, inversion)
+    assert stated_need("item_knn", 2000, inversion) == "item_knn needs 0.119 GiB for 2,000 titles"
+    assert stated_need("popularity", 2000, inversion) is None
+    assert stated_need("baseline", 2000, inversion) is None
+
+
+def test_eases_stated_time_is_within_a_factor_of_two_of_its_fit():
+    """The cost in inversions against a fit timed beside one inversion on the same machine
+    (a ratio: the machine cancels). Fails if EASE^R's fit changes its cost (another λ
+    grid, another solver) without its stated cost following."""
+    import time
+
+    import numpy as np
+
+    from harness.data.synthetic import synthetic_movielens
+    from harness.model.registry import get_retriever
+    from harness.model.training import TrainOptions
+    from harness.run.cell import fit_cell
+    from harness.run.gemm import inversion_seconds
+    from harness.run.prepare import prepare_cell
+
+    data = synthetic_movielens(np.random.default_rng(1), n_users=3000, n_items=2500,
+                               n_interactions=150_000)
+    cell = prepare_cell(data, "temporal", "ease", 0, TrainOptions())
+    start = time.perf_counter()
+    fit_cell(cell)
+    fitted = time.perf_counter() - start
+    titles = int(data.candidate_titles.size)
+    stated = get_retriever("ease").time_need(titles, inversion_seconds(titles))
+    assert 0.5 < stated / fitted < 2, (stated, fitted)

@@ -23,6 +23,13 @@ EASE = "ease"  # EASE^R, its L2 weight chosen on the validation slice
 # scores), item-kNN's cosine by 3.7 (co-occurrence, similarity, a contiguous copy). With
 # a margin, so that a cell that passes the guard does not meet the OOM killer.
 EASE_ITEM_MATRICES, ITEM_KNN_ITEM_MATRICES = 8.0, 4.0
+# EASE^R's cell costs about 36 Cholesky inversions (dpotrf + dpotri) of its catalogue
+# matrix: 13 λ of the validation grid and the final fit, plus the validation rankings and
+# B. Measured on synthetic catalogues of 1,000-4,000 titles: 42, 36, 33 and 36 times one
+# inversion of the same size timed beside it (a ratio, so the machine cancels; a test
+# holds it within a factor of 2); the grid's start times one inversion on its machine to
+# turn it into seconds (:func:`harness.run.gemm.inversion_seconds`).
+EASE_SOLVES = 36.0
 
 
 class _Registry(Registry[RetrieverEntry]):
@@ -100,7 +107,7 @@ register(RetrieverEntry(POPULARITY, False, _popularity, "training interaction co
                         seeded=False))
 register(RetrieverEntry(EASE, False, _ease,
                         "EASE^R, its L2 weight chosen on the split's validation slice",
-                        item_matrices=EASE_ITEM_MATRICES, seeded=False))
+                        item_matrices=EASE_ITEM_MATRICES, solves=EASE_SOLVES, seeded=False))
 def _history(entry: RetrieverEntry) -> Retriever:
     from harness.model.history_baselines import HistoryRetriever
 
@@ -108,9 +115,11 @@ def _history(entry: RetrieverEntry) -> Retriever:
 
 
 _HISTORY_MATRICES = {ITEM_KNN: ITEM_KNN_ITEM_MATRICES, EASE_HISTORY: EASE_ITEM_MATRICES}
+_HISTORY_SOLVES = {EASE_HISTORY: EASE_SOLVES}  # the same EaseRetriever.fit
 for _name, _spec, _description in HISTORY_BASELINES:
     register(RetrieverEntry(_name, False, _history, _description, default=False,
                             item_matrices=_HISTORY_MATRICES.get(_spec.kind, 0.0),
+                            solves=_HISTORY_SOLVES.get(_spec.kind, 0.0),
                             seeded=_spec.order == SAMPLED))
 for _name in CONFIGS:
     register(RetrieverEntry(_name, True, _two_tower,

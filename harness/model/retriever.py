@@ -189,6 +189,9 @@ class RetrieverEntry:
         item_matrices: its peak memory in dense float64 catalogue x catalogue matrices
             (measured; 0 for a retriever whose memory does not grow with the catalogue's
             square): what :meth:`memory_need` states before a grid starts.
+        solves: its cell's time in Cholesky inversions of a dense catalogue x catalogue
+            matrix (measured; 0 for a retriever whose time does not grow with the
+            catalogue's cube): what :meth:`time_need` states before a grid starts.
         seeded: whether its fit or ranking reads the cell's seed (True unless declared
             otherwise): one that does not, on a split that does not either, is computed
             once per grid and its record shared by the other seeds
@@ -201,12 +204,19 @@ class RetrieverEntry:
     description: str = ""
     default: bool = True
     item_matrices: float = 0.0
+    solves: float = 0.0
     seeded: bool = True
 
     def memory_need(self, num_items: int) -> int:
         """Bytes its item-item matrices take at its peak for a catalogue of
         ``num_items``."""
         return int(self.item_matrices * num_items**2 * 8)
+
+    def time_need(self, num_items: int, inversion: tuple[int, float]) -> float:
+        """Seconds a cell takes for a catalogue of ``num_items``, from ``inversion``: one
+        timed inversion here, (its size, its seconds), scaled by the size's cube."""
+        size, seconds = inversion
+        return self.solves * seconds * (num_items / size) ** 3
 
 
 __all__ = ["SIDES", "FitRecord", "LeftOut", "Prepared", "Ranker", "Retriever",

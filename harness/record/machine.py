@@ -156,6 +156,31 @@ def too_large(name: str, num_items: int,
             f"item matrices and {where} has {available / 2**30:.3g} GiB ({source})")
 
 
+def stated_need(name: str, num_items: int, inversion: tuple[int, float] | None) -> str | None:
+    """What the registered retriever ``name`` needs on a catalogue of ``num_items``: its
+    item matrices' memory and, for one whose time grows with the catalogue's cube, its
+    time a cell from ``inversion`` (one inversion timed here: (size, seconds)); None
+    for one that states neither."""
+    from harness.model.registry import get_retriever
+
+    entry = get_retriever(name)
+    if not entry.item_matrices:
+        return None
+    text = f"{name} needs {entry.memory_need(num_items) / 2**30:.3g} GiB"
+    if entry.solves and inversion is not None:
+        text += (f" and about {_seconds_text(entry.time_need(num_items, inversion))} a cell "
+                 f"({entry.solves:g} inversions of the catalogue matrix; one of "
+                 f"{inversion[0]:,} x {inversion[0]:,} took {inversion[1]:.3f} s here)")
+    return f"{text} for {num_items:,} titles"
+
+
+def _seconds_text(seconds: float) -> str:
+    """"0.12 s", "4.1 s", "73 s", "2.5 h": two significant figures, hours past three."""
+    if seconds >= 3 * 3600:
+        return f"{seconds / 3600:,.2g} h" if seconds < 36000 else f"{seconds / 3600:,.0f} h"
+    return f"{seconds:.2g} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
 def _size_text(size: int) -> str:
     return f"{size // 1024**2} MiB" if size >= 1024**2 else f"{size // 1024} KiB"
 
@@ -199,4 +224,4 @@ def same_machine(first: dict | None, second: dict | None) -> bool:
 
 
 __all__ = ["GEMM_SHAPE", "ISA_FLAGS", "MEMORY_LIMIT_ENV", "caches", "describe", "isa_level",
-           "machine", "memory_available", "same_machine", "too_large"]
+           "machine", "memory_available", "same_machine", "stated_need", "too_large"]

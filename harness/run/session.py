@@ -31,9 +31,10 @@ from harness.data.table import DEFAULT_DATASET
 from harness.errors import UserError
 from harness.evaluation.segments import EXCLUDE_SEEN
 from harness.model.features import get_config, missing_features
+from harness.model.registry import get_retriever
 from harness.record.cell import TUNED, Cell
 from harness.record.files import read_json, write_json_atomic
-from harness.record.machine import machine, too_large
+from harness.record.machine import machine, stated_need, too_large
 from harness.record.provenance import current_suite_version, environment
 from harness.record.redaction import redact
 from harness.run.cluster import (
@@ -43,7 +44,7 @@ from harness.run.cluster import (
     run_on_cluster,
     worker_memory,
 )
-from harness.run.gemm import gemm_gflops
+from harness.run.gemm import gemm_gflops, inversion_seconds
 from harness.run.gridcell import load_grid_data
 from harness.run.progress import Progress
 from harness.run.publish import check_outputs
@@ -204,13 +205,25 @@ class GridSession:
         self.resumed = len(runnable) - len(self.to_run)
         skipped = sorted({self.unavailable[cell.config] for cell in self.selected
                           if cell.config in self.unavailable})
+        needs = self.needs({cell.config for cell in runnable})
         self._progress.start("\n".join([
             *(f"ctxbench: skipped: {reason}" for reason in skipped),
+            *(f"ctxbench: {need}" for need in needs),
             *([describe_cluster(self.client, self.settings.cluster)] if self.client else []),
             f"ctxbench: run directory {self._run_dir.path}: {len(self.to_run)} of "
             f"{len(self.selected)} cells to run, {self.resumed} resumed"
             + (" (--fresh: finished cells measured again)" if self.settings.fresh else "")]),
             len(self.to_run))
+
+    def needs(self, names: set[str]) -> list[str]:
+        """What each of the retrievers ``names`` that states its needs needs here
+        (:func:`harness.record.machine.stated_need`), one inversion timed if any states
+        a time."""
+        names = sorted(name for name in names if get_retriever(name).item_matrices)
+        num_items = int(self.data.candidate_titles.size)
+        inversion = (inversion_seconds(num_items)
+                     if any(get_retriever(name).solves for name in names) else None)
+        return [stated_need(name, num_items, inversion) for name in names]
 
     def finished(self, cell: Cell) -> bool:
         """Whether the run directory holds the cell finished (by this --fresh pass, with
