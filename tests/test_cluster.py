@@ -256,6 +256,27 @@ def test_a_killed_driver_resumes_from_the_run_directory(dataset, serial, tmp_pat
     assert_same_cells(_entries(tmp_path / "out.json"), serial)
 
 
+def test_ctrl_c_on_a_local_cluster_keeps_the_finished_cells_and_stops_it(dataset, serial,
+                                                                        tmp_path):
+    cells = tmp_path / "run" / "cells"
+    command = benchmarks_command(*_grid(dataset, tmp_path, "--cluster", "local:2"))
+    env = {**outside_xdist(), "PYTHONHASHSEED": "0"}
+    driver = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    _until(lambda: cells.is_dir() and len(list(cells.glob("*.json"))) >= 2, 300,
+           "two stored cells")
+    driver.send_signal(signal.SIGINT)
+    output, _ = driver.communicate(timeout=120)  # the local cluster stopped, not left
+    kept = len(list(cells.glob("*.json")))
+    assert (f"ctxbench: interrupted: run the same command again to resume ({kept} of "
+            f"{CELLS} cells kept in") in output, output[-2000:]
+    assert not (tmp_path / "out.json").exists()
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"{CELLS - kept} of {CELLS} cells to run, {kept} resumed" in rerun.stderr
+    assert_same_cells(_entries(tmp_path / "out.json"), serial)
+
+
 def test_the_size_guard_reads_the_smallest_workers_memory():
     from distributed import Client, LocalCluster
 
