@@ -2,8 +2,9 @@
 
 ``benchmarks/test_grid.py`` times them with pytest-benchmark's fixture
 (:class:`BenchmarkTimer`); a cluster worker (:mod:`harness.run.cluster`) with
-:class:`PlainTimer`, which builds the same entries from pytest-benchmark's own
-:class:`~pytest_benchmark.stats.Stats`, so a cell's record does not depend on where it ran.
+:class:`PlainTimer`, which builds the same entries with pytest-benchmark's own ``Stats``
+(:func:`harness.run.publish.stats_of`), so a cell's record does not depend on where it
+ran.
 
 A learned cell is two benchmarks sharing one model: :func:`train_cell` (one timed round of
 fitting, then the evaluation) and :func:`infer_cell` (``INFERENCE_ROUNDS`` timed rounds of
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from harness.evaluation.keys import accuracy_key
 from harness.record.cellentry import benchmark_entry, benchmark_group, entry_info
 from harness.record.grid import BASELINES, QUICK_USER_FRACTION
-from harness.run.publish import benchmark_entry_of, one_round_stats
+from harness.run.publish import benchmark_entry_of, stats_of
 
 INFERENCE_ROUNDS = 5
 SERVING_ROUNDS = 3  # timed searches per serving retriever, after one warm-up each
@@ -81,16 +82,14 @@ class PlainTimer:
         self.cell, self.kind, self.stats = cell, kind, None
 
     def time(self, fn, args=(), rounds: int = 1, warmup_rounds: int = 0):
-        from pytest_benchmark.stats import Stats
-
         for _ in range(warmup_rounds):
             fn(*args)
-        stats, result = Stats(), None
+        seconds, result = [], None
         for _ in range(rounds):
             start = time.perf_counter()
             result = fn(*args)
-            stats.update(time.perf_counter() - start)
-        self.stats = {**stats.as_dict(), "data": list(stats.data), "iterations": 1}
+            seconds.append(time.perf_counter() - start)
+        self.stats = stats_of(seconds)
         return result
 
     def entry(self, extra_info: dict) -> dict:
@@ -161,7 +160,7 @@ def train_cell(context: CellContext, cell, timer: PlainTimer) -> Live:
     except Exception as error:  # NaN loss or any other failure: record it, go on
         info = entry_info(failed_result(prepared, error, context.env), "train", None)
         entry = benchmark_entry(cell, "train", info,
-                                one_round_stats(time.perf_counter() - start))
+                                stats_of([time.perf_counter() - start]))
         raise FitFailed(Outcome("failed", [entry], f"FAILED: {error}")) from error
     metrics, timings, per_user = evaluate_cell_per_user(prepared, trained)
     result = result_of(prepared, trained, metrics, timings, context.env, per_user)

@@ -1,6 +1,6 @@
 """A grid's benchmark entries and header, and its results published all at once.
 
-:func:`benchmark_entry_of` and :func:`one_round_stats` make pytest-benchmark entries of a
+:func:`benchmark_entry_of` and :func:`stats_of` make pytest-benchmark entries of a
 cell; :func:`complete_json` fills pytest-benchmark's JSON document with the run
 directory's entries and the ``ctxbench`` header (:func:`header`).
 
@@ -46,13 +46,15 @@ def benchmark_entry_of(benchmark) -> dict | None:
     return stats.as_dict(include_data=True)
 
 
-def one_round_stats(seconds: float) -> dict:
-    """pytest-benchmark's stats block of a single timed round (a cell that raised)."""
-    return {"min": seconds, "max": seconds, "mean": seconds, "stddev": 0, "rounds": 1,
-            "median": seconds, "iqr": 0.0, "q1": seconds, "q3": seconds, "iqr_outliers": 0,
-            "stddev_outliers": 0, "outliers": "0;0", "ld15iqr": seconds,
-            "hd15iqr": seconds, "ops": 1 / seconds if seconds > 0 else None,
-            "total": seconds, "data": [seconds], "iterations": 1}
+def stats_of(seconds: list[float]) -> dict:
+    """pytest-benchmark's stats block of rounds timed outside its fixture (one of a cell
+    that raised, or a cell's rounds on a cluster worker), made by its own ``Stats``."""
+    from pytest_benchmark.stats import Stats
+
+    stats = Stats()
+    for value in seconds:
+        stats.update(value)
+    return {**stats.as_dict(), "data": list(seconds), "iterations": 1}
 
 
 def check_outputs(settings) -> tuple[Path | None, Path | None]:
@@ -181,4 +183,4 @@ def complete_json(session, output_json: dict) -> None:
 
 
 __all__ = ["BENCHMARK_JSON", "RESULT_NAMES", "benchmark_entry_of", "check_writable",
-           "complete_json", "header", "one_round_stats", "publish"]
+           "complete_json", "header", "publish", "stats_of"]
