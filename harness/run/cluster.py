@@ -184,31 +184,37 @@ def run_job(job: CellJob) -> Outcome:
     return outcome
 
 
+def as_they_end(client, fn, jobs: dict):
+    """Submits ``fn(job)`` for each name -> job of ``jobs`` (a key of its own per call,
+    so a rerun's tasks never meet a killed run's); yields (name, future) as each ends."""
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:8]
+    futures = {client.submit(fn, job, pure=False, key=f"ctxbench-{name}-{token}"): name
+               for name, job in jobs.items()}
+    for future in as_completed(futures):
+        yield futures[future], future
+
+
 def run_on_cluster(session, cells) -> None:
     """Runs ``cells`` of a :class:`~harness.run.session.GridSession` on its cluster,
     storing each as it returns (:meth:`GridSession.store`) and keeping its outcome in
     ``session.elsewhere`` for its tests to report."""
-    from distributed import as_completed
-
-    settings, data = session.settings, session.data
-    futures, token = {}, uuid.uuid4().hex[:8]  # a rerun's keys are its own
-    client = session.client
-    for cell in cells:
-        job = CellJob(cell, session.dataset, settings.data_dir, session.grid.quick,
-                      data.sha256, session.grid.epochs, session.tuned, session.evaluation,
-                      session.env)
-        futures[client.submit(run_job, job, pure=False, key=f"ctxbench-{cell.key}-{token}")] = cell
-    for future in as_completed(futures):
-        cell = futures.pop(future)
+    settings, grid = session.settings, session.grid
+    by_key = {cell.key: cell for cell in cells}
+    jobs = {cell.key: CellJob(cell, session.dataset, settings.data_dir, grid.quick,
+                              session.data.sha256, grid.epochs, session.tuned,
+                              session.evaluation, session.env) for cell in cells}
+    for key, future in as_they_end(session.client, run_job, jobs):
         try:
             outcome = future.result()
         except Exception as error:  # the worker was lost too often (KilledWorker), ...
             outcome = Outcome("failed", [], f"FAILED on the cluster: {type(error).__name__}:"
                               f" {error}", kept=False)
-        session.store(cell, outcome)
-        session.elsewhere[cell.key] = outcome
+        session.store(by_key[key], outcome)
+        session.elsewhere[key] = outcome
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "LOCAL", "CellJob", "connect", "describe_cluster",
+__all__ = ["CONNECT_TIMEOUT_S", "LOCAL", "CellJob", "as_they_end", "connect", "describe_cluster",
            "parse_cluster", "run_job", "run_on_cluster", "version_mismatch", "worker_info",
            "worker_memory", "worker_table"]

@@ -22,7 +22,6 @@ single process's, so it draws the trials a serial tuning draws.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,7 +31,7 @@ from harness.data.sources import MovieLens
 from harness.errors import UserError
 from harness.record.fingerprint import tuning_identity
 from harness.record.redaction import redact
-from harness.run.cluster import version_mismatch, worker_table
+from harness.run.cluster import as_they_end, version_mismatch, worker_table
 from harness.run.tunespace import TuneSettings, study_name, study_seeds
 from harness.run.tunestudy import FINISHED, counted, open_storage, summary, tune_study
 from harness.run.tunetrial import objective, suggest
@@ -97,14 +96,8 @@ def run_study(job: StudyJob) -> dict:
 def tune_on_cluster(client, jobs: dict, done) -> dict:
     """Runs each study (name -> :class:`StudyJob`) on the cluster, ``done(name)`` as each
     ends: name -> its summary."""
-    from distributed import as_completed
-
-    token = uuid.uuid4().hex[:8]
-    futures = {client.submit(run_study, job, pure=False, key=f"ctxbench-{name}-{token}"): name
-               for name, job in jobs.items()}
     results = {}
-    for future in as_completed(futures):
-        name = futures[future]
+    for name, future in as_they_end(client, run_study, jobs):
         results[name] = future.result()
         done(name)
     return results
