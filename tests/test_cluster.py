@@ -370,3 +370,25 @@ def test_without_the_cluster_extra_the_option_says_what_to_install(monkeypatch):
     with pytest.raises(UserError, match=r"pip install 'ctxbench\[cluster\]'"), \
             connect("local:1"):
         pass
+
+
+def test_a_worker_with_other_data_or_versions_fails_the_cell_unstored(dataset):
+    """What a worker checks before it measures anything (run_job, in this process)."""
+    from harness.evaluation.segments import DEFAULT_EVALUATION
+    from harness.record.cell import Cell
+    from harness.record.provenance import environment
+    from harness.run.cluster import CellJob, run_job, worker_table
+
+    env = environment()
+    cell = Cell("temporal", "popularity", "train", 0)
+    job = CellJob(cell, dataset, None, True, "0" * 64, 1, None, DEFAULT_EVALUATION, env)
+    with pytest.raises(UserError, match=r"this worker's .* \(sha256 \w{12}\) is not the "
+                                        r"driver's \(000000000000\)"):
+        worker_table(job)
+    outcome = run_job(job)
+    assert outcome.status == "failed" and not outcome.kept and outcome.entries == []
+    older = {**env, "versions": {**env["versions"], "tensorflow": "2.0.0"}}
+    outcome = run_job(CellJob(cell, dataset, None, True, "0" * 64, 1, None,
+                              DEFAULT_EVALUATION, older))
+    assert not outcome.kept and outcome.summary.startswith("FAILED: worker ")
+    assert f"tensorflow {env['versions']['tensorflow']} (driver 2.0.0)" in outcome.summary

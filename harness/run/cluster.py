@@ -133,11 +133,12 @@ def worker_table(job: CellJob):
     """
     key = (job.dataset, job.data_dir, job.quick)
     with _TABLES_LOCK:
-        if key not in _TABLES:
+        # Loaded again when the kept one is not the driver's: the file changed since.
+        if key not in _TABLES or _TABLES[key].sha256 != job.sha256:
             start = time.perf_counter()
             _TABLES[key] = load_grid_data(job.dataset, job.data_dir, job.quick)
             _LOADS.append(time.perf_counter() - start)
-    data = _TABLES[key]
+        data = _TABLES[key]
     if data.sha256 != job.sha256:
         raise UserError(f"this worker's {job.dataset} (sha256 {data.sha256[:12]}) is not "
                         f"the driver's ({job.sha256[:12]})")
