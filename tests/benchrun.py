@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,15 @@ def run_benchmarks(*args: str, env: dict | None = None,
     return subprocess.run(
         benchmarks_command(*args), cwd=cwd, capture_output=True, text=True, timeout=600,
         env={**outside_xdist(), "PYTHONHASHSEED": "0", **(env or {})})
+
+
+def interruptible() -> None:
+    """In the child, before it starts Python: SIGINT back to its default. A test run
+    started in the background (a non-interactive shell's ``cmd &``, ``nohup``) inherits
+    SIGINT ignored, and a Python started with SIGINT ignored never raises
+    KeyboardInterrupt: the run would finish every cell and the test would fail for a
+    reason that is not the suite's."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def outside_xdist() -> dict[str, str]:

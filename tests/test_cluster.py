@@ -26,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchrun import benchmarks_command, outside_xdist, run_benchmarks, write_interactions_file
+from benchrun import (
+    benchmarks_command,
+    interruptible,
+    outside_xdist,
+    run_benchmarks,
+    write_interactions_file,
+)
 
 from harness.errors import UserError
 from harness.record.grid import BASELINES
@@ -262,7 +268,7 @@ def test_ctrl_c_on_a_local_cluster_keeps_the_finished_cells_and_stops_it(dataset
     command = benchmarks_command(*_grid(dataset, tmp_path, "--cluster", "local:2"))
     env = {**outside_xdist(), "PYTHONHASHSEED": "0"}
     driver = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+                              stderr=subprocess.STDOUT, text=True, preexec_fn=interruptible)
     _until(lambda: cells.is_dir() and len(list(cells.glob("*.json"))) >= 2, 300,
            "two stored cells")
     driver.send_signal(signal.SIGINT)

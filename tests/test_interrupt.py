@@ -19,6 +19,7 @@ import pytest
 from benchrun import (
     ROOT,
     benchmarks_command,
+    interruptible,
     outside_xdist,
     run_benchmarks,
     write_interactions_file,
@@ -59,15 +60,6 @@ def _header(path: Path) -> dict:
     return json.loads(path.read_text())["ctxbench"]
 
 
-def _interruptible() -> None:
-    """In the child, before it starts Python: SIGINT back to its default. A test run
-    started in the background (a non-interactive shell's ``cmd &``, ``nohup``) inherits
-    SIGINT ignored, and a Python started with SIGINT ignored never raises
-    KeyboardInterrupt: the run would finish every cell and the test would fail for a
-    reason that is not the suite's."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path, dataset,
                                                                          complete):
     results = tmp_path / "results"
@@ -83,7 +75,7 @@ def test_interrupted_rerun_changes_nothing_and_the_same_command_resumes(tmp_path
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True,
                                env={**outside_xdist(), "PYTHONHASHSEED": "0"},
-                               preexec_fn=_interruptible)
+                               preexec_fn=interruptible)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if list((run_dir / "cells").glob("*.json")):
