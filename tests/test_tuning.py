@@ -55,6 +55,20 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert sum(t.params == TUTORIAL_PARAMS for t in finished) == 1
 
 
+@pytest.mark.parametrize("worker, tutorial_trials", [(0, 1), (1, 0)])
+def test_only_worker_0_enqueues_the_tutorials_trial(tmp_path, worker, tutorial_trials):
+    """Two processes that both found a study new used to enqueue it both (SQLite has no
+    row lock), and it ran twice; now only worker 0 does, the others join its study."""
+    def quick(*args):
+        return cheap_objective(*args, seconds=0.0)
+
+    storage = open_storage(_sqlite(tmp_path))
+    tune_study(small_table(), "random", "baseline", SETTINGS, storage, worker=worker,
+               objective_of=quick)
+    trials = optuna.load_study(study_name="random-baseline", storage=storage).get_trials()
+    assert sum(t.params == TUTORIAL_PARAMS for t in trials) == tutorial_trials
+
+
 def test_a_trial_another_process_finished_first_is_not_an_error(tmp_path):
     # The race of two processes that both popped the enqueued tutorial trial
     # (optuna/optuna#4621), made deterministic: "another process" completes trial 0 while

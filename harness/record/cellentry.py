@@ -62,8 +62,9 @@ def benchmark_entry(cell: Cell, kind: str, extra_info: dict, stats: dict,
         stats: pytest-benchmark's stats block (with ``data`` and ``iterations``).
         options: pytest-benchmark's options block.
     """
-    from harness.record.grid import BASELINES
+    from harness.record.grid import BASELINES  # the registries: the writer's, not the reader's
 
+    # The test that made it: a baseline's one benchmark is test_baseline's.
     test = "test_baseline" if cell.config in BASELINES else f"test_{kind}"
     return {"group": benchmark_group(cell, kind), "name": f"{test}[{cell.key}]",
             "fullname": f"benchmarks/test_grid.py::{test}[{cell.key}]",

@@ -1,8 +1,9 @@
 """One study per (split, configuration) and the storage that keeps it.
 
 A study runs (or resumes, or joins) until its budget of trials is spent, with the seeded
-TPE sampler, the median pruner and the tutorial's hyperparameters as its first trial, so
-that a tuned configuration is never chosen over worse ones than the tutorial's. Studies
+TPE sampler, the median pruner and the tutorial's hyperparameters as a trial (the first
+of worker 0, the one process that enqueues it), so that a tuned configuration is never
+chosen over worse ones than the tutorial's. Studies
 live in an Optuna storage: an SQLite file in the run directory, so that an interrupted
 tuning resumes where it stopped, or any SQLAlchemy URL (PostgreSQL, MySQL) that several
 processes or machines share.
@@ -113,12 +114,14 @@ def tune_study(data: MovieLens, split: str, config: str, settings: TuneSettings,
     found = study.user_attrs.get("ctxbench")
     if found is None:
         study.set_user_attr("ctxbench", wanted)
-        if not study.trials:
-            study.enqueue_trial(TUTORIAL_PARAMS, skip_if_exists=True)
     elif differences(found, wanted):
         raise UserError(f"study {name} in this storage was made by another tuning ("
                         + "; ".join(differences(found, wanted))
                         + "): pass another --run-dir or --storage")
+    if worker == 0:
+        # One process only enqueues the tutorial's trial: two that both found the study
+        # new could each enqueue it (SQLite has no row lock), and it would run twice.
+        study.enqueue_trial(TUTORIAL_PARAMS, skip_if_exists=True)
 
     def log(study, trial):
         if trial.state in FINISHED:

@@ -6,7 +6,8 @@ seed, since each seed's test rows lie in the other seeds' training sides
 (:mod:`harness.run.tunestudy`), all with the same settings: the same number of trials,
 the same search space, the same seeded TPE sampler (so every configuration's random
 start-up trials draw the same hyperparameters) and the same pruner
-(:mod:`harness.run.tunespace`). The first trial is always the tutorial's hyperparameters.
+(:mod:`harness.run.tunespace`). The tutorial's hyperparameters are always a trial (a
+single process's first).
 Each trial (:mod:`harness.run.tunetrial`) trains on the training side of its study's split
 less its validation slice (the split's own rule: :mod:`splits`; a warm-only split's slice
 holds warm users only) and scores the slice after every epoch with the exact ranking. No
