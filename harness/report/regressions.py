@@ -54,7 +54,7 @@ def _machines(run: Run, key=None) -> list:
     """The machines a run's cells (one group's, with ``key``) were measured on: each
     cell's own where it names one (a cluster's worker), else the run's."""
     default = run.provenance.get("machine")
-    groups = [run.cells[key]] if key in run.cells else [] if key else run.cells.values()
+    groups = run.cells.values() if key is None else [run.cells[key]]
     return [default, *(result.provenance.get("machine", default)
                        for group in groups for result in group.seeds.values())]
 

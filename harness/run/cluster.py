@@ -77,7 +77,13 @@ def connect(value: str):
     except ImportError:
         raise UserError("--cluster needs the cluster extra: pip install "
                         "'ctxbench[cluster]'") from None
-    with dask.config.set({"logging.distributed": "error"}):
+    # A local worker keeps the driver's thread settings: dask's nanny would cap numpy's
+    # BLAS at one thread (OMP/MKL/OPENBLAS_NUM_THREADS=1), so the worker's EASE^R and
+    # numpy stages would run, and round, otherwise than the serial run's.
+    environ = {"MALLOC_TRIM_THRESHOLD_": dask.config.get(
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_", 65536)}
+    with dask.config.set({"logging.distributed": "error",
+                          "distributed.nanny.pre-spawn-environ": environ}):
         if isinstance(target, int):
             with (LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None) as cluster,

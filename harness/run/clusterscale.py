@@ -27,6 +27,7 @@ from pathlib import Path
 
 from harness.errors import USER_ERRORS, UserError
 from harness.record.files import read_json, write_json_atomic, write_text_atomic
+from harness.record.grid import BASELINES
 from harness.record.machine import describe, machine
 from harness.record.provenance import environment, utc_now
 from harness.run.projection import projection, render_projection
@@ -49,17 +50,18 @@ def _grid(directory: Path, workers: int | None) -> dict:
                         + (result.stdout + result.stderr)[-500:])
     entries = json.loads((directory / "out.json").read_text())["benchmarks"]
     cells = {entry["name"]: entry["extra_info"] for entry in entries}
-    work = sum(info["timings"].get("train_seconds", 0.0) + info["timings"].get(
-        "eval_seconds", 0.0) for info in cells.values() if info["kind"] == "train"
-        or info["config"] == "popularity")
-    workers_seen = {}
-    for info in cells.values():
-        worker = info["provenance"].get("worker")
-        if worker and "computed_once" not in info["provenance"]:
-            workers_seen[worker["address"]] = worker
+    # Each cell's own seconds once: its train entry (a baseline's one entry), and not a
+    # record computed once for another seed (harness.run.reuse), which repeats its source's.
+    measured = [info for info in cells.values()
+                if (info["kind"] == "train" or info["config"] in BASELINES)
+                and "computed_once" not in info["provenance"]]
+    work = sum(info["timings"].get("train_seconds", 0.0)
+               + info["timings"].get("eval_seconds", 0.0) for info in measured)
+    workers_seen = {info["provenance"]["worker"]["address"]: info["provenance"]["worker"]
+                    for info in measured if "worker" in info["provenance"]}
     return {"wall_seconds": wall, "cells": len({name.split("[")[1] for name in cells}),
             "cell_seconds": work, "entries": cells,
-            "workers": sorted(workers_seen.values(), key=lambda w: w["address"])}
+            "workers": [workers_seen[address] for address in sorted(workers_seen)]}
 
 
 def _largest_difference(first: dict, second: dict) -> float:

@@ -12,7 +12,8 @@ The model, from measured costs only:
   evaluation of its test side against the whole catalogue (the measured queries/s, times
   the split's test queries scaled from 100k's);
 - popularity on a time split is computed once for all seeds (:mod:`harness.run.reuse`);
-  EASE^R is left out: the size guard skips it at 62,423 titles;
+  a baseline with catalogue x catalogue matrices is left out (EASE^R: the size guard
+  skips it at 62,423 titles);
 - a tuning trial = its measured 100k seconds x R plus the split and features; a study's
   trials run one after another (each TPE draw reads the ones before), studies in parallel;
 - each worker loads the table once; cells (studies) go longest first to the worker free
@@ -26,10 +27,11 @@ import statistics
 from collections import defaultdict
 
 from harness.errors import UserError
+from harness.model.registry import get_retriever
+from harness.record.cell import Cell
+from harness.record.grid import BASELINES
 from harness.record.peruser import PerUser
-from harness.run.reuse import reads_no_seed
-
-EASE_SKIPPED = "ease"
+from harness.run.reuse import source_of
 
 
 def makespan(tasks: list[float], workers: int, start: float) -> float:
@@ -42,9 +44,7 @@ def makespan(tasks: list[float], workers: int, start: float) -> float:
 
 
 def _cells(benchmark: dict):
-    """(cell key fields, extra_info) of every entry of a grid's benchmark document."""
-    from harness.record.cell import Cell
-
+    """(cell, extra_info) of every finished cell entry of a grid's benchmark document."""
     for entry in benchmark.get("benchmarks", []):
         info = entry.get("extra_info", {})
         if info.get("kind") in ("train", "inference") and info.get("status") == "ok":
@@ -60,11 +60,13 @@ def projection(benchmark: dict, tuned: dict, scale: dict,
         UserError: a document lacks what the model reads.
     """
     try:
-        trains, epochs, tests = {}, {}, defaultdict(list)
+        trains, epochs, tests, baselines = {}, {}, defaultdict(list), []
         for cell, info in _cells(benchmark):
             if info["kind"] == "train":
                 trains[cell], epochs[cell] = info["timings"]["train_seconds"], info["epochs"]
-            elif "per_user" in info:
+            elif cell.config in BASELINES:
+                baselines.append(cell)
+            if "per_user" in info:
                 tests[cell.split].append(int(PerUser.from_dict(
                     info["per_user"], cell.key).queries.sum()))
         epoch_100k = statistics.median(
@@ -83,13 +85,11 @@ def projection(benchmark: dict, tuned: dict, scale: dict,
 
     grid = [prepare + seconds * ratio + evaluation(cell.split)
             for cell, seconds in trains.items()]
-    baselines = {cell for cell, info in _cells(benchmark)
-                 if info["kind"] == "inference" and cell not in trains
-                 and cell.config != EASE_SKIPPED}
+    # A baseline with catalogue x catalogue matrices is left out (EASE^R: 232 GiB at 25M's
+    # titles); one that reads no seed runs once (harness.run.reuse).
     grid += [prepare + evaluation(cell.split) for cell in baselines
-             if not reads_no_seed(cell) or cell.seed == min(
-                 other.seed for other in baselines if other.split == cell.split
-                 and other.config == cell.config)]
+             if not get_retriever(cell.config).item_matrices
+             and source_of(cell, baselines) is None]
     studies = [sum(prepare + trial["seconds"] * ratio for trial in study["trials"])
                for study in tuned["cells"].values()]
     rows = [{"workers": count, "grid_hours": makespan(grid, count, load) / 3600,
